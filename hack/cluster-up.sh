@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Starts a local Kubernetes control plane on loopback: etcd, kube-apiserver (RBAC and Pod
+# Security admission on), kube-controller-manager, kube-scheduler and KWOK with fake nodes.
+# Reuses a cluster that is already up. State lives in .cluster/ (gitignored).
+#   GAFFER_NODES=N   fake node count (default 3); also --nodes N
+set -euo pipefail
+LOG_PREFIX=cluster
+source "$(dirname "$0")/lib.sh"
+
+NODES=${GAFFER_NODES:-3}
+while [ $# -gt 0 ]; do
+  case $1 in
+    --nodes) NODES=${2:?--nodes needs a number}; shift 2 ;;
+    --nodes=*) NODES=${1#--nodes=}; shift ;;
+    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    *) die "unknown argument $1 (try --help)" ;;
+  esac
+done
+[[ $NODES =~ ^[0-9]+$ ]] && [ "$NODES" -ge 1 ] || die "--nodes / GAFFER_NODES must be a positive number, got '$NODES'"
+
+BIN=$CLUSTER_DIR/bin PKI=$CLUSTER_DIR/pki LOGS=$CLUSTER_DIR/logs RUN=$CLUSTER_DIR/run
+KUBECONFIG_FILE=$CLUSTER_DIR/kubeconfig
+APISERVER=https://127.0.0.1:6443
+kubectl() { "$BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" "$@"; }
+
+healthy() { curl -fsS --max-time 2 --cacert "$PKI/ca.crt" "$APISERVER/readyz" >/dev/null 2>&1; }
+
+if [ -f "$RUN/pids" ] && healthy; then
+  log "a cluster is already up; reusing it ($KUBECONFIG_FILE)"
+  exit 0
+fi
+if [ -f "$RUN/pids" ]; then
+  log "found a stopped or broken cluster; cleaning it up first"
+  bash "$HACK_DIR/cluster-down.sh"
+fi
+
+bash "$HACK_DIR/build-tools.sh"
+for port in 2379 2380 2381 6443 10257 10259 10247; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    die "port $port on 127.0.0.1 is already in use (another control plane?); stop it or run npm run cluster:down"
+  fi
+done
+
+mkdir -p "$PKI" "$LOGS" "$RUN"
+: > "$RUN/pids"
+started_ok=false
+on_exit() {
+  if [ "$started_ok" != true ]; then
+    log "start failed; stopping what was started"
+    bash "$HACK_DIR/cluster-down.sh" --keep-logs >/dev/null 2>&1 || true
+  fi
+}
+trap on_exit EXIT
+
+# ---- PKI: one CA, the API server's serving cert, an admin client cert, SA keys ----
+gen_pki() {
+  cd "$PKI"
+  openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -keyout ca.key -out ca.crt -subj "/CN=gaffer-local-ca" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout apiserver.key -out apiserver.csr -subj "/CN=kube-apiserver" 2>/dev/null
+  printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:10.96.0.1\n' > apiserver.ext
+  openssl x509 -req -sha256 -days 3650 -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -extfile apiserver.ext -out apiserver.crt 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout admin.key -out admin.csr -subj "/O=system:masters/CN=kubernetes-admin" 2>/dev/null
+  printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' > client.ext
+  openssl x509 -req -sha256 -days 3650 -in admin.csr -CA ca.crt -CAkey ca.key -CAcreateserial -extfile client.ext -out admin.crt 2>/dev/null
+  openssl genrsa -out sa.key 2048 2>/dev/null && openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+  cd - >/dev/null
+}
+command -v openssl >/dev/null || die "openssl is needed to make the cluster's certificates (apt-get install openssl)"
+[ -f "$PKI/admin.crt" ] || gen_pki
+cat > "$KUBECONFIG_FILE" <<KCFG
+apiVersion: v1
+kind: Config
+clusters:
+- name: gaffer-local
+  cluster:
+    server: $APISERVER
+    certificate-authority: $PKI/ca.crt
+users:
+- name: admin
+  user:
+    client-certificate: $PKI/admin.crt
+    client-key: $PKI/admin.key
+contexts:
+- name: gaffer-local
+  context: {cluster: gaffer-local, user: admin}
+current-context: gaffer-local
+KCFG
+
+# ---- starting and waiting ----
+start() { # name cmd...
+  local name=$1; shift
+  setsid "$@" >"$LOGS/$name.log" 2>&1 < /dev/null &
+  echo "$name $!" >> "$RUN/pids"
+}
+fail_component() { # name why
+  log "$1 $2; last lines of $LOGS/$1.log:"
+  tail -25 "$LOGS/$1.log" >&2 || true
+  exit 1
+}
+wait_for() { # name timeout-seconds check-cmd...
+  local name=$1 timeout=$2 start=$SECONDS pid; shift 2
+  pid=$(awk -v n="$name" '$1==n{print $2}' "$RUN/pids")
+  until "$@" >/dev/null 2>&1; do
+    kill -0 "$pid" 2>/dev/null || fail_component "$name" "exited during start-up"
+    [ $((SECONDS - start)) -lt "$timeout" ] || fail_component "$name" "was not healthy after ${timeout}s"
+    sleep 0.5
+  done
+  log "$name is up ($((SECONDS - start))s)"
+}
+
+log "starting etcd"
+start etcd "$BIN/etcd" --name=node0 --data-dir="$RUN/etcd" \
+  --listen-client-urls=http://127.0.0.1:2379 --advertise-client-urls=http://127.0.0.1:2379 \
+  --listen-peer-urls=http://127.0.0.1:2380 --initial-advertise-peer-urls=http://127.0.0.1:2380 \
+  --initial-cluster=node0=http://127.0.0.1:2380 --initial-cluster-state=new \
+  --listen-metrics-urls=http://127.0.0.1:2381 --auto-compaction-retention=1 \
+  --quota-backend-bytes=2147483648 --unsafe-no-fsync=true
+wait_for etcd 60 curl -fsS http://127.0.0.1:2379/health
+
+log "starting kube-apiserver"
+start kube-apiserver "$BIN/kube-apiserver" --etcd-servers=http://127.0.0.1:2379 \
+  --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port=6443 \
+  --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
+  --client-ca-file="$PKI/ca.crt" --authorization-mode=Node,RBAC \
+  --enable-admission-plugins=NodeRestriction,PodSecurity,ResourceQuota,LimitRanger,ServiceAccount \
+  --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+  --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
+  --service-cluster-ip-range=10.96.0.0/16 --allow-privileged=true --profiling=false \
+  --endpoint-reconciler-type=none
+wait_for kube-apiserver 120 curl -fsS --cacert "$PKI/ca.crt" "$APISERVER/readyz"
+
+log "starting kube-controller-manager"
+start kube-controller-manager "$BIN/kube-controller-manager" --kubeconfig="$KUBECONFIG_FILE" \
+  --authentication-kubeconfig="$KUBECONFIG_FILE" --authorization-kubeconfig="$KUBECONFIG_FILE" \
+  --authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics \
+  --bind-address=127.0.0.1 --secure-port=10257 --leader-elect=false \
+  --use-service-account-credentials=true --service-account-private-key-file="$PKI/sa.key" \
+  --root-ca-file="$PKI/ca.crt" --cluster-signing-cert-file="$PKI/ca.crt" \
+  --cluster-signing-key-file="$PKI/ca.key" --service-cluster-ip-range=10.96.0.0/16 \
+  --node-monitor-period=5s --node-monitor-grace-period=40s --profiling=false
+wait_for kube-controller-manager 60 curl -fsSk https://127.0.0.1:10257/healthz
+
+log "starting kube-scheduler"
+cat > "$RUN/scheduler.yaml" <<SCHED
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+clientConnection:
+  kubeconfig: $KUBECONFIG_FILE
+leaderElection:
+  leaderElect: false
+SCHED
+start kube-scheduler "$BIN/kube-scheduler" --config="$RUN/scheduler.yaml" \
+  --authentication-kubeconfig="$KUBECONFIG_FILE" --authorization-kubeconfig="$KUBECONFIG_FILE" \
+  --authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics \
+  --bind-address=127.0.0.1 --secure-port=10259 --profiling=false
+wait_for kube-scheduler 60 curl -fsSk https://127.0.0.1:10259/healthz
+
+log "starting kwok (stages: hack/kwok/stages.yaml)"
+start kwok "$BIN/kwok" --kubeconfig="$KUBECONFIG_FILE" --config="$HACK_DIR/kwok/stages.yaml" \
+  --manage-all-nodes=true --node-ip=127.0.0.1 --node-name=localhost --cidr=10.244.0.0/16 \
+  --node-lease-duration-seconds=40 --server-address=127.0.0.1:10247 \
+  --tls-cert-file="$PKI/admin.crt" --tls-private-key-file="$PKI/admin.key"
+wait_for kwok 60 curl -fsSk https://127.0.0.1:10247/healthz
+
+# Pods are refused until the service-account controller has made the default ServiceAccount.
+wait_for kube-controller-manager 60 kubectl -n default get serviceaccount default
+
+log "creating $NODES fake nodes"
+for i in $(seq 0 $((NODES - 1))); do
+  cat <<NODE
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-$i
+  annotations:
+    node.alpha.kubernetes.io/ttl: "0"
+    kwok.x-k8s.io/node: fake
+  labels:
+    kubernetes.io/hostname: kwok-node-$i
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    type: kwok
+status:
+  allocatable: {cpu: "32", memory: 256Gi, pods: "110"}
+  capacity: {cpu: "32", memory: 256Gi, pods: "110"}
+---
+NODE
+done | kubectl apply -f - >/dev/null
+kubectl wait --for=condition=Ready node --all --timeout=60s >/dev/null || fail_component kwok "did not make the nodes Ready"
+
+ln -sfn "$(readlink -f "$BIN/kubectl")" "$BIN/kubectl"
+started_ok=true
+cat >&2 <<DONE
+[cluster] control plane is up ($(kubectl version -o json 2>/dev/null | grep -m1 gitVersion | tr -d ' ",' | cut -d: -f2), $NODES fake nodes)
+  export KUBECONFIG=$KUBECONFIG_FILE
+  export PATH=$BIN:\$PATH     # kubectl, helm
+  kubectl get nodes
+  logs: $LOGS/   stop: npm run cluster:down
+DONE

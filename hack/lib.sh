@@ -1,0 +1,23 @@
+# Shared settings for hack/ scripts. Source it; it defines no side effects beyond variables.
+HACK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT_DIR=$(cd "$HACK_DIR/.." && pwd)
+GAFFER_CACHE=${GAFFER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gaffer}
+CLUSTER_DIR=${GAFFER_CLUSTER_DIR:-$ROOT_DIR/.cluster}
+
+# Pinned versions. They must match hack/tools/*/go.mod (build-tools.sh checks).
+K8S_VERSION=v1.37.2
+ETCD_VERSION=v3.6.16
+KWOK_VERSION=v0.8.0
+HELM_VERSION=v3.22.0
+
+log() { printf '[%s] %s\n' "${LOG_PREFIX:-hack}" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# The cache directory for one wrapper module: keyed by its version and a hash of its
+# go.mod, go.sum, this machine's Go version and the build script, so a change to any
+# of them builds afresh and never reuses a stale binary.
+tool_dir() {
+  local name=$1 version=$2 hash
+  hash=$( { cat "$HACK_DIR/tools/$name/go.mod" "$HACK_DIR/tools/$name/go.sum" "$HACK_DIR/build-tools.sh"; go version; } | sha256sum | cut -c1-12)
+  printf '%s/bin/%s-%s-%s\n' "$GAFFER_CACHE" "$name" "$version" "$hash"
+}

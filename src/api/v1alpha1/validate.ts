@@ -1,0 +1,106 @@
+// Offline validation with the same schema the CRDs carry: ajv for the structure and
+// defaults, then each cross-field rule's TypeScript twin of its CEL expression.
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { API_VERSION } from './group.ts';
+import { ALL_KINDS, type KindDefinition } from './resources.ts';
+import type { Rule } from './dsl.ts';
+
+export interface FieldError {
+  /** Dotted path of the field, such as `spec.workers.minReplicas`. */
+  field: string;
+  message: string;
+}
+
+export interface ValidationResult<T = unknown> {
+  ok: boolean;
+  errors: FieldError[];
+  /** The object with schema defaults applied, as the API server would store it. */
+  value: T;
+}
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictTypes: false, strictTuples: false, validateFormats: true });
+ajv.addVocabulary([
+  'x-kubernetes-int-or-string', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys',
+  'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-embedded-resource', 'x-kubernetes-map-type',
+  'x-kubernetes-validations', 'x-gaffer-rules',
+]);
+const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+ajv.addFormat('date-time', rfc3339);
+for (const f of ['int32', 'int64', 'double', 'float', 'byte']) ajv.addFormat(f, true);
+
+const compiled = new Map<KindDefinition, ValidateFunction>();
+function validatorFor(def: KindDefinition): ValidateFunction {
+  let v = compiled.get(def);
+  if (!v) { v = ajv.compile(def.schema); compiled.set(def, v); }
+  return v;
+}
+
+function pathOf(instancePath: string): string {
+  return instancePath.split('/').slice(1).map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p.replace(/~1/g, '/').replace(/~0/g, '~')}`)).join('').replace(/^\./, '');
+}
+
+function describe(e: ErrorObject): FieldError {
+  const base = pathOf(e.instancePath);
+  const join = (child: string) => (base ? `${base}.${child}` : child);
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return { field: join(String(e.params.additionalProperty)), message: 'unknown field (check its spelling and where it is nested)' };
+    case 'required':
+      return { field: join(String(e.params.missingProperty)), message: 'required field is missing' };
+    case 'enum':
+      return { field: base, message: `must be one of: ${(e.params.allowedValues as unknown[]).join(', ')}` };
+    default:
+      return { field: base, message: e.message ?? e.keyword };
+  }
+}
+
+// Keeps the most useful of ajv's errors: anyOf branches (int-or-string) repeat themselves.
+function dedupe(errors: FieldError[]): FieldError[] {
+  const seen = new Set<string>();
+  return errors.filter((e) => { const k = `${e.field}\u0000${e.message}`; if (seen.has(k)) return false; seen.add(k); return true; });
+}
+
+/** Walks schema and value together, running each node's cross-field rules where the value is present. */
+function checkRules(schema: any, value: any, path: string, out: FieldError[]): void {
+  if (value === undefined || value === null || !schema || typeof schema !== 'object') return;
+  for (const rule of (schema['x-gaffer-rules'] ?? []) as Rule[]) {
+    let ok = false;
+    try { ok = rule.check(value); } catch { ok = false; }
+    if (!ok) {
+      const field = [path, rule.fieldPath?.replace(/^\./, '')].filter(Boolean).join('.');
+      out.push({ field: field || '(object)', message: rule.message });
+    }
+  }
+  if (schema.properties && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, s] of Object.entries(schema.properties)) checkRules(s, value[k], path ? `${path}.${k}` : k, out);
+  }
+  if (schema.items && Array.isArray(value)) value.forEach((v, i) => checkRules(schema.items, v, `${path}[${i}]`, out));
+  if (schema.additionalProperties && typeof schema.additionalProperties === 'object' && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) checkRules(schema.additionalProperties, v, `${path}.${k}`, out);
+  }
+}
+
+export function kindOf(kind: string | undefined): KindDefinition | undefined {
+  return ALL_KINDS.find((d) => d.kind === kind);
+}
+
+/** Validates one ComputeCluster or ComputeJob object as the API server would, offline. */
+export function validateObject<T = unknown>(obj: unknown): ValidationResult<T> {
+  const value = structuredClone(obj) as any;
+  if (!value || typeof value !== 'object') return { ok: false, errors: [{ field: '(document)', message: 'not an object' }], value };
+  if (value.apiVersion !== API_VERSION) {
+    return { ok: false, errors: [{ field: 'apiVersion', message: `must be ${API_VERSION}` }], value };
+  }
+  const def = kindOf(value.kind);
+  if (!def) return { ok: false, errors: [{ field: 'kind', message: `must be one of: ${ALL_KINDS.map((d) => d.kind).join(', ')}` }], value };
+  return validateAs<T>(def, value);
+}
+
+export function validateAs<T = unknown>(def: KindDefinition, obj: unknown): ValidationResult<T> {
+  const value = structuredClone(obj) as any;
+  const validate = validatorFor(def);
+  const errors: FieldError[] = [];
+  if (!validate(value)) errors.push(...(validate.errors ?? []).map(describe));
+  if (!errors.length) checkRules(def.schema, value, '', errors);
+  return { ok: errors.length === 0, errors: dedupe(errors), value };
+}
