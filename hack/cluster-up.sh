@@ -2,7 +2,10 @@
 # Starts a local Kubernetes control plane on loopback: etcd, kube-apiserver (RBAC and Pod
 # Security admission on), kube-controller-manager, kube-scheduler and KWOK with fake nodes.
 # Reuses a cluster that is already up. State lives in .cluster/ (gitignored).
-#   GAFFER_NODES=N   fake node count (default 3); also --nodes N
+#   GAFFER_NODES=N                 fake node count (default 3); also --nodes N
+#   GAFFER_PORT_OFFSET=N           add N to every port (a second cluster beside the first)
+#   GAFFER_KUBE_APISERVER_FLAGS    extra kube-apiserver flags (for example feature gates)
+#   GAFFER_CLUSTER_DIR             state directory (default .cluster)
 set -euo pipefail
 LOG_PREFIX=cluster
 source "$(dirname "$0")/lib.sh"
@@ -12,15 +15,19 @@ while [ $# -gt 0 ]; do
   case $1 in
     --nodes) NODES=${2:?--nodes needs a number}; shift 2 ;;
     --nodes=*) NODES=${1#--nodes=}; shift ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (try --help)" ;;
   esac
 done
 [[ $NODES =~ ^[0-9]+$ ]] && [ "$NODES" -ge 1 ] || die "--nodes / GAFFER_NODES must be a positive number, got '$NODES'"
 
+O=${GAFFER_PORT_OFFSET:-0}
+[[ $O =~ ^[0-9]+$ ]] || die "GAFFER_PORT_OFFSET must be a number, got '$O'"
+ETCD_PORT=$((2379 + O)) ETCD_PEER_PORT=$((2380 + O)) ETCD_METRICS_PORT=$((2381 + O))
+API_PORT=$((6443 + O)) KCM_PORT=$((10257 + O)) SCHED_PORT=$((10259 + O)) KWOK_PORT=$((10247 + O))
 BIN=$CLUSTER_DIR/bin PKI=$CLUSTER_DIR/pki LOGS=$CLUSTER_DIR/logs RUN=$CLUSTER_DIR/run
 KUBECONFIG_FILE=$CLUSTER_DIR/kubeconfig
-APISERVER=https://127.0.0.1:6443
+APISERVER=https://127.0.0.1:$API_PORT
 kubectl() { "$BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" "$@"; }
 
 healthy() { curl -fsS --max-time 2 --cacert "$PKI/ca.crt" "$APISERVER/readyz" >/dev/null 2>&1; }
@@ -35,7 +42,7 @@ if [ -f "$RUN/pids" ]; then
 fi
 
 bash "$HACK_DIR/build-tools.sh"
-for port in 2379 2380 2381 6443 10257 10259 10247; do
+for port in $ETCD_PORT $ETCD_PEER_PORT $ETCD_METRICS_PORT $API_PORT $KCM_PORT $SCHED_PORT $KWOK_PORT; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     die "port $port on 127.0.0.1 is already in use (another control plane?); stop it or run npm run cluster:down"
   fi
@@ -110,35 +117,36 @@ wait_for() { # name timeout-seconds check-cmd...
 
 log "starting etcd"
 start etcd "$BIN/etcd" --name=node0 --data-dir="$RUN/etcd" \
-  --listen-client-urls=http://127.0.0.1:2379 --advertise-client-urls=http://127.0.0.1:2379 \
-  --listen-peer-urls=http://127.0.0.1:2380 --initial-advertise-peer-urls=http://127.0.0.1:2380 \
-  --initial-cluster=node0=http://127.0.0.1:2380 --initial-cluster-state=new \
-  --listen-metrics-urls=http://127.0.0.1:2381 --auto-compaction-retention=1 \
+  --listen-client-urls=http://127.0.0.1:$ETCD_PORT --advertise-client-urls=http://127.0.0.1:$ETCD_PORT \
+  --listen-peer-urls=http://127.0.0.1:$ETCD_PEER_PORT --initial-advertise-peer-urls=http://127.0.0.1:$ETCD_PEER_PORT \
+  --initial-cluster=node0=http://127.0.0.1:$ETCD_PEER_PORT --initial-cluster-state=new \
+  --listen-metrics-urls=http://127.0.0.1:$ETCD_METRICS_PORT --auto-compaction-retention=1 \
   --quota-backend-bytes=2147483648 --unsafe-no-fsync=true
-wait_for etcd 60 curl -fsS http://127.0.0.1:2379/health
+wait_for etcd 60 curl -fsS http://127.0.0.1:$ETCD_PORT/health
 
 log "starting kube-apiserver"
-start kube-apiserver "$BIN/kube-apiserver" --etcd-servers=http://127.0.0.1:2379 \
-  --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port=6443 \
+# shellcheck disable=SC2086 # extra flags are words
+start kube-apiserver "$BIN/kube-apiserver" --etcd-servers=http://127.0.0.1:$ETCD_PORT \
+  --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port=$API_PORT \
   --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
   --client-ca-file="$PKI/ca.crt" --authorization-mode=Node,RBAC \
   --enable-admission-plugins=NodeRestriction,PodSecurity,ResourceQuota,LimitRanger,ServiceAccount \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
   --service-cluster-ip-range=10.96.0.0/16 --allow-privileged=true --profiling=false \
-  --endpoint-reconciler-type=none
+  --endpoint-reconciler-type=none ${GAFFER_KUBE_APISERVER_FLAGS:-}
 wait_for kube-apiserver 120 curl -fsS --cacert "$PKI/ca.crt" "$APISERVER/readyz"
 
 log "starting kube-controller-manager"
 start kube-controller-manager "$BIN/kube-controller-manager" --kubeconfig="$KUBECONFIG_FILE" \
   --authentication-kubeconfig="$KUBECONFIG_FILE" --authorization-kubeconfig="$KUBECONFIG_FILE" \
   --authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics \
-  --bind-address=127.0.0.1 --secure-port=10257 --leader-elect=false \
+  --bind-address=127.0.0.1 --secure-port=$KCM_PORT --leader-elect=false \
   --use-service-account-credentials=true --service-account-private-key-file="$PKI/sa.key" \
   --root-ca-file="$PKI/ca.crt" --cluster-signing-cert-file="$PKI/ca.crt" \
   --cluster-signing-key-file="$PKI/ca.key" --service-cluster-ip-range=10.96.0.0/16 \
   --node-monitor-period=5s --node-monitor-grace-period=40s --profiling=false
-wait_for kube-controller-manager 60 curl -fsSk https://127.0.0.1:10257/healthz
+wait_for kube-controller-manager 60 curl -fsSk https://127.0.0.1:$KCM_PORT/healthz
 
 log "starting kube-scheduler"
 cat > "$RUN/scheduler.yaml" <<SCHED
@@ -152,15 +160,15 @@ SCHED
 start kube-scheduler "$BIN/kube-scheduler" --config="$RUN/scheduler.yaml" \
   --authentication-kubeconfig="$KUBECONFIG_FILE" --authorization-kubeconfig="$KUBECONFIG_FILE" \
   --authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics \
-  --bind-address=127.0.0.1 --secure-port=10259 --profiling=false
-wait_for kube-scheduler 60 curl -fsSk https://127.0.0.1:10259/healthz
+  --bind-address=127.0.0.1 --secure-port=$SCHED_PORT --profiling=false
+wait_for kube-scheduler 60 curl -fsSk https://127.0.0.1:$SCHED_PORT/healthz
 
 log "starting kwok (stages: hack/kwok/stages.yaml)"
 start kwok "$BIN/kwok" --kubeconfig="$KUBECONFIG_FILE" --config="$HACK_DIR/kwok/stages.yaml" \
   --manage-all-nodes=true --node-ip=127.0.0.1 --node-name=localhost --cidr=10.244.0.0/16 \
-  --node-lease-duration-seconds=40 --server-address=127.0.0.1:10247 \
+  --node-lease-duration-seconds=40 --server-address=127.0.0.1:$KWOK_PORT \
   --tls-cert-file="$PKI/admin.crt" --tls-private-key-file="$PKI/admin.key"
-wait_for kwok 60 curl -fsSk https://127.0.0.1:10247/healthz
+wait_for kwok 60 curl -fsSk https://127.0.0.1:$KWOK_PORT/healthz
 
 # Pods are refused until the service-account controller has made the default ServiceAccount.
 wait_for kube-controller-manager 60 kubectl -n default get serviceaccount default
@@ -188,7 +196,6 @@ NODE
 done | kubectl apply -f - >/dev/null
 kubectl wait --for=condition=Ready node --all --timeout=60s >/dev/null || fail_component kwok "did not make the nodes Ready"
 
-ln -sfn "$(readlink -f "$BIN/kubectl")" "$BIN/kubectl"
 started_ok=true
 cat >&2 <<DONE
 [cluster] control plane is up ($(kubectl version -o json 2>/dev/null | grep -m1 gitVersion | tr -d ' ",' | cut -d: -f2), $NODES fake nodes)

@@ -10,6 +10,9 @@ ETCD_VERSION=v3.6.16
 KWOK_VERSION=v0.8.0
 HELM_VERSION=v3.22.0
 
+# CI and fresh shells may not have Go on PATH yet.
+command -v go >/dev/null 2>&1 || export PATH=$PATH:/usr/local/go/bin
+
 log() { printf '[%s] %s\n' "${LOG_PREFIX:-hack}" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 

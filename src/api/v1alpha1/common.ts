@@ -5,7 +5,8 @@ export const backoffSchema = (what: string) => obj({
   initialSeconds: opt(int({ minimum: 1, maximum: 86400, default: 10, description: `First delay before ${what}, in seconds; doubles each time.` })),
   maxSeconds: opt(int({ minimum: 1, maximum: 86400, default: 360, description: 'Upper bound of the doubling delay, in seconds.' })),
 }, {
-  default: {},
+  // The API server checks a default against the rules as written, before nested defaults.
+  default: { initialSeconds: 10, maxSeconds: 360 },
   description: `Exponential backoff before ${what}.`,
   rules: [{
     rule: 'self.initialSeconds <= self.maxSeconds',

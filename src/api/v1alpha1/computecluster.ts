@@ -113,6 +113,6 @@ export const templateMetadataSchema = obj({ labels: opt(labelsSchema), annotatio
 export const clusterNameRule: Rule<{ metadata: { name?: string } }> = {
   rule: `!has(self.metadata.name) || (self.metadata.name.size() <= ${MAX_CLUSTER_NAME_LENGTH} && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$'))`,
   message: `metadata.name must be a DNS-1035 label of at most ${MAX_CLUSTER_NAME_LENGTH} characters (lower-case letters, digits and '-', starting with a letter), so that <name>-worker-<index> stays a valid name`,
-  fieldPath: '.metadata.name',
+  reportAs: 'metadata.name',
   check: (o) => o.metadata.name === undefined || (o.metadata.name.length <= MAX_CLUSTER_NAME_LENGTH && /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(o.metadata.name)),
 };

@@ -98,6 +98,6 @@ export type ComputeJobStatus = Static<typeof computeJobStatusSchema>;
 export const jobNameRule: Rule<{ metadata: { name?: string } }> = {
   rule: `!has(self.metadata.name) || (self.metadata.name.size() <= ${MAX_JOB_NAME_LENGTH} && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$'))`,
   message: `metadata.name must be a DNS-1035 label of at most ${MAX_JOB_NAME_LENGTH} characters (lower-case letters, digits and '-', starting with a letter), so that <name>-driver-<attempt> stays a valid name`,
-  fieldPath: '.metadata.name',
+  reportAs: 'metadata.name',
   check: (o) => o.metadata.name === undefined || (o.metadata.name.length <= MAX_JOB_NAME_LENGTH && /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(o.metadata.name)),
 };

@@ -14,8 +14,10 @@ export interface Rule<T = any> {
   /** CEL over `self` (the node the rule is attached to). */
   rule: string;
   message: string;
-  /** JSONPath-like field, relative to the node, that the message is about. */
+  /** JSONPath-like field, relative to the node, that the message is about (must exist in the schema). */
   fieldPath?: string;
+  /** For offline errors only, where fieldPath cannot be used (metadata has no schema). */
+  reportAs?: string;
   /** The same check in TypeScript, over the defaulted object. */
   check: (self: T) => boolean;
 }

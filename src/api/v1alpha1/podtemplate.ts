@@ -11,4 +11,17 @@ const document = JSON.parse(readFileSync(file, 'utf8')) as { kubernetesVersion: 
 /** The Kubernetes version whose OpenAPI the embedded schema came from. */
 export const podTemplateSchemaSource = document.kubernetesVersion;
 
-export const podTemplate = (o: NodeOptions = {}) => embedded<V1PodTemplateSpec>(structuredClone(document.schema), o);
+// The API server rejects unknown fields through strict field validation (kubectl's
+// default); ajv needs it said: every object with known properties is closed. The CRD
+// generator drops `additionalProperties: false` again (structural schemas prune instead).
+function closed(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(closed);
+  if (!node || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) out[k] = closed(v);
+  if (out.properties && out.additionalProperties === undefined) out.additionalProperties = false;
+  return out;
+}
+const closedSchema = closed(document.schema) as Record<string, unknown>;
+
+export const podTemplate = (o: NodeOptions = {}) => embedded<V1PodTemplateSpec>(structuredClone(closedSchema), o);

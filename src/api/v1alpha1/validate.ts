@@ -67,7 +67,7 @@ function checkRules(schema: any, value: any, path: string, out: FieldError[]): v
     let ok = false;
     try { ok = rule.check(value); } catch { ok = false; }
     if (!ok) {
-      const field = [path, rule.fieldPath?.replace(/^\./, '')].filter(Boolean).join('.');
+      const field = [path, (rule.fieldPath ?? rule.reportAs)?.replace(/^\./, '')].filter(Boolean).join('.');
       out.push({ field: field || '(object)', message: rule.message });
     }
   }

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `npm test`: installs what is missing, type-checks, runs the unit tests, brings up the
+# local control plane (building it from upstream on the first run), runs the integration
+# tests against it, and stops the control plane again if this run started it.
+#   GAFFER_KEEP_CLUSTER=1   leave a cluster this run started running
+#   GAFFER_TEST_UNIT_ONLY=1 skip the integration tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LOG_PREFIX=test
+source hack/lib.sh
+
+if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+export PATH=$PWD/node_modules/.bin:$PATH
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<22||(a===22&&b<19)) { console.error("node "+process.version+" is too old: the pinned devDependency should give Node 24"); process.exit(1) }'
+log "node $(node --version), $(go version 2>/dev/null || echo 'go: not found')"
+
+results=$(mktemp)
+run_mocha() { # label args...
+  local label=$1; shift
+  set +e
+  mocha --import=tsx --extension ts --recursive "$@" 2>&1 | tee -a "$results"
+  local rc=${PIPESTATUS[0]}
+  set -e
+  return "$rc"
+}
+
+log "type-checking"
+tsc -p tsconfig.json --noEmit
+log "unit tests"
+unit_rc=0; run_mocha unit test/unit || unit_rc=$?
+
+integration_rc=0
+if [ "${GAFFER_TEST_UNIT_ONLY:-}" != 1 ]; then
+  started=false
+  if ! { [ -f "$CLUSTER_DIR/run/pids" ] && curl -fsS --max-time 2 --cacert "$CLUSTER_DIR/pki/ca.crt" https://127.0.0.1:6443/readyz >/dev/null 2>&1; }; then
+    started=true
+  fi
+  stop_cluster() { if $started && [ "${GAFFER_KEEP_CLUSTER:-}" != 1 ]; then bash hack/cluster-down.sh; fi; }
+  trap stop_cluster EXIT
+  bash hack/cluster-up.sh
+  log "integration tests (real control plane: $CLUSTER_DIR/kubeconfig)"
+  run_mocha integration --timeout 120000 --slow 5000 test/integration || integration_rc=$?
+fi
+
+count() { awk -v w="$1" '$0 ~ "^ +[0-9]+ " w {s += $1} END {print s + 0}' "$results"; }
+passed=$(count passing) failed=$(count failing) skipped=$(count pending)
+rm -f "$results"
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+[ "$unit_rc" -eq 0 ] && [ "$integration_rc" -eq 0 ] && [ "$failed" -eq 0 ]
