@@ -1,0 +1,42 @@
+import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import type { LeaseRecord, LeaseStore } from '../runtime/leaderelection.ts';
+import { isNotFound } from './errors.ts';
+import type { KubeClient } from './client.ts';
+
+const toRecord = (l: V1Lease): LeaseRecord => ({
+  holderIdentity: l.spec?.holderIdentity ?? undefined,
+  leaseDurationSeconds: l.spec?.leaseDurationSeconds ?? undefined,
+  acquireTime: l.spec?.acquireTime ? new Date(l.spec.acquireTime as unknown as string).toISOString() : undefined,
+  renewTime: l.spec?.renewTime ? new Date(l.spec.renewTime as unknown as string).toISOString() : undefined,
+  leaseTransitions: l.spec?.leaseTransitions ?? undefined,
+});
+
+const toSpec = (r: LeaseRecord) => ({
+  holderIdentity: r.holderIdentity,
+  leaseDurationSeconds: r.leaseDurationSeconds,
+  // The API wants microseconds; V1MicroTime writes them.
+  acquireTime: r.acquireTime ? new V1MicroTime(r.acquireTime) : undefined,
+  renewTime: r.renewTime ? new V1MicroTime(r.renewTime) : undefined,
+  leaseTransitions: r.leaseTransitions,
+}) as V1Lease['spec'];
+
+export function leaseStore(client: KubeClient, namespace: string, name: string): LeaseStore {
+  return {
+    describe: `${namespace}/${name}`,
+    async get() {
+      try {
+        const l = await client.readLease(namespace, name);
+        return { record: toRecord(l), resourceVersion: l.metadata!.resourceVersion! };
+      } catch (e) {
+        if (isNotFound(e)) return undefined;
+        throw e;
+      }
+    },
+    async create(record) {
+      await client.createLease(namespace, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: toSpec(record) });
+    },
+    async update(record, resourceVersion) {
+      await client.replaceLease(namespace, name, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace, resourceVersion }, spec: toSpec(record) });
+    },
+  };
+}
