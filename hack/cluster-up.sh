@@ -93,27 +93,7 @@ contexts:
 current-context: gaffer-local
 KCFG
 
-# ---- starting and waiting ----
-start() { # name cmd...
-  local name=$1; shift
-  setsid "$@" >"$LOGS/$name.log" 2>&1 < /dev/null &
-  echo "$name $!" >> "$RUN/pids"
-}
-fail_component() { # name why
-  log "$1 $2; last lines of $LOGS/$1.log:"
-  tail -25 "$LOGS/$1.log" >&2 || true
-  exit 1
-}
-wait_for() { # name timeout-seconds check-cmd...
-  local name=$1 timeout=$2 start=$SECONDS pid; shift 2
-  pid=$(awk -v n="$name" '$1==n{print $2}' "$RUN/pids")
-  until "$@" >/dev/null 2>&1; do
-    kill -0 "$pid" 2>/dev/null || fail_component "$name" "exited during start-up"
-    [ $((SECONDS - start)) -lt "$timeout" ] || fail_component "$name" "was not healthy after ${timeout}s"
-    sleep 0.5
-  done
-  log "$name is up ($((SECONDS - start))s)"
-}
+source "$HACK_DIR/cluster-lib.sh"
 
 log "starting etcd"
 start etcd "$BIN/etcd" --name=node0 --data-dir="$RUN/etcd" \

@@ -30,7 +30,7 @@ run_mocha() { # label args...
 log "type-checking"
 tsc -p tsconfig.json --noEmit
 log "unit tests"
-unit_rc=0; run_mocha unit test/unit || unit_rc=$?
+unit_rc=0; run_mocha unit --timeout 20000 test/unit || unit_rc=$?
 
 integration_rc=0
 if [ "${GAFFER_TEST_UNIT_ONLY:-}" != 1 ]; then
