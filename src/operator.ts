@@ -6,6 +6,9 @@ import { leaseStore } from './kube/lease.ts';
 import { customSource, nodeSource, podSource, serviceSource } from './kube/sources.ts';
 import type { OperatorConfig } from './config.ts';
 import { Controller } from './runtime/controller.ts';
+import { ComputeClusterReconciler } from './controllers/computecluster/reconciler.ts';
+import { addIndexes, watchClusters } from './controllers/computecluster/watches.ts';
+import { EventRecorder } from './kube/events.ts';
 import { CacheSet, Informer, type InformerHooks, type KObject } from './runtime/informer.ts';
 import { LeaderElector } from './runtime/leaderelection.ts';
 import type { Logger } from './runtime/logger.ts';
@@ -58,9 +61,15 @@ export function buildOperator(cfg: OperatorConfig, log: Logger): Operator {
     nodes: new CacheSet([informer(nodeSource(kc, client))]),
   };
 
-  const controllers: Controller[] = [];
   const limiter = () => defaultControllerRateLimiter<string>({ baseMs: cfg.backoffBaseMs, maxMs: cfg.backoffMaxMs });
-  void limiter;
+  const events = new EventRecorder(client, cfg.identity, (e) => log.warn('event not recorded', { error: String((e as any)?.body ?? e) }));
+  const deps = { client, events, resyncMs: cfg.resyncPeriodMs, ...caches };
+  addIndexes(deps);
+  const clusterController = new Controller('computecluster', new ComputeClusterReconciler(deps), {
+    workers: cfg.workers, limiter: limiter(), log, metrics,
+  });
+  watchClusters(clusterController, deps);
+  const controllers: Controller[] = [clusterController];
 
   let manager: Manager;
   const elector = cfg.leaderElect ? new LeaderElector(leaseStore(client, cfg.leaderElectionNamespace, cfg.leaderElectionId), {

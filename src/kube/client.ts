@@ -71,6 +71,13 @@ export class KubeClient {
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch)), this.opts.writes);
   }
 
+  /** Replaces /status as a whole; the cached resourceVersion makes it conditional (409 if stale). */
+  replaceStatus(ref: CustomResourceRef, obj: any): Promise<any> {
+    const { namespace, name } = obj.metadata;
+    return this.call('update', `${ref.plural}/status`, () => this.custom.replaceNamespacedCustomObjectStatus(
+      { ...ref, namespace, name, body: obj, fieldManager: FIELD_MANAGER }), this.opts.writes);
+  }
+
   createCustom(ref: CustomResourceRef, namespace: string, body: unknown): Promise<any> {
     return this.call('create', ref.plural, () => this.custom.createNamespacedCustomObject({ ...ref, namespace, body, fieldManager: FIELD_MANAGER }), this.opts.writes);
   }

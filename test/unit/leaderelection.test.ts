@@ -26,7 +26,7 @@ class MemoryLease implements LeaseStore {
 }
 
 describe('LeaderElector', () => {
-  let clock: FakeTimers.InstalledClock;
+  let clock: ReturnType<typeof FakeTimers.install>;
   beforeEach(() => { clock = FakeTimers.install({ now: 1_000_000 }); });
   afterEach(() => clock.uninstall());
 

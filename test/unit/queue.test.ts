@@ -7,7 +7,7 @@ import { Metrics } from '../../src/runtime/metrics.ts';
 import { silentLogger } from '../../src/runtime/logger.ts';
 
 describe('WorkQueue', () => {
-  let clock: FakeTimers.InstalledClock;
+  let clock: ReturnType<typeof FakeTimers.install>;
   beforeEach(() => { clock = FakeTimers.install({ now: 1_000_000 }); });
   afterEach(() => clock.uninstall());
 
@@ -119,7 +119,7 @@ describe('rate limiters', () => {
 });
 
 describe('Controller workers', () => {
-  let clock: FakeTimers.InstalledClock;
+  let clock: ReturnType<typeof FakeTimers.install>;
   beforeEach(() => { clock = FakeTimers.install({ now: 1_000_000 }); });
   afterEach(() => clock.uninstall());
 

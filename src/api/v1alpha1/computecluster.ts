@@ -100,7 +100,9 @@ export const computeClusterStatusSchema = obj({
   recovery: opt(obj({
     podsReplaced: opt(int()),
     lastReason: opt(str()),
-    nextAttemptTime: opt(time()),
+    nextAttemptTime: opt(time({ description: 'When the next replacement may happen (backoff).' })),
+    failureStreak: opt(int({ description: 'Replacements in the current backoff streak; reset after resetAfterSeconds without one.' })),
+    lastFailureTime: opt(time()),
     masterRestartTimes: opt(list(time(), { maxItems: 1001, description: 'Recent master recreations, for failurePolicy.maxRestarts.' })),
   })),
   activeJobs: opt(int()),

@@ -1,0 +1,33 @@
+// Label and annotation keys, and the names of owned objects (api.md "Names, labels and wiring").
+export const LABELS = {
+  name: 'app.kubernetes.io/name',
+  managedBy: 'app.kubernetes.io/managed-by',
+  cluster: 'compute.gaffer.dev/cluster',
+  role: 'compute.gaffer.dev/role',
+  workerIndex: 'compute.gaffer.dev/worker-index',
+  revision: 'compute.gaffer.dev/revision',
+  job: 'compute.gaffer.dev/job',
+  attempt: 'compute.gaffer.dev/attempt',
+} as const;
+
+export const POD_DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost';
+
+export type Role = 'master' | 'worker' | 'driver';
+
+export const names = {
+  master: (cluster: string) => `${cluster}-master`,
+  masterService: (cluster: string) => `${cluster}-master`,
+  workersService: (cluster: string) => `${cluster}-workers`,
+  worker: (cluster: string, index: number) => `${cluster}-worker-${index}`,
+  driver: (job: string, attempt: number) => `${job}-driver-${attempt}`,
+};
+
+export const baseLabels = (cluster: string): Record<string, string> => ({
+  [LABELS.name]: 'gaffer',
+  [LABELS.managedBy]: 'gaffer',
+  [LABELS.cluster]: cluster,
+});
+
+export const roleSelector = (cluster: string, role: Role): Record<string, string> => ({ [LABELS.cluster]: cluster, [LABELS.role]: role });
+
+export const selectorString = (labels: Record<string, string>): string => Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');

@@ -1,0 +1,114 @@
+// Pure builders of the pods Gaffer creates: (cluster or job, settings) -> V1Pod.
+import type { V1Container, V1EnvVar, V1Pod, V1PodTemplateSpec } from '@kubernetes/client-node';
+import { API_VERSION } from '../api/v1alpha1/group.ts';
+import type { ComputeCluster } from '../api/v1alpha1/resources.ts';
+import { templateHash } from './hash.ts';
+import { LABELS, baseLabels, names, type Role } from './labels.ts';
+import { controllerRef, type Owner } from './owner.ts';
+import { masterPorts } from './services.ts';
+
+export interface Wiring { cluster: string; namespace: string; masterPort?: number }
+
+/** The GAFFER_* environment of api.md; `extra` adds the role's own variables. */
+export function gafferEnv(w: Wiring, role: Role, extra: Record<string, string> = {}): V1EnvVar[] {
+  const host = `${names.masterService(w.cluster)}.${w.namespace}.svc`;
+  const vars: Record<string, string> = {
+    GAFFER_CLUSTER: w.cluster,
+    GAFFER_NAMESPACE: w.namespace,
+    GAFFER_ROLE: role,
+    GAFFER_MASTER_HOST: host,
+    ...(w.masterPort !== undefined ? { GAFFER_MASTER_PORT: String(w.masterPort), GAFFER_MASTER_ADDR: `${host}:${w.masterPort}` } : {}),
+    ...extra,
+  };
+  return Object.entries(vars).map(([name, value]) => ({ name, value }));
+}
+
+/** Adds each variable to every container and init container that does not set it itself. */
+function injectEnv(containers: V1Container[] | undefined, env: V1EnvVar[]): V1Container[] | undefined {
+  return containers?.map((c) => {
+    const taken = new Set((c.env ?? []).map((e) => e.name));
+    return { ...c, env: [...(c.env ?? []), ...env.filter((e) => !taken.has(e.name))] };
+  });
+}
+
+interface PodParts {
+  name: string;
+  namespace: string;
+  template: V1PodTemplateSpec;
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  owner: { ref: Owner; apiVersion: string; kind: string };
+  env: V1EnvVar[];
+  hostname?: string;
+  subdomain?: string;
+}
+
+function buildPod(p: PodParts): V1Pod {
+  const spec = structuredClone(p.template.spec ?? { containers: [] });
+  spec.containers = injectEnv(spec.containers, p.env) ?? [];
+  if (spec.initContainers) spec.initContainers = injectEnv(spec.initContainers, p.env);
+  if (p.hostname) spec.hostname = p.hostname;
+  if (p.subdomain) spec.subdomain = p.subdomain;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: p.name,
+      namespace: p.namespace,
+      // The template's labels first: Gaffer's own must win, the selectors depend on them.
+      labels: { ...(p.template.metadata?.labels ?? {}), ...p.labels },
+      annotations: { ...(p.template.metadata?.annotations ?? {}), ...(p.annotations ?? {}) },
+      ownerReferences: [controllerRef(p.owner.ref, p.owner.apiVersion, p.owner.kind)],
+    },
+    spec,
+  };
+}
+
+export const masterRevision = (c: ComputeCluster) => templateHash(c.spec.master.template);
+export const workerRevision = (c: ComputeCluster) => templateHash(c.spec.workers.template);
+
+const wiringOf = (c: ComputeCluster): Wiring => ({
+  cluster: c.metadata.name!, namespace: c.metadata.namespace!, masterPort: masterPorts(c)[0]?.port,
+});
+
+export function buildMasterPod(c: ComputeCluster): V1Pod {
+  const cluster = c.metadata.name!;
+  return buildPod({
+    name: names.master(cluster),
+    namespace: c.metadata.namespace!,
+    template: c.spec.master.template,
+    labels: { ...baseLabels(cluster), [LABELS.role]: 'master', [LABELS.revision]: masterRevision(c) },
+    owner: { ref: c, apiVersion: API_VERSION, kind: 'ComputeCluster' },
+    env: gafferEnv(wiringOf(c), 'master'),
+  });
+}
+
+export function buildWorkerPod(c: ComputeCluster, index: number, desiredWorkers: number): V1Pod {
+  const cluster = c.metadata.name!;
+  return buildPod({
+    name: names.worker(cluster, index),
+    namespace: c.metadata.namespace!,
+    template: c.spec.workers.template,
+    labels: { ...baseLabels(cluster), [LABELS.role]: 'worker', [LABELS.workerIndex]: String(index), [LABELS.revision]: workerRevision(c) },
+    owner: { ref: c, apiVersion: API_VERSION, kind: 'ComputeCluster' },
+    env: gafferEnv(wiringOf(c), 'worker', { GAFFER_WORKER_INDEX: String(index), GAFFER_WORKERS: String(desiredWorkers) }),
+    // Stable DNS per worker: <cluster>-worker-<i>.<cluster>-workers.<ns>.svc
+    hostname: names.worker(cluster, index),
+    subdomain: names.workersService(cluster),
+  });
+}
+
+/** A job's driver pod for one attempt, wired to the cluster's master. */
+export function buildDriverPod(job: Owner & { metadata: { namespace?: string }; spec: { template: V1PodTemplateSpec } }, cluster: ComputeCluster, attempt: number, desiredWorkers: number): V1Pod {
+  const jobName = job.metadata.name!;
+  const template = structuredClone(job.spec.template);
+  template.spec = { ...(template.spec ?? { containers: [] }), restartPolicy: 'Never' };
+  return buildPod({
+    name: names.driver(jobName, attempt),
+    namespace: job.metadata.namespace!,
+    template,
+    labels: { ...baseLabels(cluster.metadata.name!), [LABELS.role]: 'driver', [LABELS.job]: jobName, [LABELS.attempt]: String(attempt) },
+    owner: { ref: job, apiVersion: API_VERSION, kind: 'ComputeJob' },
+    env: gafferEnv(wiringOf(cluster), 'driver', { GAFFER_JOB: jobName, GAFFER_ATTEMPT: String(attempt), GAFFER_WORKERS: String(desiredWorkers) }),
+  });
+}

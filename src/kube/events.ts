@@ -1,0 +1,29 @@
+// Kubernetes Events (events.k8s.io/v1) about Gaffer's objects: what users see in
+// `kubectl describe` and `kubectl get events`. Best effort: a failed event is logged, never fatal.
+import { V1MicroTime, type EventsV1Event } from '@kubernetes/client-node';
+import type { KubeClient } from './client.ts';
+
+export interface EventTarget { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string } }
+
+export class EventRecorder {
+  constructor(private readonly client: KubeClient, private readonly instance: string, private readonly onError: (e: unknown) => void) {}
+
+  record(target: EventTarget, type: 'Normal' | 'Warning', reason: string, note: string, action = reason): void {
+    const ns = target.metadata?.namespace ?? 'default';
+    const body: EventsV1Event = {
+      apiVersion: 'events.k8s.io/v1',
+      kind: 'Event',
+      // client-go's naming: <object>.<unique hex>; a generateName ending in '.' is invalid.
+      metadata: { name: `${target.metadata?.name}.${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`, namespace: ns },
+      eventTime: new V1MicroTime(),
+      reportingController: 'gaffer.dev/operator',
+      reportingInstance: this.instance.slice(0, 128),
+      action: action.slice(0, 128),
+      reason: reason.slice(0, 128),
+      note: note.slice(0, 1024),
+      type,
+      regarding: { apiVersion: target.apiVersion, kind: target.kind, name: target.metadata?.name, namespace: ns, uid: target.metadata?.uid },
+    };
+    this.client.createEvent(ns, body).catch(this.onError);
+  }
+}
