@@ -9,6 +9,8 @@ import { Controller } from './runtime/controller.ts';
 import { ComputeClusterReconciler } from './controllers/computecluster/reconciler.ts';
 import { addIndexes, watchClusters } from './controllers/computecluster/watches.ts';
 import { EventRecorder } from './kube/events.ts';
+import { ComputeJobReconciler } from './controllers/computejob/reconciler.ts';
+import { addJobIndexes, watchJobs } from './controllers/computejob/watches.ts';
 import { CacheSet, Informer, type InformerHooks, type KObject } from './runtime/informer.ts';
 import { LeaderElector } from './runtime/leaderelection.ts';
 import type { Logger } from './runtime/logger.ts';
@@ -69,7 +71,12 @@ export function buildOperator(cfg: OperatorConfig, log: Logger): Operator {
     workers: cfg.workers, limiter: limiter(), log, metrics,
   });
   watchClusters(clusterController, deps);
-  const controllers: Controller[] = [clusterController];
+  addJobIndexes(deps);
+  const jobController = new Controller('computejob', new ComputeJobReconciler(deps), {
+    workers: cfg.workers, limiter: limiter(), log, metrics,
+  });
+  watchJobs(jobController, deps);
+  const controllers: Controller[] = [clusterController, jobController];
 
   let manager: Manager;
   const elector = cfg.leaderElect ? new LeaderElector(leaseStore(client, cfg.leaderElectionNamespace, cfg.leaderElectionId), {

@@ -66,6 +66,7 @@ export type ComputeJobSpec = Static<typeof computeJobSpecSchema>;
 const attemptSchema = obj({
   index: int({ minimum: 0 }),
   podName: opt(str()),
+  podUID: opt(str({ description: 'UID of the driver pod once seen: a later disappearance is a deletion, not a pod still to create.' })),
   masterUID: opt(str()),
   startTime: opt(time()),
   finishTime: opt(time()),
@@ -91,6 +92,7 @@ export const computeJobStatusSchema = obj({
   startTime: opt(time()),
   completionTime: opt(time()),
   nextAttemptTime: opt(time()),
+  clusterWaitStartTime: opt(time({ description: 'Since when the job has been waiting for its cluster to be Ready.' })),
   duration: opt(str({ description: 'startTime to completionTime, once finished.' })),
 });
 export type ComputeJobStatus = Static<typeof computeJobStatusSchema>;
