@@ -1,9 +1,10 @@
-// gaffer operator: flags -> operator -> run until SIGTERM/SIGINT.
+// The operator process: flags -> operator -> run until SIGTERM/SIGINT.
 import { ConfigError, helpText, parseConfig } from './config.ts';
 import { buildOperator } from './operator.ts';
 import { createLogger } from './runtime/logger.ts';
 
-async function main(argv: string[]): Promise<number> {
+/** Runs the operator; resolves with an exit code, or -1 while it keeps running. */
+export async function runOperator(argv: string[]): Promise<number> {
   let cfg;
   try {
     cfg = parseConfig(argv);
@@ -28,7 +29,11 @@ async function main(argv: string[]): Promise<number> {
   return -1; // keep running
 }
 
-main(process.argv.slice(2)).then((code) => { if (code >= 0) process.exit(code); }, (e) => {
-  process.stderr.write(`gaffer: ${(e as Error)?.stack ?? e}\n`);
-  process.exit(1);
-});
+export function exitWhenDone(p: Promise<number>): void {
+  p.then((code) => { if (code >= 0) process.exit(code); }, (e) => {
+    process.stderr.write(`gaffer: ${(e as Error)?.stack ?? e}\n`);
+    process.exit(1);
+  });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) exitWhenDone(runOperator(process.argv.slice(2)));

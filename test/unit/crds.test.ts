@@ -7,8 +7,11 @@ describe('crds/', () => {
   it('is what `npm run gen` writes (run it after changing src/api)', async () => {
     const files = await renderCRDFiles();
     expect(readdirSync('crds').filter((f) => f.endsWith('.yaml')).sort()).to.deep.equal([...files.keys()].sort());
-    for (const [name, content] of files) {
-      expect(readFileSync(`crds/${name}`, 'utf8') === content, `crds/${name} is stale: run npm run gen`).to.equal(true);
+    for (const dir of ['crds', 'charts/gaffer/files/crds']) {
+      expect(readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()).to.deep.equal([...files.keys()].sort());
+      for (const [name, content] of files) {
+        expect(readFileSync(`${dir}/${name}`, 'utf8') === content, `${dir}/${name} is stale: run npm run gen`).to.equal(true);
+      }
     }
   });
 
