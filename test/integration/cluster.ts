@@ -2,6 +2,9 @@
 // (hack/cluster-up.sh reuses a running one), installs the CRDs, and wraps kubectl.
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { CLUSTER_DIR, KUBECONFIG, ROOT } from '../../hack/kubectl.ts';
 
 export interface Result { code: number; stdout: string; stderr: string }
@@ -39,15 +42,49 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
   }
 }
 
+/** Where the operator runs in tests: the chart's ServiceAccount in the release namespace. */
+export const OPERATOR_NAMESPACE = 'gaffer-system';
+export const OPERATOR_KUBECONFIG = join(CLUSTER_DIR, 'gaffer-operator.kubeconfig');
+
 let ready: Promise<void> | undefined;
-/** Brings the control plane up once per test run and installs the CRDs from crds/. */
+/**
+ * Brings the control plane up once per test run, installs the CRDs from crds/, and the
+ * chart's ServiceAccount and RBAC exactly as `helm template` renders them, so operators in
+ * tests run with the chart's permissions (a permission missing from the chart fails a test).
+ */
 export function ensureCluster(): Promise<void> {
   ready ??= (async () => {
     execFileSync('bash', [`${ROOT}hack/cluster-up.sh`], { stdio: ['ignore', 'inherit', 'inherit'] });
     await k(['apply', '--server-side', '--force-conflicts', '-f', `${ROOT}crds/`]);
     await k(['wait', '--for=condition=Established', 'crd/computeclusters.compute.gaffer.dev', 'crd/computejobs.compute.gaffer.dev', '--timeout=60s']);
+    await kubectl(['create', 'namespace', OPERATOR_NAMESPACE]);
+    const rendered = execFileSync(`${CLUSTER_DIR}/bin/helm`, ['template', 'gaffer', `${ROOT}charts/gaffer`, '-n', OPERATOR_NAMESPACE, '--set', 'crds.install=false'], { encoding: 'utf8' });
+    const rbacKinds = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+    const rbac = parseAllDocuments(rendered).map((d) => d.toJS()).filter((o) => o && rbacKinds.has(o.kind));
+    await k(['apply', '--server-side', '--force-conflicts', '-f', '-'], rbac.map((o) => JSON.stringify(o)).join('\n'));
+    await serviceAccountKubeconfig(OPERATOR_NAMESPACE, 'gaffer', OPERATOR_KUBECONFIG);
   })();
   return ready;
+}
+
+/** A kubeconfig that authenticates as a ServiceAccount (so RBAC applies, unlike the admin's). */
+export async function serviceAccountKubeconfig(namespace: string, sa: string, file = join(CLUSTER_DIR, `sa-${namespace}-${sa}.kubeconfig`)): Promise<string> {
+  const token = (await k(['create', 'token', sa, '-n', namespace, '--duration=24h'])).trim();
+  const server = (await k(['config', 'view', '--minify', '-o', 'jsonpath={.clusters[0].cluster.server}'])).trim();
+  writeFileSync(file, `apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster: {server: '${server}', certificate-authority: '${CLUSTER_DIR}/pki/ca.crt'}
+users:
+- name: ${sa}
+  user: {token: '${token}'}
+contexts:
+- name: local
+  context: {cluster: local, user: ${sa}, namespace: ${namespace}}
+current-context: local
+`);
+  return file;
 }
 
 /** A fresh namespace for one test file, deleted afterwards (without waiting). */

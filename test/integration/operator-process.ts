@@ -1,10 +1,9 @@
 // Runs the operator (src/main.ts) as a separate process for integration tests, the way
 // `npm start` runs it, and reads its health, metrics and JSON logs.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLUSTER_DIR, KUBECONFIG, ROOT } from '../../hack/kubectl.ts';
-import { k, waitFor } from './cluster.ts';
+import { ROOT } from '../../hack/kubectl.ts';
+import { OPERATOR_KUBECONFIG, waitFor } from './cluster.ts';
 
 let nextPort = 19000 + Math.floor(Math.random() * 500) * 4;
 
@@ -16,9 +15,10 @@ export class OperatorProcess {
   exitCode: number | null | undefined;
   private exited: Promise<number | null>;
 
+  /** Runs with the chart's ServiceAccount unless given another kubeconfig. */
   constructor(args: string[], opts: { kubeconfig?: string } = {}) {
     this.child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'),
-      '--kubeconfig', opts.kubeconfig ?? KUBECONFIG, '--bind-address', '127.0.0.1',
+      '--kubeconfig', opts.kubeconfig ?? OPERATOR_KUBECONFIG, '--bind-address', '127.0.0.1',
       '--health-port', String(this.healthPort), '--metrics-port', String(this.metricsPort), ...args], {
       cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOSTNAME: `test-${this.healthPort}` },
     });
@@ -70,22 +70,4 @@ export class OperatorProcess {
   }
 }
 
-/** A kubeconfig that authenticates as a ServiceAccount (so RBAC applies, unlike the admin's). */
-export async function serviceAccountKubeconfig(namespace: string, sa: string): Promise<string> {
-  const token = (await k(['create', 'token', sa, '-n', namespace, '--duration=2h'])).trim();
-  const file = join(CLUSTER_DIR, `sa-${namespace}-${sa}.kubeconfig`);
-  writeFileSync(file, `apiVersion: v1
-kind: Config
-clusters:
-- name: local
-  cluster: {server: 'https://127.0.0.1:6443', certificate-authority: '${CLUSTER_DIR}/pki/ca.crt'}
-users:
-- name: ${sa}
-  user: {token: '${token}'}
-contexts:
-- name: local
-  context: {cluster: local, user: ${sa}, namespace: ${namespace}}
-current-context: local
-`);
-  return file;
-}
+export { serviceAccountKubeconfig } from './cluster.ts';

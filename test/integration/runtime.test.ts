@@ -10,7 +10,7 @@ import { podSource } from '../../src/kube/sources.ts';
 import { Informer, type InformerEvent } from '../../src/runtime/informer.ts';
 import { silentLogger } from '../../src/runtime/logger.ts';
 import { TokenBucket } from '../../src/runtime/ratelimit.ts';
-import { deleteNamespace, ensureCluster, k, kjson, testNamespace, waitFor } from './cluster.ts';
+import { OPERATOR_NAMESPACE, deleteNamespace, ensureCluster, k, kjson, testNamespace, waitFor } from './cluster.ts';
 import { OperatorProcess, serviceAccountKubeconfig } from './operator-process.ts';
 
 const pod = (name: string, labels: Record<string, string>) => stringify({
@@ -83,8 +83,9 @@ describe('controller runtime on the real control plane', function () {
     const start = (args: string[], kubeconfig?: string) => { const p = new OperatorProcess(args, { kubeconfig }); procs.push(p); return p; };
     afterEach(async () => { await Promise.all(procs.splice(0).map((p) => p.stop())); });
 
-    const lease = (id: string) => kjson(['get', 'lease', '-n', ns, id]);
-    const electionArgs = (id: string) => ['--leader-election-namespace', ns, '--leader-election-id', id];
+    // The chart lets the operator hold Leases in its own namespace only.
+    const lease = (id: string) => kjson(['get', 'lease', '-n', OPERATOR_NAMESPACE, id]);
+    const electionArgs = (id: string) => ['--leader-election-namespace', OPERATOR_NAMESPACE, '--leader-election-id', `${id}-${ns}`];
 
     it('elect exactly one leader; SIGKILL of the leader is replaced within lease duration plus a few seconds', async () => {
       const a = start(electionArgs('kill-test'));
@@ -94,13 +95,13 @@ describe('controller runtime on the real control plane', function () {
       const standby = leader === a ? b : a;
       await new Promise((r) => setTimeout(r, 3000));
       expect([await a.isLeader(), await b.isLeader()].filter(Boolean)).to.have.length(1);
-      expect((await lease('kill-test')).spec.holderIdentity).to.equal(leader.identity);
+      expect((await lease(`kill-test-${ns}`)).spec.holderIdentity).to.equal(leader.identity);
 
       const killedAt = Date.now();
       leader.signal('SIGKILL');
       await waitFor('standby leads', () => standby.isLeader(), 30_000, 100);
       const took = Date.now() - killedAt;
-      expect((await lease('kill-test')).spec.holderIdentity).to.equal(standby.identity);
+      expect((await lease(`kill-test-${ns}`)).spec.holderIdentity).to.equal(standby.identity);
       expect(took, `takeover took ${took} ms`).to.be.lessThan(15_000 + 5_000);
       expect(took, 'a standby must wait for the lease to expire').to.be.greaterThan(5_000);
     });
