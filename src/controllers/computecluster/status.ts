@@ -61,9 +61,11 @@ export function computeClusterStatus(c: ComputeCluster, s: StatusInputs): Comput
     ? { type: 'Suspended', status: 'True', reason: 'Suspended', message: 'spec.suspend is true: pods deleted, Services kept' }
     : { type: 'Suspended', status: 'False', reason: 'NotSuspended', message: '' });
 
-  // Degraded only once it has run: a cluster still starting up is Pending.
+  // Degraded: it ran, and now something is broken (not merely being added by a scale-up
+  // or a rollout). A cluster still starting up is Pending.
   const hasRun = prev.phase === 'Running' || prev.phase === 'Degraded';
-  const phase: ComputeClusterStatus['phase'] = suspended ? 'Suspended' : stalled ? 'Failed' : readyNow ? 'Running' : hasRun ? 'Degraded' : 'Pending';
+  const broken = !masterReady || obs.problems.size > 0;
+  const phase: ComputeClusterStatus['phase'] = suspended ? 'Suspended' : stalled ? 'Failed' : readyNow ? 'Running' : !hasRun ? 'Pending' : broken ? 'Degraded' : 'Running';
 
   const uid = plan.intent?.clearMasterUid ? '' : m?.metadata?.uid ?? prev.master?.uid ?? '';
   return {

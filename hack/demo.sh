@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# npm run demo: installs what is missing, brings up the local control plane (the first run
+# builds it from upstream Go modules: about 10 minutes on 2 cores), then runs hack/demo.ts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LOG_PREFIX=demo
+source hack/lib.sh
+if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+export PATH=$PWD/node_modules/.bin:$PATH
+if ! ls "$GAFFER_CACHE"/bin/k8s-* >/dev/null 2>&1; then
+  log "first run: building Kubernetes, etcd, kwok and helm from upstream (about 10 minutes on 2 cores; progress every 30 s)"
+fi
+bash hack/cluster-up.sh
+node --import tsx hack/demo.ts
