@@ -33,7 +33,7 @@ if (alive) {
 
 await kubectl(['create', 'namespace', ns]);
 step('applying examples/quickstart: a ComputeCluster with 3 workers and a ComputeJob on it');
-await k(['apply', '-n', ns, '--server-side', '-f', `${ROOT}examples/quickstart/`]);
+await k(['apply', '-n', ns, '--server-side', '--force-conflicts', '-f', `${ROOT}examples/quickstart/`]);
 
 let last = '';
 const watchCluster = async (until: (c: any) => boolean, what: string) => waitFor(what, async () => {
