@@ -20,7 +20,7 @@ const pidsFile = `${CLUSTER_DIR}/run/pids`;
 const running = readFileSync(pidsFile, 'utf8').split('\n').find((l) => l.startsWith('operator '));
 const alive = running && (() => { try { process.kill(Number(running.split(' ')[1]), 0); return true; } catch { return false; } })();
 if (alive) {
-  say(`already running (pid ${running!.split(' ')[1]})`);
+  say(`operator already running (pid ${running!.split(' ')[1]})`);
 } else {
   const log = openSync(`${CLUSTER_DIR}/logs/operator.log`, 'a');
   const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}src/main.ts`, '--kubeconfig', OPERATOR_KUBECONFIG, '--bind-address', '127.0.0.1',
@@ -32,6 +32,12 @@ if (alive) {
 }
 
 await kubectl(['create', 'namespace', ns]);
+// A second run starts from scratch: the quickstart of the last one goes first.
+if ((await kjson(['get', '-n', ns, 'cc,cjob'])).items.length) {
+  say('removing the previous run\'s quickstart');
+  await k(['delete', '-n', ns, 'cc,cjob', '--all', '--wait=true', '--timeout=60s']);
+  await waitFor('old pods gone', async () => (await kjson(['get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/managed-by=gaffer'])).items.length === 0, 60_000);
+}
 step('applying examples/quickstart: a ComputeCluster with 3 workers and a ComputeJob on it');
 await k(['apply', '-n', ns, '--server-side', '--force-conflicts', '-f', `${ROOT}examples/quickstart/`]);
 
