@@ -5,11 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 LOG_PREFIX=demo
 source hack/lib.sh
-if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  log "installing npm dependencies (npm ci)"
-  npm ci --no-audit --no-fund
-fi
-export PATH=$PWD/node_modules/.bin:$PATH
+ensure_node_deps
 if ! ls "$GAFFER_CACHE"/bin/k8s-* >/dev/null 2>&1; then
   log "first run: building Kubernetes, etcd, kwok and helm from upstream (about 10 minutes on 2 cores; progress every 30 s)"
 fi

@@ -24,3 +24,12 @@ tool_dir() {
   hash=$( { cat "$HACK_DIR/tools/$name/go.mod" "$HACK_DIR/tools/$name/go.sum" "$HACK_DIR/build-tools.sh"; go version; } | sha256sum | cut -c1-12)
   printf '%s/bin/%s-%s-%s\n' "$GAFFER_CACHE" "$name" "$version" "$hash"
 }
+
+# Installs the npm dependencies when missing or stale, and puts the pinned Node 24 first on PATH.
+ensure_node_deps() {
+  if [ ! -x "$ROOT_DIR/node_modules/.bin/node" ] || [ "$ROOT_DIR/package-lock.json" -nt "$ROOT_DIR/node_modules/.package-lock.json" ]; then
+    log "installing npm dependencies (npm ci)"
+    (cd "$ROOT_DIR" && npm ci --no-audit --no-fund)
+  fi
+  export PATH=$ROOT_DIR/node_modules/.bin:$PATH
+}

@@ -9,11 +9,7 @@ cd "$(dirname "$0")/.."
 LOG_PREFIX=test
 source hack/lib.sh
 
-if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  log "installing npm dependencies (npm ci)"
-  npm ci --no-audit --no-fund
-fi
-export PATH=$PWD/node_modules/.bin:$PATH
+ensure_node_deps
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<22||(a===22&&b<19)) { console.error("node "+process.version+" is too old: the pinned devDependency should give Node 24"); process.exit(1) }'
 log "node $(node --version), $(go version 2>/dev/null || echo 'go: not found')"
 
