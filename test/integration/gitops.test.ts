@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments, stringify } from 'yaml';
 import { deleteNamespace, ensureCluster, k, kjson, testNamespace, waitFor } from './cluster.ts';
 import { OperatorProcess } from './operator-process.ts';
+import { argoHealth } from '../fixtures/argocd-health.ts';
 
 describe('GitOps behaviour', function () {
   this.timeout(180_000);
@@ -25,7 +26,11 @@ describe('GitOps behaviour', function () {
     await applyAll();
     await k(['wait', '-n', ns, '--for=condition=Ready', 'computecluster/quickstart', '--timeout=60s']);
     await k(['wait', '-n', ns, '--for=condition=Ready', 'computejob/quickstart-pi', '--timeout=90s']);
-    expect((await kjson(['get', '-n', ns, 'cjob', 'quickstart-pi'])).status.phase).to.equal('Succeeded');
+    const job = await kjson(['get', '-n', ns, 'cjob', 'quickstart-pi']);
+    expect(job.status.phase).to.equal('Succeeded');
+    // The Argo CD health check shipped with the chart agrees.
+    expect(argoHealth(await kjson(['get', '-n', ns, 'cc', 'quickstart'])).status).to.equal('Healthy');
+    expect(argoHealth(job).status).to.equal('Healthy');
   });
 
   it('shows no change when the same manifests are applied again with server-side apply', async () => {
