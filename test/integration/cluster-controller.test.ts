@@ -158,6 +158,8 @@ describe('ComputeCluster controller', function () {
     await ready('nodeloss');
     const victim = live(await pods('nodeloss', 'worker'))[0];
     const node = victim.spec.nodeName;
+    // As on a real dead node, a graceful delete would leave the pod Terminating for good.
+    await k(['annotate', '-n', ns, 'pod', victim.metadata.name, 'sim.gaffer.dev/kubelet-gone=true']);
     try {
       await k(['label', 'node', node, 'sim.gaffer.dev/not-ready=true']);
       const replaced = await waitFor('replacement on another node', async () => {

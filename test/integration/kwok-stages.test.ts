@@ -90,6 +90,15 @@ describe('KWOK stages (simulated kubelet)', function () {
     await k(['delete', '-n', ns, 'pod', 'gone', '--timeout=20s']);
   });
 
+  it('keeps a pod whose kubelet is gone Terminating until it is force-deleted', async () => {
+    await k(['apply', '-n', ns, '-f', '-'], pod('orphaned', { 'sim.gaffer.dev/kubelet-gone': 'true' }));
+    await waitFor('orphaned Ready', async () => ready(await get('orphaned')) === 'True');
+    await k(['delete', '-n', ns, 'pod', 'orphaned', '--wait=false']);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await get('orphaned')).metadata.deletionTimestamp).to.be.a('string');
+    await k(['delete', '-n', ns, 'pod', 'orphaned', '--grace-period=0', '--force', '--timeout=20s']);
+  });
+
   it('makes a labelled node NotReady, and Ready again when the label goes', async () => {
     const node = 'kwok-node-2';
     const nodeReady = async () => (await kjson(['get', 'node', node])).status.conditions.find((c: any) => c.type === 'Ready');

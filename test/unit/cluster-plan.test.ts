@@ -124,6 +124,17 @@ describe('planCluster', () => {
     expect(podProblem(running(w), nodes(node('n1', false, 30)), r, NOW)).to.deep.equal({ nodeLossAt: NOW + 30_000 });
     expect(podProblem(running(w), nodes(), r, NOW).problem?.reason).to.equal('NodeLost'); // node deleted
   });
+  it('force-deletes pods on a lost node, including one stuck terminating there', () => {
+    const c = cluster();
+    const pods = healthyCluster(c);
+    pods[1]!.spec!.nodeName = 'dead';
+    pods[2]!.spec!.nodeName = 'dead';
+    pods[2]!.metadata!.deletionTimestamp = new Date(NOW - 1000).toISOString() as any;
+    const plan = planCluster(c, pods, nodes(node('n1', true), node('dead', false, 120)), NOW);
+    expect(plan.deletes.map((d) => [d.name, d.reason, d.force])).to.deep.equal([['c-worker-1', 'NodeLost', true], ['c-worker-0', 'NodeLost', true]]);
+    expect(plan.creates).to.deep.equal([]); // the same names come back once the pods are gone
+  });
+
   it('restarts a lost master per failurePolicy and stalls at maxRestarts', () => {
     const c = cluster((x) => { x.spec.master.failurePolicy = { action: 'RestartCluster', maxRestarts: 2, windowSeconds: 600 }; });
     const pods = healthyCluster(c);

@@ -7,7 +7,11 @@ import { buildMasterPod, buildWorkerPod, masterRevision, workerRevision } from '
 import { isReady, isTerminating, podProblem, type PodProblem } from '../shared/podhealth.ts';
 import { backoffSeconds, iso, ms } from '../shared/time.ts';
 
-export interface PodDelete { name: string; uid: string; reason: string; message: string }
+export interface PodDelete {
+  name: string; uid: string; reason: string; message: string;
+  /** Delete at once (grace period 0): the pod's node is lost, no kubelet will ever confirm. */
+  force?: boolean;
+}
 export interface ClusterEvent { type: 'Normal' | 'Warning'; reason: string; message: string }
 
 export interface ClusterPlan {
@@ -54,7 +58,7 @@ export function scaleDownOrder(pods: { pod: V1Pod; index: number }[]): { pod: V1
     (Number(isReady(a.pod)) - Number(isReady(b.pod))) || (cost(a.pod) - cost(b.pod)) || (b.index - a.index));
 }
 
-const del = (p: V1Pod, reason: string, message: string): PodDelete => ({ name: p.metadata!.name!, uid: p.metadata!.uid!, reason, message });
+const del = (p: V1Pod, reason: string, message: string): PodDelete => ({ name: p.metadata!.name!, uid: p.metadata!.uid!, reason, message, ...(reason === 'NodeLost' ? { force: true } : {}) });
 
 export function planCluster(c: ComputeCluster, pods: V1Pod[], nodes: Map<string, V1Node>, now: number): ClusterPlan {
   const status = c.status ?? {};
@@ -75,7 +79,15 @@ export function planCluster(c: ComputeCluster, pods: V1Pod[], nodes: Map<string,
     }
   }
   for (const p of [obs.master, ...obs.workers.values()]) {
-    if (!p || isTerminating(p)) continue;
+    if (!p) continue;
+    if (isTerminating(p)) {
+      // A pod terminating on a lost node stays so forever (its kubelet is gone) and keeps its
+      // name from the replacement: force it out once the node counts as lost.
+      const { problem, nodeLossAt } = podProblem(p, nodes, recovery, now);
+      if (problem?.reason === 'NodeLost') plan.deletes.push({ ...del(p, 'NodeLost', `${problem.message}; force-deleting the pod stuck terminating`), force: true });
+      wake(nodeLossAt);
+      continue;
+    }
     const { problem, nodeLossAt } = podProblem(p, nodes, recovery, now);
     if (problem) obs.problems.set(p.metadata!.name!, problem);
     wake(nodeLossAt);

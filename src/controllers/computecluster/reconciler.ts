@@ -63,7 +63,7 @@ export class ComputeClusterReconciler implements Reconciler {
 
     for (const del of plan.deletes) {
       try {
-        await this.d.client.deletePod(c.metadata.namespace!, del.name, del.uid);
+        await this.d.client.deletePod(c.metadata.namespace!, del.name, del.uid, del.force ? 0 : undefined);
         log.info('deleted pod', { pod: del.name, reason: del.reason });
       } catch (e) {
         if (!isNotFound(e) && !isConflict(e)) throw e; // gone already, or a different pod by now
