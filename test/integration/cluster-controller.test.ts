@@ -293,6 +293,29 @@ describe('ComputeCluster controller', function () {
     }
   });
 
+  it('reports a ResourceQuota refusal and an invalid pod template as ReplicaFailure with the server\'s message', async () => {
+    await apply(clusterManifest('quota', { replicas: 1 }));
+    await ready('quota');
+    const podCount = (await kjson(['get', 'pods', '-n', ns])).items.length;
+    await k(['create', 'quota', 'pods-cap', '-n', ns, `--hard=pods=${podCount}`]);
+    try {
+      await k(['scale', '-n', ns, 'computecluster/quota', '--replicas=2']);
+      const c = await waitFor('quota ReplicaFailure', async () => { const c = await cc('quota'); return cond(c, 'ReplicaFailure')?.status === 'True' && c; }, 30_000);
+      expect(cond(c, 'ReplicaFailure').message).to.match(/exceeded quota: pods-cap/);
+    } finally {
+      await k(['delete', 'quota', 'pods-cap', '-n', ns]);
+    }
+    await waitFor('quota lifted', async () => { const c = await cc('quota'); return cond(c, 'ReplicaFailure')?.status === 'False' && c.status.workers.readyReplicas === 2; }, 60_000);
+
+    // The CRD accepts a container without an image (as PodTemplateSpec's schema does); pod validation does not.
+    const noImage = clusterManifest('noimage', { replicas: 1 });
+    delete noImage.spec.workers.template.spec.containers[0].image;
+    await apply(noImage);
+    const c = await waitFor('invalid template ReplicaFailure', async () => { const c = await cc('noimage'); return cond(c, 'ReplicaFailure')?.status === 'True' && c; }, 30_000);
+    expect(cond(c, 'ReplicaFailure').message).to.include('spec.containers[0].image: Required value');
+    expect(c.status.master.ready).to.equal(true); // the master was accepted and runs
+  });
+
   it('deletes everything through the garbage collector when the ComputeCluster is deleted', async () => {
     await k(['delete', '-n', ns, 'computecluster', 'alpha']);
     await waitFor('pods and services gone', async () => (await pods('alpha')).length === 0

@@ -175,6 +175,16 @@ describe('ComputeJob controller', function () {
     expect(j.status.reason).to.equal('BackoffLimitExceeded');
   });
 
+  it('names Unschedulable as the blocker of a driver that cannot be scheduled', async () => {
+    await sharedCluster();
+    const m = jobManifest('nowhere', { extra: { backoffLimit: 0, startupDeadlineSeconds: 3 } });
+    m.spec.template.spec.nodeSelector = { 'gaffer.dev/no-such-node': 'true' };
+    await apply(m);
+    const j = await phase('nowhere', 'Failed', 30_000);
+    expect(j.status.attempts[0].reason).to.equal('Unschedulable');
+    expect(j.status.attempts[0].message).to.match(/didn't match Pod's node affinity\/selector|node\(s\) didn't match/);
+  });
+
   it('suspends (driver stopped, ephemeral cluster deleted) and resumes', async () => {
     await apply(jobManifest('napper', { template: true }));
     await waitFor('driver running', async () => (await drivers('napper'))[0]?.status?.phase === 'Running', 60_000);
