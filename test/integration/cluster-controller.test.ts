@@ -296,8 +296,11 @@ describe('ComputeCluster controller', function () {
   it('reports a ResourceQuota refusal and an invalid pod template as ReplicaFailure with the server\'s message', async () => {
     await apply(clusterManifest('quota', { replicas: 1 }));
     await ready('quota');
-    const podCount = (await kjson(['get', 'pods', '-n', ns])).items.length;
-    await k(['create', 'quota', 'pods-cap', '-n', ns, `--hard=pods=${podCount}`]);
+    // Cap pods at what the namespace uses now, once the quota controller has counted them.
+    await k(['create', 'quota', 'pods-cap', '-n', ns, '--hard=pods=1000']);
+    const used = await waitFor('quota usage', async () => (await kjson(['get', 'quota', 'pods-cap', '-n', ns])).status?.used?.pods);
+    await k(['patch', 'quota', 'pods-cap', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { hard: { pods: used } } })]);
+    await waitFor('quota capped', async () => (await kjson(['get', 'quota', 'pods-cap', '-n', ns])).status?.hard?.pods === used);
     try {
       await k(['scale', '-n', ns, 'computecluster/quota', '--replicas=2']);
       const c = await waitFor('quota ReplicaFailure', async () => { const c = await cc('quota'); return cond(c, 'ReplicaFailure')?.status === 'True' && c; }, 30_000);
