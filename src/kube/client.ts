@@ -59,18 +59,6 @@ export class KubeClient {
       setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply)), this.opts.writes);
   }
 
-  getCustom(ref: CustomResourceRef, namespace: string, name: string): Promise<any> {
-    return this.call('get', ref.plural, () => this.custom.getNamespacedCustomObject({ ...ref, namespace, name }));
-  }
-
-  /** Merge-patches /status; `resourceVersion` makes it conditional (409 if the object moved). */
-  patchStatus(ref: CustomResourceRef, namespace: string, name: string, status: unknown, resourceVersion?: string): Promise<any> {
-    const body = { metadata: resourceVersion ? { resourceVersion } : {}, status };
-    return this.call('patch', `${ref.plural}/status`, () => this.custom.patchNamespacedCustomObjectStatus(
-      { ...ref, namespace, name, body, fieldManager: FIELD_MANAGER },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch)), this.opts.writes);
-  }
-
   /** Replaces /status as a whole; the cached resourceVersion makes it conditional (409 if stale). */
   replaceStatus(ref: CustomResourceRef, obj: any): Promise<any> {
     const { namespace, name } = obj.metadata;

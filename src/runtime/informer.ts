@@ -36,8 +36,6 @@ export class Informer<T extends KObject> {
   private running: Promise<void> | undefined;
   private syncedOnce = false;
   private wake: (() => void) | undefined;
-  /** When the last list or watch event arrived (for the watchdog and /readyz). */
-  lastActivity = Date.now();
 
   constructor(
     private readonly source: ListWatchSource<T>,
@@ -75,9 +73,6 @@ export class Informer<T extends KObject> {
     this.wake?.();
     await this.running;
   }
-
-  /** Forces a relist now (the watchdog, or a test). */
-  restartWatch(): void { this.watchHandle?.abort(); }
 
   private async loop(): Promise<void> {
     const min = this.opts.minBackoffMs ?? 500;
@@ -123,7 +118,6 @@ export class Informer<T extends KObject> {
       cont = page.continue || undefined;
       rv = page.resourceVersion;
     } while (cont);
-    this.lastActivity = Date.now();
     this.opts.hooks?.relisted?.(this.resource);
     for (const [key, obj] of this.store) if (!fresh.has(key)) this.remove(key, obj);
     for (const obj of fresh.values()) this.upsert(obj);
@@ -140,7 +134,6 @@ export class Informer<T extends KObject> {
       let rv = resourceVersion;
       let gone = false;
       const onEvent = (type: WatchEventType, obj: any) => {
-        this.lastActivity = Date.now();
         if (type === 'ERROR') { if (obj?.code === 410) gone = true; return; }
         if (obj?.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
         if (type === 'ADDED' || type === 'MODIFIED') this.upsert(obj);

@@ -74,8 +74,6 @@ export class WorkQueue {
 
   /** Keys ready to be processed (the queue depth). */
   get length(): number { return this.ready.length; }
-  get pendingDelayed(): number { return this.delayed.size; }
-  isProcessing(key: string): boolean { return this.processing.has(key); }
 
   /** Stops handing out keys; workers waiting in get() receive undefined. */
   shutdown(): void {

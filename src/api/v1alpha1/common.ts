@@ -1,5 +1,5 @@
 // Schema pieces shared by both kinds.
-import { bool, int, list, obj, oneOf, opt, str, time, type Static } from './dsl.ts';
+import { int, list, obj, oneOf, opt, str, time, type Static } from './dsl.ts';
 
 export const backoffSchema = (what: string) => obj({
   initialSeconds: opt(int({ minimum: 1, maximum: 86400, default: 10, description: `First delay before ${what}, in seconds; doubles each time.` })),
@@ -34,5 +34,3 @@ export const conditionsSchema = list(conditionSchema, {
   maxItems: 16, listType: 'map', listMapKeys: ['type'],
   description: 'kstatus conditions: Ready, Reconciling, Stalled, and the kind\'s own.',
 });
-
-export const optionalBool = (description: string) => opt(bool({ default: false, description }));

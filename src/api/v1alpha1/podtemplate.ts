@@ -7,9 +7,6 @@ import podTemplateDocument from './podtemplatespec.schema.json' with { type: 'js
 
 const document = podTemplateDocument as unknown as { kubernetesVersion: string; schema: Record<string, unknown> };
 
-/** The Kubernetes version whose OpenAPI the embedded schema came from. */
-export const podTemplateSchemaSource = document.kubernetesVersion;
-
 // The API server rejects unknown fields through strict field validation (kubectl's
 // default); ajv needs it said: every object with known properties is closed. The CRD
 // generator drops `additionalProperties: false` again (structural schemas prune instead).

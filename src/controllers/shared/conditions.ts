@@ -13,5 +13,3 @@ export function setConditions(previous: Condition[] | undefined, next: Condition
     };
   });
 }
-
-export const conditionTrue = (conds: Condition[] | undefined, type: string) => conds?.find((c) => c.type === type)?.status === 'True';
