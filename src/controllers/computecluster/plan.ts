@@ -1,10 +1,10 @@
 // Decides what a ComputeCluster needs, from what is observed (pure; no I/O).
 // The reconciler records `intent` in status first, then carries out the actions.
-import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import type { ComputeCluster, ComputeClusterStatus } from '../../api/v1alpha1/index.ts';
 import { LABELS, POD_DELETION_COST } from '../../builders/labels.ts';
 import { buildMasterPod, buildWorkerPod, masterRevision, workerRevision } from '../../builders/pods.ts';
-import { isReady, isTerminating, podProblem, type PodProblem } from '../shared/podhealth.ts';
+import { isReady, isTerminating, podProblem, type NodeLookup, type PodProblem } from '../shared/podhealth.ts';
 import { backoffSeconds, iso, ms } from '../shared/time.ts';
 
 export interface PodDelete {
@@ -60,7 +60,7 @@ export function scaleDownOrder(pods: { pod: V1Pod; index: number }[]): { pod: V1
 
 const del = (p: V1Pod, reason: string, message: string): PodDelete => ({ name: p.metadata!.name!, uid: p.metadata!.uid!, reason, message, ...(reason === 'NodeLost' ? { force: true } : {}) });
 
-export function planCluster(c: ComputeCluster, pods: V1Pod[], nodes: Map<string, V1Node>, now: number): ClusterPlan {
+export function planCluster(c: ComputeCluster, pods: V1Pod[], nodes: NodeLookup, now: number): ClusterPlan {
   const status = c.status ?? {};
   const recovery = c.spec.podRecovery ?? {};
   const backoff = recovery.backoff ?? {};

@@ -50,7 +50,7 @@ export class ComputeClusterReconciler implements Reconciler {
     await this.ensureServices(c);
 
     const pods: V1Pod[] = this.d.pods.byIndex('cluster', key).filter((p) => isControlledBy(p, c.metadata.uid) && p.metadata?.labels?.[LABELS.role] !== 'driver');
-    const nodes = new Map(this.d.nodes.list().map((n) => [n.metadata!.name!, n]));
+    const nodes = { get: (name: string) => this.d.nodes.get(name) }; // cluster-scoped: the key is the name
     const plan = planCluster(c, pods, nodes, now);
     const activeJobs = this.d.jobs.byIndex('cluster', key).filter((j) => ACTIVE_JOB_PHASES.has(j.status?.phase)).length;
 

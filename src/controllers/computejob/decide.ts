@@ -1,12 +1,12 @@
 // Decides a ComputeJob's next status and actions from what is observed (pure; no I/O).
 // The reconciler writes the status first, then acts: intent survives a crash.
-import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import type { Attempt, ComputeCluster, ComputeJob, ComputeJobStatus, FailureRule } from '../../api/v1alpha1/index.ts';
 import { LABELS, names } from '../../builders/labels.ts';
 import { isControlledBy } from '../../builders/owner.ts';
 import { buildDriverPod } from '../../builders/pods.ts';
 import { setConditions, type ConditionInput } from '../shared/conditions.ts';
-import { isTerminating, podProblem } from '../shared/podhealth.ts';
+import { isTerminating, podProblem, type NodeLookup } from '../shared/podhealth.ts';
 import { backoffSeconds, formatDuration, iso, ms } from '../shared/time.ts';
 import { desiredWorkerCount } from '../computecluster/plan.ts';
 import { MAX_ATTEMPT_HISTORY } from '../../api/v1alpha1/computejob.ts';
@@ -54,7 +54,7 @@ function blockerOf(pod: V1Pod | undefined): { reason: string; message: string } 
 const clusterReady = (c: ComputeCluster | undefined) =>
   !!c && !!c.status?.master?.uid && c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True' && x.observedGeneration === c.metadata.generation);
 
-export function decideJob(job: ComputeJob, cluster: ComputeCluster | undefined, driverPods: V1Pod[], nodes: Map<string, V1Node>, now: number): JobDecision {
+export function decideJob(job: ComputeJob, cluster: ComputeCluster | undefined, driverPods: V1Pod[], nodes: NodeLookup, now: number): JobDecision {
   const spec = job.spec;
   const st: ComputeJobStatus = structuredClone(job.status ?? {});
   const actions: JobAction[] = [];

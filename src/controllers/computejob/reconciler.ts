@@ -37,7 +37,7 @@ export class ComputeJobReconciler implements Reconciler {
     const clusterName = job.spec.clusterRef?.name ?? job.metadata.name!;
     const cluster = this.d.clusters.get(`${ns}/${clusterName}`) as ComputeCluster | undefined;
     const drivers = this.d.pods.byIndex('job', key).filter((p) => isControlledBy(p, job.metadata.uid) && p.metadata?.labels?.[LABELS.role] === 'driver');
-    const nodes = new Map(this.d.nodes.list().map((n) => [n.metadata!.name!, n]));
+    const nodes = { get: (name: string) => this.d.nodes.get(name) }; // cluster-scoped: the key is the name
     const now = Date.now();
     const { status, actions, wakeAt } = decideJob(job, cluster, drivers, nodes, now);
 

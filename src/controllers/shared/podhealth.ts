@@ -4,6 +4,9 @@ import { ms } from './time.ts';
 
 export interface PodProblem { reason: 'Evicted' | 'PodFailed' | 'PodSucceeded' | 'CrashLoop' | 'NodeLost'; message: string }
 
+/** Nodes by name: the node cache, or a Map in tests. */
+export interface NodeLookup { get(name: string): V1Node | undefined }
+
 export interface RecoverySettings { crashLoop?: { maxContainerRestarts?: number; windowSeconds?: number }; nodeLossSeconds?: number }
 
 export const isTerminating = (p: V1Pod) => !!p.metadata?.deletionTimestamp;
@@ -23,7 +26,7 @@ export function nodeReadySince(node: V1Node | undefined): { ready: boolean; sinc
  * A problem, or undefined. `nodeLossAt` is set when the pod's node is not Ready yet
  * but not for long enough: when the pod would count as lost (for requeueing).
  */
-export function podProblem(p: V1Pod, nodes: Map<string, V1Node>, r: RecoverySettings, now: number): { problem?: PodProblem; nodeLossAt?: number } {
+export function podProblem(p: V1Pod, nodes: NodeLookup, r: RecoverySettings, now: number): { problem?: PodProblem; nodeLossAt?: number } {
   const phase = p.status?.phase;
   if (phase === 'Failed') {
     if (p.status?.reason === 'Evicted') return { problem: { reason: 'Evicted', message: `pod ${p.metadata!.name} was evicted: ${p.status.message ?? ''}`.trim() } };
