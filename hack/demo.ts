@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, openSync, readFileSync } from 'node:fs';
 import { CLUSTER_DIR, KUBECONFIG, ROOT } from './kubectl.ts';
-import { OPERATOR_KUBECONFIG, ensureCluster, k, kjson, kubectl, waitFor } from '../test/integration/cluster.ts';
+import { OPERATOR_KUBECONFIG, ensureCluster, k, kjson, kubectl, waitFor } from './local-cluster.ts';
 
 const ns = 'demo'; // the demo operator watches only this namespace, so tests can share the cluster
 const say = (s: string) => console.log(`[demo] ${s}`);

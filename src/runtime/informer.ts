@@ -119,7 +119,7 @@ export class Informer<T extends KObject> {
       rv = page.resourceVersion;
     } while (cont);
     this.opts.hooks?.relisted?.(this.resource);
-    for (const [key, obj] of this.store) if (!fresh.has(key)) this.remove(key, obj);
+    for (const key of this.store.keys()) if (!fresh.has(key)) this.remove(key);
     for (const obj of fresh.values()) this.upsert(obj);
     if (!this.syncedOnce) {
       this.syncedOnce = true;
@@ -137,7 +137,7 @@ export class Informer<T extends KObject> {
         if (type === 'ERROR') { if (obj?.code === 410) gone = true; return; }
         if (obj?.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
         if (type === 'ADDED' || type === 'MODIFIED') this.upsert(obj);
-        else if (type === 'DELETED') this.remove(objectKey(obj), obj);
+        else if (type === 'DELETED') this.remove(objectKey(obj));
       };
       const onDone = (err?: unknown) => {
         this.watchHandle = undefined;
@@ -164,12 +164,12 @@ export class Informer<T extends KObject> {
     this.emit(old ? { type: 'update', obj, old } : { type: 'add', obj });
   }
 
-  private remove(key: string, obj: T): void {
+  private remove(key: string): void {
     const old = this.store.get(key);
     if (!old) return;
     this.store.delete(key);
     this.indexRemove(key, old);
-    this.emit({ type: 'delete', obj: old ?? obj });
+    this.emit({ type: 'delete', obj: old });
   }
 
   private indexAdd(name: string, key: string, obj: T): void {

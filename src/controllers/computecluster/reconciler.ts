@@ -11,10 +11,10 @@ import { errorMessage, isAlreadyExists, isConflict, isNotFound, isRefused } from
 import type { EventRecorder } from '../../kube/events.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../../runtime/controller.ts';
 import type { Cache } from '../../runtime/informer.ts';
-import { setConditions } from '../shared/conditions.ts';
+import { stallInvalidSpec, statusEqual } from '../shared/status.ts';
 import { backoffSeconds } from '../shared/time.ts';
 import { planCluster } from './plan.ts';
-import { computeClusterStatus, statusEqual } from './status.ts';
+import { computeClusterStatus } from './status.ts';
 
 export const CLUSTER_REF = { group: GROUP, version: VERSION, plural: KINDS.ComputeCluster.plural };
 
@@ -43,7 +43,7 @@ export class ComputeClusterReconciler implements Reconciler {
     const obj = this.d.clusters.get(key);
     if (!obj || obj.metadata.deletionTimestamp) { this.createFailures.delete(key); return; } // owned objects go with it (GC)
     const checked = validateAs<ComputeCluster>(computeClusterKind, obj);
-    if (!checked.ok) return this.stallInvalid(obj, checked.errors.map((e) => `${e.field}: ${e.message}`).join('; '));
+    if (!checked.ok) return stallInvalidSpec(this.d.client, CLUSTER_REF, obj, checked.errors, { phase: 'Failed' });
     const c = checked.value;
     const now = Date.now();
 
@@ -115,21 +115,6 @@ export class ComputeClusterReconciler implements Reconciler {
     }
     this.createFailures.delete(key);
     return undefined;
-  }
-
-  private async stallInvalid(obj: any, message: string): Promise<void> {
-    const now = new Date();
-    const status = {
-      ...(obj.status ?? {}),
-      observedGeneration: obj.metadata.generation,
-      phase: 'Failed',
-      conditions: setConditions(obj.status?.conditions, [
-        { type: 'Ready', status: 'False', reason: 'InvalidSpec', message },
-        { type: 'Reconciling', status: 'False', reason: 'Stalled', message: 'waiting for a valid spec' },
-        { type: 'Stalled', status: 'True', reason: 'InvalidSpec', message },
-      ], obj.metadata.generation, now),
-    };
-    if (!statusEqual(status, obj.status)) await this.d.client.replaceStatus(CLUSTER_REF, { ...obj, status });
   }
 }
 

@@ -3,7 +3,6 @@ import type { ComputeCluster, ComputeClusterStatus } from '../../api/v1alpha1/in
 import { LABELS, names, roleSelector, selectorString } from '../../builders/labels.ts';
 import { masterRevision, workerRevision } from '../../builders/pods.ts';
 import { masterPorts } from '../../builders/services.ts';
-import { stableStringify } from '../../builders/hash.ts';
 import { setConditions, type ConditionInput } from '../shared/conditions.ts';
 import { isReady, isTerminating } from '../shared/podhealth.ts';
 import type { ClusterPlan } from './plan.ts';
@@ -93,6 +92,3 @@ export function computeClusterStatus(c: ComputeCluster, s: StatusInputs): Comput
     activeJobs: s.activeJobs,
   };
 }
-
-/** Equal for the purpose of writing: a status is written only when it changed. */
-export const statusEqual = (a: unknown, b: unknown) => stableStringify(a ?? {}) === stableStringify(b ?? {});

@@ -7,9 +7,8 @@ import { isAlreadyExists, isConflict, isNotFound, errorMessage, isRefused } from
 import type { EventRecorder } from '../../kube/events.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../../runtime/controller.ts';
 import type { Cache } from '../../runtime/informer.ts';
-import { setConditions } from '../shared/conditions.ts';
 import { CLUSTER_REF } from '../computecluster/reconciler.ts';
-import { statusEqual } from '../computecluster/status.ts';
+import { stallInvalidSpec, statusEqual } from '../shared/status.ts';
 import { decideJob } from './decide.ts';
 
 export const JOB_REF = { group: GROUP, version: VERSION, plural: KINDS.ComputeJob.plural };
@@ -31,7 +30,7 @@ export class ComputeJobReconciler implements Reconciler {
     const obj = this.d.jobs.get(key);
     if (!obj || obj.metadata.deletionTimestamp) return;
     const checked = validateAs<ComputeJob>(computeJobKind, obj);
-    if (!checked.ok) return this.stallInvalid(obj, checked.errors.map((e) => `${e.field}: ${e.message}`).join('; '));
+    if (!checked.ok) return stallInvalidSpec(this.d.client, JOB_REF, obj, checked.errors);
     const job = checked.value;
     const ns = job.metadata.namespace!;
     const clusterName = job.spec.clusterRef?.name ?? job.metadata.name!;
@@ -67,18 +66,5 @@ export class ComputeJobReconciler implements Reconciler {
     }
     const due = wakeAt !== undefined ? Math.max(0, wakeAt - Date.now()) + 50 : this.d.resyncMs;
     return { requeueAfterMs: Math.min(due, this.d.resyncMs) };
-  }
-
-  private async stallInvalid(obj: any, message: string): Promise<void> {
-    const status = {
-      ...(obj.status ?? {}),
-      observedGeneration: obj.metadata.generation,
-      conditions: setConditions(obj.status?.conditions, [
-        { type: 'Ready', status: 'False', reason: 'InvalidSpec', message },
-        { type: 'Reconciling', status: 'False', reason: 'Stalled', message: 'waiting for a valid spec' },
-        { type: 'Stalled', status: 'True', reason: 'InvalidSpec', message },
-      ], obj.metadata.generation, new Date()),
-    };
-    if (!statusEqual(status, obj.status)) await this.d.client.replaceStatus(JOB_REF, { ...obj, status });
   }
 }

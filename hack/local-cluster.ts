@@ -1,0 +1,88 @@
+// Access to the real local control plane for the demo, the benchmark and the integration
+// tests: starts it if needed (cluster-up.sh reuses a running one), installs the CRDs and the
+// chart's RBAC, and wraps kubectl.
+import { execFile, execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { CLUSTER_DIR, KUBECONFIG, ROOT } from './kubectl.ts';
+
+export interface Result { code: number; stdout: string; stderr: string }
+
+export function kubectl(args: string[], input?: string): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = execFile(`${CLUSTER_DIR}/bin/kubectl`, ['--kubeconfig', KUBECONFIG, ...args], { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof (err as any).code === 'number' ? (err as any).code : 1) : 0, stdout, stderr });
+    });
+    if (input !== undefined) child.stdin!.end(input);
+  });
+}
+
+/** kubectl that must succeed; returns stdout. */
+export async function k(args: string[], input?: string): Promise<string> {
+  const r = await kubectl(args, input);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+export async function kjson<T = any>(args: string[]): Promise<T> {
+  return JSON.parse(await k([...args, '-o', 'json'])) as T;
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v as T;
+    } catch (e) { last = e; }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Where the operator runs locally: the chart's ServiceAccount in the release namespace. */
+export const OPERATOR_NAMESPACE = 'gaffer-system';
+export const OPERATOR_KUBECONFIG = join(CLUSTER_DIR, 'gaffer-operator.kubeconfig');
+
+let ready: Promise<void> | undefined;
+/**
+ * Brings the control plane up once per test run, installs the CRDs from crds/, and the
+ * chart's ServiceAccount and RBAC exactly as `helm template` renders them, so operators in
+ * tests run with the chart's permissions (a permission missing from the chart fails a test).
+ */
+export function ensureCluster(): Promise<void> {
+  ready ??= (async () => {
+    execFileSync('bash', [`${ROOT}hack/cluster-up.sh`], { stdio: ['ignore', 'inherit', 'inherit'] });
+    await k(['apply', '--server-side', '--force-conflicts', '-f', `${ROOT}crds/`]);
+    await k(['wait', '--for=condition=Established', 'crd/computeclusters.compute.gaffer.dev', 'crd/computejobs.compute.gaffer.dev', '--timeout=60s']);
+    await kubectl(['create', 'namespace', OPERATOR_NAMESPACE]);
+    const rendered = execFileSync(`${CLUSTER_DIR}/bin/helm`, ['template', 'gaffer', `${ROOT}charts/gaffer`, '-n', OPERATOR_NAMESPACE, '--set', 'crds.install=false'], { encoding: 'utf8' });
+    const rbacKinds = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+    const rbac = parseAllDocuments(rendered).map((d) => d.toJS()).filter((o) => o && rbacKinds.has(o.kind));
+    await k(['apply', '--server-side', '--force-conflicts', '-f', '-'], rbac.map((o) => JSON.stringify(o)).join('\n'));
+    await serviceAccountKubeconfig(OPERATOR_NAMESPACE, 'gaffer', OPERATOR_KUBECONFIG);
+  })();
+  return ready;
+}
+
+/** A kubeconfig that authenticates as a ServiceAccount (so RBAC applies, unlike the admin's). */
+export async function serviceAccountKubeconfig(namespace: string, sa: string, file = join(CLUSTER_DIR, `sa-${namespace}-${sa}.kubeconfig`)): Promise<string> {
+  const token = (await k(['create', 'token', sa, '-n', namespace, '--duration=24h'])).trim();
+  const server = (await k(['config', 'view', '--minify', '-o', 'jsonpath={.clusters[0].cluster.server}'])).trim();
+  writeFileSync(file, `apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster: {server: '${server}', certificate-authority: '${CLUSTER_DIR}/pki/ca.crt'}
+users:
+- name: ${sa}
+  user: {token: '${token}'}
+contexts:
+- name: local
+  context: {cluster: local, user: ${sa}, namespace: ${namespace}}
+current-context: local
+`);
+  return file;
+}
