@@ -5,8 +5,12 @@ import { writeFileSync } from 'node:fs';
 import { podTemplateSchemaFromOpenAPI } from './openapi.ts';
 import { kubectlArgs, kubectlPath } from './kubectl.ts';
 
-const raw = execFileSync(kubectlPath(), [...kubectlArgs(), 'get', '--raw', '/openapi/v3/api/v1'], { maxBuffer: 64 << 20 });
-const version = JSON.parse(execFileSync(kubectlPath(), [...kubectlArgs(), 'get', '--raw', '/version']).toString()).gitVersion;
+const raw = execFileSync(kubectlPath(), [...kubectlArgs(), 'get', '--raw', '/openapi/v3/api/v1'], {
+  maxBuffer: 64 << 20,
+});
+const version = JSON.parse(
+  execFileSync(kubectlPath(), [...kubectlArgs(), 'get', '--raw', '/version']).toString(),
+).gitVersion;
 const schema = podTemplateSchemaFromOpenAPI(JSON.parse(raw.toString()));
 const out = new URL('../src/api/v1alpha1/podtemplatespec.schema.json', import.meta.url);
 writeFileSync(out, JSON.stringify({ kubernetesVersion: version, schema }, null, 1) + '\n');

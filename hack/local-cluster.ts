@@ -7,13 +7,22 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CLUSTER_DIR, KUBECONFIG, ROOT } from './kubectl.ts';
 
-export interface Result { code: number; stdout: string; stderr: string }
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 export function kubectl(args: string[], input?: string): Promise<Result> {
   return new Promise((resolve) => {
-    const child = execFile(`${CLUSTER_DIR}/bin/kubectl`, ['--kubeconfig', KUBECONFIG, ...args], { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof (err as any).code === 'number' ? (err as any).code : 1) : 0, stdout, stderr });
-    });
+    const child = execFile(
+      `${CLUSTER_DIR}/bin/kubectl`,
+      ['--kubeconfig', KUBECONFIG, ...args],
+      { maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof (err as any).code === 'number' ? (err as any).code : 1) : 0, stdout, stderr });
+      },
+    );
     if (input !== undefined) child.stdin!.end(input);
   });
 }
@@ -29,15 +38,23 @@ export async function kjson<T = any>(args: string[]): Promise<T> {
   return JSON.parse(await k([...args, '-o', 'json'])) as T;
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  intervalMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await fn();
       if (v) return v as T;
-    } catch (e) { last = e; }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
@@ -56,11 +73,23 @@ export function ensureCluster(): Promise<void> {
   ready ??= (async () => {
     execFileSync('bash', [`${ROOT}hack/cluster-up.sh`], { stdio: ['ignore', 'inherit', 'inherit'] });
     await k(['apply', '--server-side', '--force-conflicts', '-f', `${ROOT}crds/`]);
-    await k(['wait', '--for=condition=Established', 'crd/computeclusters.compute.gaffer.dev', 'crd/computejobs.compute.gaffer.dev', '--timeout=60s']);
+    await k([
+      'wait',
+      '--for=condition=Established',
+      'crd/computeclusters.compute.gaffer.dev',
+      'crd/computejobs.compute.gaffer.dev',
+      '--timeout=60s',
+    ]);
     await kubectl(['create', 'namespace', OPERATOR_NAMESPACE]);
-    const rendered = execFileSync(`${CLUSTER_DIR}/bin/helm`, ['template', 'gaffer', `${ROOT}charts/gaffer`, '-n', OPERATOR_NAMESPACE, '--set', 'crds.install=false'], { encoding: 'utf8' });
+    const rendered = execFileSync(
+      `${CLUSTER_DIR}/bin/helm`,
+      ['template', 'gaffer', `${ROOT}charts/gaffer`, '-n', OPERATOR_NAMESPACE, '--set', 'crds.install=false'],
+      { encoding: 'utf8' },
+    );
     const rbacKinds = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
-    const rbac = parseAllDocuments(rendered).map((d) => d.toJS()).filter((o) => o && rbacKinds.has(o.kind));
+    const rbac = parseAllDocuments(rendered)
+      .map((d) => d.toJS())
+      .filter((o) => o && rbacKinds.has(o.kind));
     await k(['apply', '--server-side', '--force-conflicts', '-f', '-'], rbac.map((o) => JSON.stringify(o)).join('\n'));
     await serviceAccountKubeconfig(OPERATOR_NAMESPACE, 'gaffer', OPERATOR_KUBECONFIG);
   })();
@@ -68,10 +97,16 @@ export function ensureCluster(): Promise<void> {
 }
 
 /** A kubeconfig that authenticates as a ServiceAccount (so RBAC applies, unlike the admin's). */
-export async function serviceAccountKubeconfig(namespace: string, sa: string, file = join(CLUSTER_DIR, `sa-${namespace}-${sa}.kubeconfig`)): Promise<string> {
+export async function serviceAccountKubeconfig(
+  namespace: string,
+  sa: string,
+  file = join(CLUSTER_DIR, `sa-${namespace}-${sa}.kubeconfig`),
+): Promise<string> {
   const token = (await k(['create', 'token', sa, '-n', namespace, '--duration=24h'])).trim();
   const server = (await k(['config', 'view', '--minify', '-o', 'jsonpath={.clusters[0].cluster.server}'])).trim();
-  writeFileSync(file, `apiVersion: v1
+  writeFileSync(
+    file,
+    `apiVersion: v1
 kind: Config
 clusters:
 - name: local
@@ -83,6 +118,7 @@ contexts:
 - name: local
   context: {cluster: local, user: ${sa}, namespace: ${namespace}}
 current-context: local
-`);
+`,
+  );
   return file;
 }

@@ -11,11 +11,16 @@ const OBJECT_META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
 const POD_TEMPLATE_SPEC = 'io.k8s.api.core.v1.PodTemplateSpec';
 
 // Kubernetes' own pattern for a resource quantity (as controller-gen emits it).
-const QUANTITY_PATTERN = '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
+const QUANTITY_PATTERN =
+  '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
 
 const DROPPED_KEYS = new Set([
-  'description', 'x-kubernetes-patch-strategy', 'x-kubernetes-patch-merge-key',
-  'x-kubernetes-group-version-kind', 'x-kubernetes-unions', 'readOnly',
+  'description',
+  'x-kubernetes-patch-strategy',
+  'x-kubernetes-patch-merge-key',
+  'x-kubernetes-group-version-kind',
+  'x-kubernetes-unions',
+  'readOnly',
 ]);
 
 export function podTemplateSchemaFromOpenAPI(doc: { components: { schemas: Record<string, Node> } }): Node {
@@ -23,8 +28,14 @@ export function podTemplateSchemaFromOpenAPI(doc: { components: { schemas: Recor
   const refName = (ref: string) => ref.replace('#/components/schemas/', '');
 
   function named(name: string, stack: string[]): Node {
-    if (name === QUANTITY) return { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer' }, { type: 'string' }], pattern: QUANTITY_PATTERN };
-    if (name === INT_OR_STRING) return { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer' }, { type: 'string' }] };
+    if (name === QUANTITY)
+      return {
+        'x-kubernetes-int-or-string': true,
+        anyOf: [{ type: 'integer' }, { type: 'string' }],
+        pattern: QUANTITY_PATTERN,
+      };
+    if (name === INT_OR_STRING)
+      return { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer' }, { type: 'string' }] };
     if (name === OBJECT_META) {
       return {
         type: 'object',
@@ -51,7 +62,9 @@ export function podTemplateSchemaFromOpenAPI(doc: { components: { schemas: Recor
       if (DROPPED_KEYS.has(key)) continue;
       if (key === 'default') continue; // re-added below only where a list-map key needs it
       if (key === 'properties') {
-        out.properties = Object.fromEntries(Object.entries(value as Node).map(([k, v]) => [k, convert(v as Node, stack)]));
+        out.properties = Object.fromEntries(
+          Object.entries(value as Node).map(([k, v]) => [k, convert(v as Node, stack)]),
+        );
       } else if (key === 'items' || key === 'additionalProperties') {
         out[key] = typeof value === 'object' ? convert(value as Node, stack) : value;
       } else {

@@ -9,31 +9,57 @@ export async function runOperator(argv: string[]): Promise<number> {
   try {
     cfg = parseConfig(argv);
   } catch (e) {
-    if (e instanceof ConfigError) { process.stderr.write(`gaffer: ${e.message}\n`); return 2; }
+    if (e instanceof ConfigError) {
+      process.stderr.write(`gaffer: ${e.message}\n`);
+      return 2;
+    }
     throw e;
   }
-  if (cfg === 'help') { process.stdout.write(helpText()); return 0; }
+  if (cfg === 'help') {
+    process.stdout.write(helpText());
+    return 0;
+  }
   const log = createLogger(cfg.logLevel, { app: 'gaffer' });
   const op = buildOperator(cfg, log);
   let signals = 0;
   const stop = (signal: string) => {
-    if (++signals > 1) { log.warn('second signal: exiting now', { signal }); process.exit(1); }
+    if (++signals > 1) {
+      log.warn('second signal: exiting now', { signal });
+      process.exit(1);
+    }
     log.info('signal received', { signal });
-    op.manager.shutdown().then(() => process.exit(0), (e) => { log.error('shutdown failed', { error: String(e) }); process.exit(1); });
+    op.manager.shutdown().then(
+      () => process.exit(0),
+      (e) => {
+        log.error('shutdown failed', { error: String(e) });
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: String((e as Error)?.stack ?? e) }));
+  process.on('unhandledRejection', (e) =>
+    log.error('unhandled rejection', { error: String((e as Error)?.stack ?? e) }),
+  );
   await op.manager.start();
-  log.info('operator started', { identity: cfg.identity, leaderElect: cfg.leaderElect, namespaces: cfg.namespaces.length ? cfg.namespaces : 'all' });
+  log.info('operator started', {
+    identity: cfg.identity,
+    leaderElect: cfg.leaderElect,
+    namespaces: cfg.namespaces.length ? cfg.namespaces : 'all',
+  });
   return -1; // keep running
 }
 
 export function exitWhenDone(p: Promise<number>): void {
-  p.then((code) => { if (code >= 0) process.exit(code); }, (e) => {
-    process.stderr.write(`gaffer: ${(e as Error)?.stack ?? e}\n`);
-    process.exit(1);
-  });
+  p.then(
+    (code) => {
+      if (code >= 0) process.exit(code);
+    },
+    (e) => {
+      process.stderr.write(`gaffer: ${(e as Error)?.stack ?? e}\n`);
+      process.exit(1);
+    },
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) exitWhenDone(runOperator(process.argv.slice(2)));

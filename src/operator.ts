@@ -29,7 +29,13 @@ export interface Caches {
   nodes: CacheSet<any>;
 }
 
-export interface Operator { manager: Manager; client: KubeClient; caches: Caches; metrics: Metrics; controllers: Controller[] }
+export interface Operator {
+  manager: Manager;
+  client: KubeClient;
+  caches: Caches;
+  metrics: Metrics;
+  controllers: Controller[];
+}
 
 /** Informers for one namespace, or all; several namespaces get one informer each, merged. */
 function informersFor(cfg: OperatorConfig, make: (ns: string | undefined) => Informer<any>): Informer<any>[] {
@@ -56,43 +62,68 @@ export function buildOperator(cfg: OperatorConfig, log: Logger): Operator {
   // Watching several namespaces is one informer per namespace; controllers read each
   // resource through one CacheSet and never care.
   const caches: Caches = {
-    clusters: new CacheSet(informersFor(cfg, (ns) => informer(customSource(kc, client, cr(KINDS.ComputeCluster.plural), { namespace: ns })))),
-    jobs: new CacheSet(informersFor(cfg, (ns) => informer(customSource(kc, client, cr(KINDS.ComputeJob.plural), { namespace: ns })))),
-    pods: new CacheSet(informersFor(cfg, (ns) => informer(podSource(kc, client, { namespace: ns, labelSelector: MANAGED_SELECTOR })))),
-    services: new CacheSet(informersFor(cfg, (ns) => informer(serviceSource(kc, client, { namespace: ns, labelSelector: MANAGED_SELECTOR })))),
+    clusters: new CacheSet(
+      informersFor(cfg, (ns) => informer(customSource(kc, client, cr(KINDS.ComputeCluster.plural), { namespace: ns }))),
+    ),
+    jobs: new CacheSet(
+      informersFor(cfg, (ns) => informer(customSource(kc, client, cr(KINDS.ComputeJob.plural), { namespace: ns }))),
+    ),
+    pods: new CacheSet(
+      informersFor(cfg, (ns) => informer(podSource(kc, client, { namespace: ns, labelSelector: MANAGED_SELECTOR }))),
+    ),
+    services: new CacheSet(
+      informersFor(cfg, (ns) =>
+        informer(serviceSource(kc, client, { namespace: ns, labelSelector: MANAGED_SELECTOR })),
+      ),
+    ),
     nodes: new CacheSet([informer(nodeSource(kc, client))]),
   };
 
   const limiter = () => defaultControllerRateLimiter<string>({ baseMs: cfg.backoffBaseMs, maxMs: cfg.backoffMaxMs });
-  const events = new EventRecorder(client, cfg.identity, (e) => log.warn('event not recorded', { error: String((e as any)?.body ?? e) }));
+  const events = new EventRecorder(client, cfg.identity, (e) =>
+    log.warn('event not recorded', { error: String((e as any)?.body ?? e) }),
+  );
   const deps = { client, events, resyncMs: cfg.resyncPeriodMs, ...caches };
   addIndexes(deps);
   const clusterController = new Controller('computecluster', new ComputeClusterReconciler(deps), {
-    workers: cfg.workers, limiter: limiter(), log, metrics,
+    workers: cfg.workers,
+    limiter: limiter(),
+    log,
+    metrics,
   });
   watchClusters(clusterController, deps);
   addJobIndexes(deps);
   const jobController = new Controller('computejob', new ComputeJobReconciler(deps), {
-    workers: cfg.workers, limiter: limiter(), log, metrics,
+    workers: cfg.workers,
+    limiter: limiter(),
+    log,
+    metrics,
   });
   watchJobs(jobController, deps);
   const controllers: Controller[] = [clusterController, jobController];
 
   let manager: Manager;
-  const elector = cfg.leaderElect ? new LeaderElector(leaseStore(client, cfg.leaderElectionNamespace, cfg.leaderElectionId), {
-    identity: cfg.identity,
-    leaseDurationMs: cfg.leaseDurationMs,
-    renewDeadlineMs: cfg.renewDeadlineMs,
-    retryPeriodMs: cfg.retryPeriodMs,
-    log: log.child({ component: 'leader-election' }),
-    onStartedLeading: () => { void manager.startControllers(); },
-    onStoppedLeading: () => {
-      // Never two writers: stop now and let the Deployment restart us as a standby.
-      void manager.stopControllers().finally(() => process.exit(1));
-    },
-  }) : undefined;
+  const elector = cfg.leaderElect
+    ? new LeaderElector(leaseStore(client, cfg.leaderElectionNamespace, cfg.leaderElectionId), {
+        identity: cfg.identity,
+        leaseDurationMs: cfg.leaseDurationMs,
+        renewDeadlineMs: cfg.renewDeadlineMs,
+        retryPeriodMs: cfg.retryPeriodMs,
+        log: log.child({ component: 'leader-election' }),
+        onStartedLeading: () => {
+          void manager.startControllers();
+        },
+        onStoppedLeading: () => {
+          // Never two writers: stop now and let the Deployment restart us as a standby.
+          void manager.stopControllers().finally(() => process.exit(1));
+        },
+      })
+    : undefined;
   manager = new Manager({
-    log, metrics, elector, controllers,
+    log,
+    metrics,
+    elector,
+    controllers,
     informers: Object.values(caches).flatMap((c) => c.parts),
     healthAddr: { host: cfg.bindAddress, port: cfg.healthPort },
     metricsAddr: { host: cfg.bindAddress, port: cfg.metricsPort },

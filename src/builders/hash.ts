@@ -4,10 +4,15 @@ import { createHash } from 'node:crypto';
 export function stableStringify(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stableStringify).join(',')}]`;
   if (v && typeof v === 'object') {
-    return `{${Object.keys(v).filter((k) => (v as any)[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${stableStringify((v as any)[k])}`).join(',')}}`;
+    return `{${Object.keys(v)
+      .filter((k) => (v as any)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableStringify((v as any)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v);
 }
 
 /** The revision of a pod template: a short hash that changes when the template does. */
-export const templateHash = (template: unknown): string => createHash('sha256').update(stableStringify(template)).digest('hex').slice(0, 10);
+export const templateHash = (template: unknown): string =>
+  createHash('sha256').update(stableStringify(template)).digest('hex').slice(0, 10);

@@ -28,6 +28,12 @@ export const baseLabels = (cluster: string): Record<string, string> => ({
   [LABELS.cluster]: cluster,
 });
 
-export const roleSelector = (cluster: string, role: Role): Record<string, string> => ({ [LABELS.cluster]: cluster, [LABELS.role]: role });
+export const roleSelector = (cluster: string, role: Role): Record<string, string> => ({
+  [LABELS.cluster]: cluster,
+  [LABELS.role]: role,
+});
 
-export const selectorString = (labels: Record<string, string>): string => Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
+export const selectorString = (labels: Record<string, string>): string =>
+  Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');

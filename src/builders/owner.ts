@@ -1,12 +1,23 @@
 import type { V1OwnerReference } from '@kubernetes/client-node';
 
-export interface Owner { apiVersion?: string; kind?: string; metadata: { name?: string; uid?: string } }
+export interface Owner {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name?: string; uid?: string };
+}
 
 /** A controller ownerReference: deleting the owner deletes the object (garbage collector). */
 export const controllerRef = (owner: Owner, apiVersion: string, kind: string): V1OwnerReference => ({
-  apiVersion, kind, name: owner.metadata.name!, uid: owner.metadata.uid!, controller: true, blockOwnerDeletion: true,
+  apiVersion,
+  kind,
+  name: owner.metadata.name!,
+  uid: owner.metadata.uid!,
+  controller: true,
+  blockOwnerDeletion: true,
 });
 
 /** Whether `obj` is controlled by the owner with this uid. */
-export const isControlledBy = (obj: { metadata?: { ownerReferences?: V1OwnerReference[] } }, uid: string | undefined): boolean =>
-  !!uid && !!obj.metadata?.ownerReferences?.some((r) => r.controller && r.uid === uid);
+export const isControlledBy = (
+  obj: { metadata?: { ownerReferences?: V1OwnerReference[] } },
+  uid: string | undefined,
+): boolean => !!uid && !!obj.metadata?.ownerReferences?.some((r) => r.controller && r.uid === uid);

@@ -7,7 +7,11 @@ import { LABELS, baseLabels, names, type Role } from './labels.ts';
 import { controllerRef, type Owner } from './owner.ts';
 import { masterPorts } from './services.ts';
 
-export interface Wiring { cluster: string; namespace: string; masterPort?: number }
+export interface Wiring {
+  cluster: string;
+  namespace: string;
+  masterPort?: number;
+}
 
 /** The GAFFER_* environment of api.md; `extra` adds the role's own variables. */
 export function gafferEnv(w: Wiring, role: Role, extra: Record<string, string> = {}): V1EnvVar[] {
@@ -17,7 +21,9 @@ export function gafferEnv(w: Wiring, role: Role, extra: Record<string, string> =
     GAFFER_NAMESPACE: w.namespace,
     GAFFER_ROLE: role,
     GAFFER_MASTER_HOST: host,
-    ...(w.masterPort !== undefined ? { GAFFER_MASTER_PORT: String(w.masterPort), GAFFER_MASTER_ADDR: `${host}:${w.masterPort}` } : {}),
+    ...(w.masterPort !== undefined
+      ? { GAFFER_MASTER_PORT: String(w.masterPort), GAFFER_MASTER_ADDR: `${host}:${w.masterPort}` }
+      : {}),
     ...extra,
   };
   return Object.entries(vars).map(([name, value]) => ({ name, value }));
@@ -68,7 +74,9 @@ export const masterRevision = (c: ComputeCluster) => templateHash(c.spec.master.
 export const workerRevision = (c: ComputeCluster) => templateHash(c.spec.workers.template);
 
 const wiringOf = (c: ComputeCluster): Wiring => ({
-  cluster: c.metadata.name!, namespace: c.metadata.namespace!, masterPort: masterPorts(c)[0]?.port,
+  cluster: c.metadata.name!,
+  namespace: c.metadata.namespace!,
+  masterPort: masterPorts(c)[0]?.port,
 });
 
 export function buildMasterPod(c: ComputeCluster): V1Pod {
@@ -89,9 +97,17 @@ export function buildWorkerPod(c: ComputeCluster, index: number, desiredWorkers:
     name: names.worker(cluster, index),
     namespace: c.metadata.namespace!,
     template: c.spec.workers.template,
-    labels: { ...baseLabels(cluster), [LABELS.role]: 'worker', [LABELS.workerIndex]: String(index), [LABELS.revision]: workerRevision(c) },
+    labels: {
+      ...baseLabels(cluster),
+      [LABELS.role]: 'worker',
+      [LABELS.workerIndex]: String(index),
+      [LABELS.revision]: workerRevision(c),
+    },
     owner: { ref: c, apiVersion: API_VERSION, kind: 'ComputeCluster' },
-    env: gafferEnv(wiringOf(c), 'worker', { GAFFER_WORKER_INDEX: String(index), GAFFER_WORKERS: String(desiredWorkers) }),
+    env: gafferEnv(wiringOf(c), 'worker', {
+      GAFFER_WORKER_INDEX: String(index),
+      GAFFER_WORKERS: String(desiredWorkers),
+    }),
     // Stable DNS per worker: <cluster>-worker-<i>.<cluster>-workers.<ns>.svc
     hostname: names.worker(cluster, index),
     subdomain: names.workersService(cluster),
@@ -99,7 +115,12 @@ export function buildWorkerPod(c: ComputeCluster, index: number, desiredWorkers:
 }
 
 /** A job's driver pod for one attempt, wired to the cluster's master. */
-export function buildDriverPod(job: Owner & { metadata: { namespace?: string }; spec: { template: V1PodTemplateSpec } }, cluster: ComputeCluster, attempt: number, desiredWorkers: number): V1Pod {
+export function buildDriverPod(
+  job: Owner & { metadata: { namespace?: string }; spec: { template: V1PodTemplateSpec } },
+  cluster: ComputeCluster,
+  attempt: number,
+  desiredWorkers: number,
+): V1Pod {
   const jobName = job.metadata.name!;
   const template = structuredClone(job.spec.template);
   template.spec = { ...(template.spec ?? { containers: [] }), restartPolicy: 'Never' };
@@ -107,8 +128,17 @@ export function buildDriverPod(job: Owner & { metadata: { namespace?: string }; 
     name: names.driver(jobName, attempt),
     namespace: job.metadata.namespace!,
     template,
-    labels: { ...baseLabels(cluster.metadata.name!), [LABELS.role]: 'driver', [LABELS.job]: jobName, [LABELS.attempt]: String(attempt) },
+    labels: {
+      ...baseLabels(cluster.metadata.name!),
+      [LABELS.role]: 'driver',
+      [LABELS.job]: jobName,
+      [LABELS.attempt]: String(attempt),
+    },
     owner: { ref: job, apiVersion: API_VERSION, kind: 'ComputeJob' },
-    env: gafferEnv(wiringOf(cluster), 'driver', { GAFFER_JOB: jobName, GAFFER_ATTEMPT: String(attempt), GAFFER_WORKERS: String(desiredWorkers) }),
+    env: gafferEnv(wiringOf(cluster), 'driver', {
+      GAFFER_JOB: jobName,
+      GAFFER_ATTEMPT: String(attempt),
+      GAFFER_WORKERS: String(desiredWorkers),
+    }),
   });
 }

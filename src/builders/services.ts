@@ -9,14 +9,19 @@ import { controllerRef } from './owner.ts';
 export function masterPorts(c: ComputeCluster): V1ServicePort[] {
   if (c.spec.master.ports?.length) {
     return c.spec.master.ports.map((p) => ({
-      ...(p.name ? { name: p.name } : {}), port: p.port, targetPort: (p.targetPort ?? p.port) as any, protocol: p.protocol ?? 'TCP',
+      ...(p.name ? { name: p.name } : {}),
+      port: p.port,
+      targetPort: (p.targetPort ?? p.port) as any,
+      protocol: p.protocol ?? 'TCP',
       ...(p.nodePort ? { nodePort: p.nodePort } : {}),
     }));
   }
   return containerPorts(c.spec.master.template.spec?.containers ?? []);
 }
 
-function containerPorts(containers: { ports?: { name?: string; containerPort: number; protocol?: string }[] }[]): V1ServicePort[] {
+function containerPorts(
+  containers: { ports?: { name?: string; containerPort: number; protocol?: string }[] }[],
+): V1ServicePort[] {
   const seen = new Set<string>();
   const out: V1ServicePort[] = [];
   for (const c of containers) {
@@ -24,11 +29,19 @@ function containerPorts(containers: { ports?: { name?: string; containerPort: nu
       const key = `${p.containerPort}/${p.protocol ?? 'TCP'}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      out.push({ ...(p.name ? { name: p.name } : {}), port: p.containerPort, targetPort: p.containerPort as any, protocol: p.protocol ?? 'TCP' });
+      out.push({
+        ...(p.name ? { name: p.name } : {}),
+        port: p.containerPort,
+        targetPort: p.containerPort as any,
+        protocol: p.protocol ?? 'TCP',
+      });
     }
   }
   // A Service with several ports needs every port named.
-  if (out.length > 1) out.forEach((p, i) => { p.name ??= `port-${i}`; });
+  if (out.length > 1)
+    out.forEach((p, i) => {
+      p.name ??= `port-${i}`;
+    });
   return out;
 }
 
@@ -39,8 +52,17 @@ export function buildMasterService(c: ComputeCluster): V1Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: names.masterService(cluster), namespace: c.metadata.namespace, labels: { ...baseLabels(cluster), 'compute.gaffer.dev/role': 'master' }, ownerReferences: owned(c) },
-    spec: { type: c.spec.master.serviceType ?? 'ClusterIP', selector: roleSelector(cluster, 'master'), ports: masterPorts(c) },
+    metadata: {
+      name: names.masterService(cluster),
+      namespace: c.metadata.namespace,
+      labels: { ...baseLabels(cluster), 'compute.gaffer.dev/role': 'master' },
+      ownerReferences: owned(c),
+    },
+    spec: {
+      type: c.spec.master.serviceType ?? 'ClusterIP',
+      selector: roleSelector(cluster, 'master'),
+      ports: masterPorts(c),
+    },
   };
 }
 
@@ -49,7 +71,12 @@ export function buildWorkersService(c: ComputeCluster): V1Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: names.workersService(cluster), namespace: c.metadata.namespace, labels: { ...baseLabels(cluster), 'compute.gaffer.dev/role': 'worker' }, ownerReferences: owned(c) },
+    metadata: {
+      name: names.workersService(cluster),
+      namespace: c.metadata.namespace,
+      labels: { ...baseLabels(cluster), 'compute.gaffer.dev/role': 'worker' },
+      ownerReferences: owned(c),
+    },
     spec: {
       clusterIP: 'None',
       selector: roleSelector(cluster, 'worker'),

@@ -2,19 +2,36 @@
 // burst of work cannot flood the server), every request is counted by verb, resource and
 // code, and controllers see plain methods instead of client-node's request objects.
 import {
-  CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api, PatchStrategy, setHeaderOptions,
-  type KubeConfig, type V1Pod, type V1Service, type V1Lease, type EventsV1Event,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  EventsV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1Pod,
+  type V1Service,
+  type V1Lease,
+  type EventsV1Event,
 } from '@kubernetes/client-node';
 import { httpStatus } from './errors.ts';
 
-export interface RequestObserver { (verb: string, resource: string, code: number | 'error'): void }
+export interface RequestObserver {
+  (verb: string, resource: string, code: number | 'error'): void;
+}
 
 /** Paces requests; see runtime/ratelimit.ts TokenBucket. */
-export interface Pacer { acquire(): Promise<void> }
+export interface Pacer {
+  acquire(): Promise<void>;
+}
 
 export const FIELD_MANAGER = 'gaffer';
 
-export interface CustomResourceRef { group: string; version: string; plural: string }
+export interface CustomResourceRef {
+  group: string;
+  version: string;
+  plural: string;
+}
 
 export class KubeClient {
   readonly core: CoreV1Api;
@@ -22,7 +39,10 @@ export class KubeClient {
   readonly coordination: CoordinationV1Api;
   readonly events: EventsV1Api;
 
-  constructor(readonly kc: KubeConfig, private readonly opts: { writes: Pacer; events: Pacer; observe?: RequestObserver }) {
+  constructor(
+    readonly kc: KubeConfig,
+    private readonly opts: { writes: Pacer; events: Pacer; observe?: RequestObserver },
+  ) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.coordination = kc.makeApiClient(CoordinationV1Api);
@@ -43,41 +63,92 @@ export class KubeClient {
   }
 
   createPod(namespace: string, body: V1Pod): Promise<V1Pod> {
-    return this.call('create', 'pods', () => this.core.createNamespacedPod({ namespace, body, fieldManager: FIELD_MANAGER }), this.opts.writes);
+    return this.call(
+      'create',
+      'pods',
+      () => this.core.createNamespacedPod({ namespace, body, fieldManager: FIELD_MANAGER }),
+      this.opts.writes,
+    );
   }
 
   /** Deletes a pod only if it is still the one we decided about (uid precondition). */
   deletePod(namespace: string, name: string, uid?: string, gracePeriodSeconds?: number): Promise<unknown> {
-    const body = { ...(uid ? { preconditions: { uid } } : {}), ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}) };
-    return this.call('delete', 'pods', () => this.core.deleteNamespacedPod({ namespace, name, body }), this.opts.writes);
+    const body = {
+      ...(uid ? { preconditions: { uid } } : {}),
+      ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}),
+    };
+    return this.call(
+      'delete',
+      'pods',
+      () => this.core.deleteNamespacedPod({ namespace, name, body }),
+      this.opts.writes,
+    );
   }
 
   /** Server-side apply: the operator owns exactly the fields it sends. */
   applyService(namespace: string, body: V1Service): Promise<V1Service> {
-    return this.call('patch', 'services', () => this.core.patchNamespacedService(
-      { namespace, name: body.metadata!.name!, body, fieldManager: FIELD_MANAGER, force: true },
-      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply)), this.opts.writes);
+    return this.call(
+      'patch',
+      'services',
+      () =>
+        this.core.patchNamespacedService(
+          { namespace, name: body.metadata!.name!, body, fieldManager: FIELD_MANAGER, force: true },
+          setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+        ),
+      this.opts.writes,
+    );
   }
 
   /** Replaces /status as a whole; the cached resourceVersion makes it conditional (409 if stale). */
   replaceStatus(ref: CustomResourceRef, obj: any): Promise<any> {
     const { namespace, name } = obj.metadata;
-    return this.call('update', `${ref.plural}/status`, () => this.custom.replaceNamespacedCustomObjectStatus(
-      { ...ref, namespace, name, body: obj, fieldManager: FIELD_MANAGER }), this.opts.writes);
+    return this.call(
+      'update',
+      `${ref.plural}/status`,
+      () =>
+        this.custom.replaceNamespacedCustomObjectStatus({
+          ...ref,
+          namespace,
+          name,
+          body: obj,
+          fieldManager: FIELD_MANAGER,
+        }),
+      this.opts.writes,
+    );
   }
 
   createCustom(ref: CustomResourceRef, namespace: string, body: unknown): Promise<any> {
-    return this.call('create', ref.plural, () => this.custom.createNamespacedCustomObject({ ...ref, namespace, body, fieldManager: FIELD_MANAGER }), this.opts.writes);
+    return this.call(
+      'create',
+      ref.plural,
+      () => this.custom.createNamespacedCustomObject({ ...ref, namespace, body, fieldManager: FIELD_MANAGER }),
+      this.opts.writes,
+    );
   }
 
   deleteCustom(ref: CustomResourceRef, namespace: string, name: string, uid?: string): Promise<unknown> {
-    return this.call('delete', ref.plural, () => this.custom.deleteNamespacedCustomObject({
-      ...ref, namespace, name, propagationPolicy: 'Background', body: uid ? { preconditions: { uid } } : {},
-    }), this.opts.writes);
+    return this.call(
+      'delete',
+      ref.plural,
+      () =>
+        this.custom.deleteNamespacedCustomObject({
+          ...ref,
+          namespace,
+          name,
+          propagationPolicy: 'Background',
+          body: uid ? { preconditions: { uid } } : {},
+        }),
+      this.opts.writes,
+    );
   }
 
   createEvent(namespace: string, body: EventsV1Event): Promise<unknown> {
-    return this.call('create', 'events', () => this.events.createNamespacedEvent({ namespace, body }), this.opts.events);
+    return this.call(
+      'create',
+      'events',
+      () => this.events.createNamespacedEvent({ namespace, body }),
+      this.opts.events,
+    );
   }
 
   // Leases bypass the write bucket: renewals must never queue behind reconcile traffic.

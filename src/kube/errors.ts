@@ -8,11 +8,22 @@ export function httpStatus(e: unknown): number | undefined {
   return undefined;
 }
 
-export interface StatusBody { reason?: string; message?: string; code?: number; details?: unknown }
+export interface StatusBody {
+  reason?: string;
+  message?: string;
+  code?: number;
+  details?: unknown;
+}
 
 export function statusBody(e: unknown): StatusBody | undefined {
   const body = (e as { body?: unknown } | null)?.body;
-  if (typeof body === 'string') { try { return JSON.parse(body) as StatusBody; } catch { return undefined; } }
+  if (typeof body === 'string') {
+    try {
+      return JSON.parse(body) as StatusBody;
+    } catch {
+      return undefined;
+    }
+  }
   if (body && typeof body === 'object') return body as StatusBody;
   return undefined;
 }

@@ -3,10 +3,18 @@
 import { V1MicroTime, type EventsV1Event } from '@kubernetes/client-node';
 import type { KubeClient } from './client.ts';
 
-export interface EventTarget { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string } }
+export interface EventTarget {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string };
+}
 
 export class EventRecorder {
-  constructor(private readonly client: KubeClient, private readonly instance: string, private readonly onError: (e: unknown) => void) {}
+  constructor(
+    private readonly client: KubeClient,
+    private readonly instance: string,
+    private readonly onError: (e: unknown) => void,
+  ) {}
 
   record(target: EventTarget, type: 'Normal' | 'Warning', reason: string, note: string, action = reason): void {
     const ns = target.metadata?.namespace ?? 'default';
@@ -14,7 +22,10 @@ export class EventRecorder {
       apiVersion: 'events.k8s.io/v1',
       kind: 'Event',
       // client-go's naming: <object>.<unique hex>; a generateName ending in '.' is invalid.
-      metadata: { name: `${target.metadata?.name}.${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`, namespace: ns },
+      metadata: {
+        name: `${target.metadata?.name}.${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`,
+        namespace: ns,
+      },
       eventTime: new V1MicroTime(),
       reportingController: 'gaffer.dev/operator',
       reportingInstance: this.instance.slice(0, 128),
@@ -22,7 +33,13 @@ export class EventRecorder {
       reason: reason.slice(0, 128),
       note: note.slice(0, 1024),
       type,
-      regarding: { apiVersion: target.apiVersion, kind: target.kind, name: target.metadata?.name, namespace: ns, uid: target.metadata?.uid },
+      regarding: {
+        apiVersion: target.apiVersion,
+        kind: target.kind,
+        name: target.metadata?.name,
+        namespace: ns,
+        uid: target.metadata?.uid,
+      },
     };
     this.client.createEvent(ns, body).catch(this.onError);
   }

@@ -11,14 +11,15 @@ const toRecord = (l: V1Lease): LeaseRecord => ({
   leaseTransitions: l.spec?.leaseTransitions ?? undefined,
 });
 
-const toSpec = (r: LeaseRecord) => ({
-  holderIdentity: r.holderIdentity,
-  leaseDurationSeconds: r.leaseDurationSeconds,
-  // The API wants microseconds; V1MicroTime writes them.
-  acquireTime: r.acquireTime ? new V1MicroTime(r.acquireTime) : undefined,
-  renewTime: r.renewTime ? new V1MicroTime(r.renewTime) : undefined,
-  leaseTransitions: r.leaseTransitions,
-}) as V1Lease['spec'];
+const toSpec = (r: LeaseRecord) =>
+  ({
+    holderIdentity: r.holderIdentity,
+    leaseDurationSeconds: r.leaseDurationSeconds,
+    // The API wants microseconds; V1MicroTime writes them.
+    acquireTime: r.acquireTime ? new V1MicroTime(r.acquireTime) : undefined,
+    renewTime: r.renewTime ? new V1MicroTime(r.renewTime) : undefined,
+    leaseTransitions: r.leaseTransitions,
+  }) as V1Lease['spec'];
 
 export function leaseStore(client: KubeClient, namespace: string, name: string): LeaseStore {
   return {
@@ -33,10 +34,20 @@ export function leaseStore(client: KubeClient, namespace: string, name: string):
       }
     },
     async create(record) {
-      await client.createLease(namespace, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: toSpec(record) });
+      await client.createLease(namespace, {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name, namespace },
+        spec: toSpec(record),
+      });
     },
     async update(record, resourceVersion) {
-      await client.replaceLease(namespace, name, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace, resourceVersion }, spec: toSpec(record) });
+      await client.replaceLease(namespace, name, {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name, namespace, resourceVersion },
+        spec: toSpec(record),
+      });
     },
   };
 }

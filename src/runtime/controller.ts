@@ -8,9 +8,16 @@ import type { Metrics } from './metrics.ts';
 import { WorkQueue } from './queue.ts';
 import type { RateLimiter } from './ratelimit.ts';
 
-export interface ReconcileContext { log: Logger; reconcileId: string }
-export interface ReconcileResult { requeueAfterMs?: number }
-export interface Reconciler { reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> }
+export interface ReconcileContext {
+  log: Logger;
+  reconcileId: string;
+}
+export interface ReconcileResult {
+  requeueAfterMs?: number;
+}
+export interface Reconciler {
+  reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | void>;
+}
 
 /** An error that retrying will not fix: logged, not requeued (until the object changes). */
 export class TerminalError extends Error {}
@@ -27,14 +34,24 @@ export class Controller {
   ) {
     const m = opts.metrics;
     this.queue = new WorkQueue(opts.limiter, {
-      onAdd: () => { m.queueAdds.inc({ name }); m.queueDepth.set({ name }, this.queue.length + 1); },
-      onGet: (_k, waited) => { m.queueLatency.observe({ name }, waited / 1000); m.queueDepth.set({ name }, this.queue.length); },
+      onAdd: () => {
+        m.queueAdds.inc({ name });
+        m.queueDepth.set({ name }, this.queue.length + 1);
+      },
+      onGet: (_k, waited) => {
+        m.queueLatency.observe({ name }, waited / 1000);
+        m.queueDepth.set({ name }, this.queue.length);
+      },
       onRetry: () => m.queueRetries.inc({ name }),
     });
   }
 
-  enqueue(key: string): void { this.queue.add(key); }
-  enqueueAfter(key: string, ms: number): void { this.queue.addAfter(key, ms); }
+  enqueue(key: string): void {
+    this.queue.add(key);
+  }
+  enqueueAfter(key: string, ms: number): void {
+    this.queue.addAfter(key, ms);
+  }
 
   /** Starts the workers; they run until stop(). */
   start(): void {
@@ -45,11 +62,14 @@ export class Controller {
   async stop(timeoutMs: number): Promise<boolean> {
     this.queue.shutdown();
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<boolean>((r) => { timer = setTimeout(() => r(false), timeoutMs); });
+    const timedOut = new Promise<boolean>((r) => {
+      timer = setTimeout(() => r(false), timeoutMs);
+    });
     const drained = Promise.all(this.workers).then(() => true);
     const ok = await Promise.race([drained, timedOut]);
     clearTimeout(timer);
-    if (!ok) this.opts.log.warn('reconciles still running at shutdown', { controller: this.name, inFlight: this.inFlight });
+    if (!ok)
+      this.opts.log.warn('reconciles still running at shutdown', { controller: this.name, inFlight: this.inFlight });
     return ok;
   }
 
@@ -84,7 +104,10 @@ export class Controller {
           m.reconcileErrors.inc({ controller: this.name });
           this.queue.forget(key);
         } else {
-          rlog.error('reconcile failed; retrying with backoff', { error: (e as Error)?.message ?? String(e), retries: this.queue.retries(key) });
+          rlog.error('reconcile failed; retrying with backoff', {
+            error: (e as Error)?.message ?? String(e),
+            retries: this.queue.retries(key),
+          });
           m.reconcileTotal.inc({ controller: this.name, result: 'error' });
           m.reconcileErrors.inc({ controller: this.name });
           this.queue.addRateLimited(key);

@@ -2,7 +2,9 @@
 import { createServer, type Server } from 'node:http';
 import type { Metrics } from './metrics.ts';
 
-export interface Probe { (): { ok: boolean; detail: string } }
+export interface Probe {
+  (): { ok: boolean; detail: string };
+}
 
 function listen(server: Server, port: number, host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
@@ -11,11 +13,19 @@ function listen(server: Server, port: number, host: string): Promise<Server> {
   });
 }
 
-export function startHealthServer(port: number, host: string, checks: { healthz: Probe; readyz: Probe }): Promise<Server> {
+export function startHealthServer(
+  port: number,
+  host: string,
+  checks: { healthz: Probe; readyz: Probe },
+): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    const probe = path === '/healthz' || path === '/livez' ? checks.healthz : path === '/readyz' ? checks.readyz : undefined;
-    if (!probe) { res.writeHead(404).end('not found\n'); return; }
+    const probe =
+      path === '/healthz' || path === '/livez' ? checks.healthz : path === '/readyz' ? checks.readyz : undefined;
+    if (!probe) {
+      res.writeHead(404).end('not found\n');
+      return;
+    }
     const { ok, detail } = probe();
     res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(`${detail}\n`);
   });
@@ -24,7 +34,10 @@ export function startHealthServer(port: number, host: string, checks: { healthz:
 
 export function startMetricsServer(port: number, host: string, metrics: Metrics): Promise<Server> {
   const server = createServer(async (req, res) => {
-    if ((req.url ?? '').split('?')[0] !== '/metrics') { res.writeHead(404).end('not found\n'); return; }
+    if ((req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404).end('not found\n');
+      return;
+    }
     try {
       const body = await metrics.registry.metrics();
       res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body);
@@ -35,4 +48,9 @@ export function startMetricsServer(port: number, host: string, metrics: Metrics)
   return listen(server, port, host);
 }
 
-export const closeServer = (s: Server | undefined) => new Promise<void>((r) => { if (!s) return r(); s.close(() => r()); s.closeAllConnections?.(); });
+export const closeServer = (s: Server | undefined) =>
+  new Promise<void>((r) => {
+    if (!s) return r();
+    s.close(() => r());
+    s.closeAllConnections?.();
+  });

@@ -4,26 +4,50 @@
 import type { Logger } from './logger.ts';
 
 export interface KObject {
-  apiVersion?: string; kind?: string;
-  metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string; labels?: Record<string, string>; [k: string]: any };
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    [k: string]: any;
+  };
 }
 
-export interface ListPage<T> { items: T[]; resourceVersion: string; continue?: string }
+export interface ListPage<T> {
+  items: T[];
+  resourceVersion: string;
+  continue?: string;
+}
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
-export interface WatchHandle { abort(): void }
+export interface WatchHandle {
+  abort(): void;
+}
 
 /** How one resource is listed and watched; src/kube/sources.ts implements it. */
 export interface ListWatchSource<T> {
   readonly resource: string;
   list(opts: { limit: number; continue?: string }): Promise<ListPage<T>>;
-  watch(resourceVersion: string, onEvent: (type: WatchEventType, obj: any) => void, onDone: (err?: unknown) => void): Promise<WatchHandle>;
+  watch(
+    resourceVersion: string,
+    onEvent: (type: WatchEventType, obj: any) => void,
+    onDone: (err?: unknown) => void,
+  ): Promise<WatchHandle>;
 }
 
-export type InformerEvent<T> = { type: 'add'; obj: T } | { type: 'update'; obj: T; old: T } | { type: 'delete'; obj: T };
+export type InformerEvent<T> =
+  { type: 'add'; obj: T } | { type: 'update'; obj: T; old: T } | { type: 'delete'; obj: T };
 
-export interface InformerHooks { relisted?(resource: string): void; restarted?(resource: string): void; synced?(resource: string, value: boolean): void }
+export interface InformerHooks {
+  relisted?(resource: string): void;
+  restarted?(resource: string): void;
+  synced?(resource: string, value: boolean): void;
+}
 
-export const objectKey = (o: KObject): string => (o.metadata?.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : `${o.metadata?.name}`);
+export const objectKey = (o: KObject): string =>
+  o.metadata?.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : `${o.metadata?.name}`;
 
 class GoneError extends Error {}
 
@@ -40,13 +64,24 @@ export class Informer<T extends KObject> {
   constructor(
     private readonly source: ListWatchSource<T>,
     private readonly log: Logger,
-    private readonly opts: { pageSize?: number; minBackoffMs?: number; maxBackoffMs?: number; hooks?: InformerHooks } = {},
+    private readonly opts: {
+      pageSize?: number;
+      minBackoffMs?: number;
+      maxBackoffMs?: number;
+      hooks?: InformerHooks;
+    } = {},
   ) {}
 
-  get resource(): string { return this.source.resource; }
-  get hasSynced(): boolean { return this.syncedOnce; }
+  get resource(): string {
+    return this.source.resource;
+  }
+  get hasSynced(): boolean {
+    return this.syncedOnce;
+  }
 
-  on(handler: (e: InformerEvent<T>) => void): void { this.handlers.push(handler); }
+  on(handler: (e: InformerEvent<T>) => void): void {
+    this.handlers.push(handler);
+  }
 
   /** Adds an index: each object is filed under the values `fn` returns. */
   addIndex(name: string, fn: (o: T) => string[]): void {
@@ -55,8 +90,12 @@ export class Informer<T extends KObject> {
     for (const [key, obj] of this.store) this.indexAdd(name, key, obj);
   }
 
-  get(key: string): T | undefined { return this.store.get(key); }
-  list(): T[] { return [...this.store.values()]; }
+  get(key: string): T | undefined {
+    return this.store.get(key);
+  }
+  list(): T[] {
+    return [...this.store.values()];
+  }
   byIndex(name: string, value: string): T[] {
     const idx = this.indexers.get(name);
     if (!idx) throw new Error(`informer ${this.resource} has no index ${name}`);
@@ -93,7 +132,11 @@ export class Informer<T extends KObject> {
           continue;
         }
         this.opts.hooks?.restarted?.(this.resource);
-        this.log.warn('list/watch failed, retrying', { resource: this.resource, retryInMs: backoff, error: String((e as Error)?.message ?? e) });
+        this.log.warn('list/watch failed, retrying', {
+          resource: this.resource,
+          retryInMs: backoff,
+          error: String((e as Error)?.message ?? e),
+        });
         await this.sleep(backoff);
         backoff = Math.min(backoff * 2, max);
       }
@@ -102,8 +145,14 @@ export class Informer<T extends KObject> {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(() => { this.wake = undefined; resolve(); }, ms);
-      this.wake = () => { clearTimeout(t); resolve(); };
+      const t = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
     });
   }
 
@@ -134,14 +183,17 @@ export class Informer<T extends KObject> {
       let rv = resourceVersion;
       let gone = false;
       const onEvent = (type: WatchEventType, obj: any) => {
-        if (type === 'ERROR') { if (obj?.code === 410) gone = true; return; }
+        if (type === 'ERROR') {
+          if (obj?.code === 410) gone = true;
+          return;
+        }
         if (obj?.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
         if (type === 'ADDED' || type === 'MODIFIED') this.upsert(obj);
         else if (type === 'DELETED') this.remove(objectKey(obj));
       };
       const onDone = (err?: unknown) => {
         this.watchHandle = undefined;
-        const status = (err as { statusCode?: number; code?: number } | undefined);
+        const status = err as { statusCode?: number; code?: number } | undefined;
         if (gone || status?.statusCode === 410 || status?.code === 410) return reject(new GoneError());
         // client-node ends an idle watch with a TimeoutError after 30 s: just watch again.
         if (!err || (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError') return resolve(rv);
@@ -193,7 +245,11 @@ export class Informer<T extends KObject> {
 
   private emit(e: InformerEvent<T>): void {
     for (const h of this.handlers) {
-      try { h(e); } catch (err) { this.log.error('informer handler threw', { resource: this.resource, error: String(err) }); }
+      try {
+        h(e);
+      } catch (err) {
+        this.log.error('informer handler threw', { resource: this.resource, error: String(err) });
+      }
     }
   }
 }
@@ -213,14 +269,29 @@ export class CacheSet<T extends KObject> implements Cache<T> {
   constructor(readonly parts: Informer<T>[]) {
     if (!parts.length) throw new Error('CacheSet needs at least one informer');
   }
-  get resource(): string { return this.parts[0]!.resource; }
-  get hasSynced(): boolean { return this.parts.every((p) => p.hasSynced); }
+  get resource(): string {
+    return this.parts[0]!.resource;
+  }
+  get hasSynced(): boolean {
+    return this.parts.every((p) => p.hasSynced);
+  }
   get(key: string): T | undefined {
-    for (const p of this.parts) { const o = p.get(key); if (o) return o; }
+    for (const p of this.parts) {
+      const o = p.get(key);
+      if (o) return o;
+    }
     return undefined;
   }
-  list(): T[] { return this.parts.flatMap((p) => p.list()); }
-  byIndex(name: string, value: string): T[] { return this.parts.flatMap((p) => p.byIndex(name, value)); }
-  addIndex(name: string, fn: (o: T) => string[]): void { for (const p of this.parts) p.addIndex(name, fn); }
-  on(handler: (e: InformerEvent<T>) => void): void { for (const p of this.parts) p.on(handler); }
+  list(): T[] {
+    return this.parts.flatMap((p) => p.list());
+  }
+  byIndex(name: string, value: string): T[] {
+    return this.parts.flatMap((p) => p.byIndex(name, value));
+  }
+  addIndex(name: string, fn: (o: T) => string[]): void {
+    for (const p of this.parts) p.addIndex(name, fn);
+  }
+  on(handler: (e: InformerEvent<T>) => void): void {
+    for (const p of this.parts) p.on(handler);
+  }
 }

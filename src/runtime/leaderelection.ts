@@ -30,13 +30,15 @@ export interface LeaderElectionOptions {
   log: Logger;
 }
 
-export function checkTimings(o: Pick<LeaderElectionOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>): string | undefined {
+export function checkTimings(
+  o: Pick<LeaderElectionOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>,
+): string | undefined {
   if (!(o.leaseDurationMs > o.renewDeadlineMs)) return 'the lease duration must be longer than the renew deadline';
-  if (!(o.renewDeadlineMs > o.retryPeriodMs * 1.2)) return 'the renew deadline must be longer than 1.2 x the retry period';
+  if (!(o.renewDeadlineMs > o.retryPeriodMs * 1.2))
+    return 'the renew deadline must be longer than 1.2 x the retry period';
   if (!(o.retryPeriodMs > 0)) return 'the retry period must be positive';
   return undefined;
 }
-
 
 export class LeaderElector {
   private observed: { raw: string; at: number; record: LeaseRecord } | undefined;
@@ -46,25 +48,39 @@ export class LeaderElector {
   private lastRenew = 0;
   private loop: Promise<void> | undefined;
 
-  constructor(private readonly store: LeaseStore, private readonly o: LeaderElectionOptions) {
+  constructor(
+    private readonly store: LeaseStore,
+    private readonly o: LeaderElectionOptions,
+  ) {
     const bad = checkTimings(o);
     if (bad) throw new Error(`leader election: ${bad}`);
   }
 
-  get isLeader(): boolean { return this.leading; }
+  get isLeader(): boolean {
+    return this.leading;
+  }
 
-  start(): void { this.loop ??= this.run(); }
+  start(): void {
+    this.loop ??= this.run();
+  }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((r) => { this.timer = setTimeout(r, ms); });
+    return new Promise((r) => {
+      this.timer = setTimeout(r, ms);
+    });
   }
 
   /** One attempt, given up after `ms` (a hung request must not keep us leading). */
   private attempt(ms: number): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((r) => { timer = setTimeout(() => r(false), Math.max(0, ms)); });
+    const timeout = new Promise<boolean>((r) => {
+      timer = setTimeout(() => r(false), Math.max(0, ms));
+    });
     const tried = this.tryAcquireOrRenew().catch((e) => {
-      this.o.log.warn('leader election: lease request failed', { lease: this.store.describe, error: String((e as Error)?.message ?? e) });
+      this.o.log.warn('leader election: lease request failed', {
+        lease: this.store.describe,
+        error: String((e as Error)?.message ?? e),
+      });
       return false;
     });
     return Promise.race([tried, timeout]).finally(() => clearTimeout(timer));
@@ -90,10 +106,16 @@ export class LeaderElector {
       if (this.stopped) return;
       const ok = await this.attempt(this.lastRenew + this.o.renewDeadlineMs - Date.now());
       if (this.stopped) return;
-      if (ok) { this.lastRenew = Date.now(); continue; }
+      if (ok) {
+        this.lastRenew = Date.now();
+        continue;
+      }
       if (Date.now() - this.lastRenew >= this.o.renewDeadlineMs) {
         this.leading = false;
-        log.error('lost leadership: could not renew the lease within the renew deadline', { lease: this.store.describe, renewDeadlineMs: this.o.renewDeadlineMs });
+        log.error('lost leadership: could not renew the lease within the renew deadline', {
+          lease: this.store.describe,
+          renewDeadlineMs: this.o.renewDeadlineMs,
+        });
         this.o.onStoppedLeading();
       }
     }
@@ -111,7 +133,12 @@ export class LeaderElector {
     };
     const current = await this.store.get();
     if (!current) {
-      try { await this.store.create(desired); } catch (e) { this.warn('create', e); return false; }
+      try {
+        await this.store.create(desired);
+      } catch (e) {
+        this.warn('create', e);
+        return false;
+      }
       this.observe(desired, now.getTime());
       return true;
     }
@@ -128,7 +155,12 @@ export class LeaderElector {
     } else {
       desired.leaseTransitions = (rec.leaseTransitions ?? 0) + 1;
     }
-    try { await this.store.update(desired, current.resourceVersion); } catch (e) { this.warn('update', e); return false; }
+    try {
+      await this.store.update(desired, current.resourceVersion);
+    } catch (e) {
+      this.warn('update', e);
+      return false;
+    }
     this.observe(desired, now.getTime());
     return true;
   }
@@ -137,7 +169,11 @@ export class LeaderElector {
   private warn(what: string, e: unknown): void {
     const code = (e as { code?: number })?.code;
     if (code === 409) return;
-    this.o.log.warn(`leader election: lease ${what} failed`, { lease: this.store.describe, code, error: String((e as Error)?.message ?? e) });
+    this.o.log.warn(`leader election: lease ${what} failed`, {
+      lease: this.store.describe,
+      code,
+      error: String((e as Error)?.message ?? e),
+    });
   }
 
   private observe(record: LeaseRecord, at: number): void {
@@ -154,10 +190,15 @@ export class LeaderElector {
       const current = await this.store.get();
       if (current?.record.holderIdentity !== this.o.identity) return;
       const now = new Date().toISOString();
-      await this.store.update({ ...current.record, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now }, current.resourceVersion);
+      await this.store.update(
+        { ...current.record, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
+        current.resourceVersion,
+      );
       this.o.log.info('released the lease', { lease: this.store.describe });
     } catch (e) {
-      this.o.log.warn('could not release the lease; a standby takes over when it expires', { error: String((e as Error)?.message ?? e) });
+      this.o.log.warn('could not release the lease; a standby takes over when it expires', {
+        error: String((e as Error)?.message ?? e),
+      });
     }
   }
 }

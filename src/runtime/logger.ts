@@ -10,7 +10,11 @@ export function createLogger(level: LogLevel = 'info', meta: Record<string, unkn
   return winston.createLogger({
     level,
     defaultMeta: meta,
-    format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json()),
+    format: winston.format.combine(
+      winston.format.timestamp(),
+      winston.format.errors({ stack: true }),
+      winston.format.json(),
+    ),
     transports: [new winston.transports.Console({ stderrLevels: [] })],
   });
 }

@@ -27,17 +27,23 @@ export class Manager {
 
   constructor(private readonly o: ManagerOptions) {}
 
-  get synced(): boolean { return this.o.informers.every((i) => i.hasSynced); }
+  get synced(): boolean {
+    return this.o.informers.every((i) => i.hasSynced);
+  }
 
   async start(): Promise<void> {
     const { log } = this.o;
-    this.servers.push(await startHealthServer(this.o.healthAddr.port, this.o.healthAddr.host, {
-      healthz: () => ({ ok: true, detail: 'ok' }),
-      readyz: () => {
-        const pending = this.o.informers.filter((i) => !i.hasSynced).map((i) => i.resource);
-        return pending.length ? { ok: false, detail: `caches not synced: ${pending.join(', ')}` } : { ok: true, detail: 'ok' };
-      },
-    }));
+    this.servers.push(
+      await startHealthServer(this.o.healthAddr.port, this.o.healthAddr.host, {
+        healthz: () => ({ ok: true, detail: 'ok' }),
+        readyz: () => {
+          const pending = this.o.informers.filter((i) => !i.hasSynced).map((i) => i.resource);
+          return pending.length
+            ? { ok: false, detail: `caches not synced: ${pending.join(', ')}` }
+            : { ok: true, detail: 'ok' };
+        },
+      }),
+    );
     this.servers.push(await startMetricsServer(this.o.metricsAddr.port, this.o.metricsAddr.host, this.o.metrics));
     log.info('serving health and metrics', { health: this.o.healthAddr, metrics: this.o.metricsAddr });
     for (const i of this.o.informers) i.start();

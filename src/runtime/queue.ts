@@ -26,7 +26,10 @@ export class WorkQueue {
   private timerDue = Infinity;
   private shuttingDown = false;
 
-  constructor(private readonly limiter: RateLimiter<string>, private readonly hooks: QueueHooks = {}) {}
+  constructor(
+    private readonly limiter: RateLimiter<string>,
+    private readonly hooks: QueueHooks = {},
+  ) {}
 
   /** Makes the key ready now (unless it is already waiting to be processed). */
   add(key: string): void {
@@ -55,8 +58,12 @@ export class WorkQueue {
     this.addAfter(key, this.limiter.when(key));
   }
 
-  forget(key: string): void { this.limiter.forget(key); }
-  retries(key: string): number { return this.limiter.retries(key); }
+  forget(key: string): void {
+    this.limiter.forget(key);
+  }
+  retries(key: string): number {
+    return this.limiter.retries(key);
+  }
 
   /** The next key to process, or undefined once the queue is shut down and drained. */
   get(): Promise<string | undefined> {
@@ -73,7 +80,9 @@ export class WorkQueue {
   }
 
   /** Keys ready to be processed (the queue depth). */
-  get length(): number { return this.ready.length; }
+  get length(): number {
+    return this.ready.length;
+  }
 
   /** Stops handing out keys; workers waiting in get() receive undefined. */
   shutdown(): void {
@@ -115,7 +124,10 @@ export class WorkQueue {
     this.timerDue = Infinity;
     const now = Date.now();
     for (const [key, due] of [...this.delayed]) {
-      if (due <= now) { this.delayed.delete(key); this.add(key); }
+      if (due <= now) {
+        this.delayed.delete(key);
+        this.add(key);
+      }
     }
     this.schedule();
   }

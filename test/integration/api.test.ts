@@ -19,8 +19,13 @@ function yamlFiles(dir: string): string[] {
 describe('API v1alpha1 on the real API server', function () {
   this.timeout(120_000);
   let ns: string;
-  before(async () => { await ensureCluster(); ns = await testNamespace('api'); });
-  after(async () => { if (ns) await deleteNamespace(ns); });
+  before(async () => {
+    await ensureCluster();
+    ns = await testNamespace('api');
+  });
+  after(async () => {
+    if (ns) await deleteNamespace(ns);
+  });
 
   for (const file of yamlFiles('examples')) {
     it(`accepts ${file}`, async () => {
@@ -38,74 +43,145 @@ describe('API v1alpha1 on the real API server', function () {
         for (const text of c.expect) expect(r.stderr).to.include(text);
         // Offline validation (gaffer validate) must reject it too, naming the same thing.
         const offline = validateObject(obj).errors.map((e) => `${e.field}: ${e.message}`);
-        for (const text of c.expect) expect(offline.some((m) => m.includes(text)), JSON.stringify(offline)).to.equal(true);
+        for (const text of c.expect)
+          expect(
+            offline.some((m) => m.includes(text)),
+            JSON.stringify(offline),
+          ).to.equal(true);
       });
     }
   });
 
   it('applies server-side defaults that match the offline ones', async () => {
-    const c = minimalCluster(); c.metadata.name = 'defaults';
+    const c = minimalCluster();
+    c.metadata.name = 'defaults';
     await k(['apply', '-n', ns, '-f', '-'], stringify(c));
     const stored = await kjson(['get', '-n', ns, 'computecluster', 'defaults']);
-    expect(stored.spec.master.failurePolicy).to.deep.equal({ action: 'RecreateMaster', maxRestarts: 5, windowSeconds: 3600 });
+    expect(stored.spec.master.failurePolicy).to.deep.equal({
+      action: 'RecreateMaster',
+      maxRestarts: 5,
+      windowSeconds: 3600,
+    });
     expect(stored.spec.podRecovery.nodeLossSeconds).to.equal(60);
     expect(stored.spec).to.deep.equal(validateObject<any>(c).value.spec);
 
-    const j = minimalJob(); j.metadata.name = 'defaults';
+    const j = minimalJob();
+    j.metadata.name = 'defaults';
     await k(['apply', '-n', ns, '-f', '-'], stringify(j));
     const storedJob = await kjson(['get', '-n', ns, 'computejob', 'defaults']);
-    expect(storedJob.spec.failurePolicy.rules).to.deep.equal([{ action: 'Ignore', onReasons: ['MasterRestarted', 'NodeLost', 'Evicted'] }]);
+    expect(storedJob.spec.failurePolicy.rules).to.deep.equal([
+      { action: 'Ignore', onReasons: ['MasterRestarted', 'NodeLost', 'Evicted'] },
+    ]);
     expect(storedJob.spec).to.deep.equal(validateObject<any>(j).value.spec);
   });
 
   it('keeps status apart from spec (status subresource)', async () => {
-    const c = minimalCluster(); c.metadata.name = 'status';
+    const c = minimalCluster();
+    c.metadata.name = 'status';
     await k(['apply', '-n', ns, '-f', '-'], stringify(c));
     // A status in a write to the main resource is ignored ...
     await k(['patch', '-n', ns, 'cc', 'status', '--type=merge', '-p', '{"status":{"phase":"Running"}}']);
     expect((await kjson(['get', '-n', ns, 'cc', 'status'])).status).to.equal(undefined);
     // ... and only the status subresource writes it, without bumping the generation.
     const before = (await kjson(['get', '-n', ns, 'cc', 'status'])).metadata.generation;
-    await k(['patch', '-n', ns, 'cc', 'status', '--subresource=status', '--type=merge', '-p', '{"status":{"phase":"Running","observedGeneration":1}}']);
+    await k([
+      'patch',
+      '-n',
+      ns,
+      'cc',
+      'status',
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      '{"status":{"phase":"Running","observedGeneration":1}}',
+    ]);
     const after = await kjson(['get', '-n', ns, 'cc', 'status']);
     expect(after.status.phase).to.equal('Running');
     expect(after.metadata.generation).to.equal(before);
   });
 
   it('scales spec.workers.replicas through the scale subresource', async () => {
-    const c = minimalCluster(); c.metadata.name = 'scaled';
+    const c = minimalCluster();
+    c.metadata.name = 'scaled';
     await k(['apply', '-n', ns, '-f', '-'], stringify(c));
-    await k(['patch', '-n', ns, 'cc', 'scaled', '--subresource=status', '--type=merge', '-p',
-      '{"status":{"workers":{"replicas":2,"selector":"compute.gaffer.dev/cluster=scaled,compute.gaffer.dev/role=worker"}}}']);
+    await k([
+      'patch',
+      '-n',
+      ns,
+      'cc',
+      'scaled',
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      '{"status":{"workers":{"replicas":2,"selector":"compute.gaffer.dev/cluster=scaled,compute.gaffer.dev/role=worker"}}}',
+    ]);
     await k(['scale', '-n', ns, 'computecluster/scaled', '--replicas=5']);
     expect((await kjson(['get', '-n', ns, 'cc', 'scaled'])).spec.workers.replicas).to.equal(5);
-    const scale = JSON.parse(await k(['get', '--raw', `/apis/compute.gaffer.dev/v1alpha1/namespaces/${ns}/computeclusters/scaled/scale`]));
+    const scale = JSON.parse(
+      await k(['get', '--raw', `/apis/compute.gaffer.dev/v1alpha1/namespaces/${ns}/computeclusters/scaled/scale`]),
+    );
     expect(scale.spec.replicas).to.equal(5);
-    expect(scale.status).to.deep.equal({ replicas: 2, selector: 'compute.gaffer.dev/cluster=scaled,compute.gaffer.dev/role=worker' });
+    expect(scale.status).to.deep.equal({
+      replicas: 2,
+      selector: 'compute.gaffer.dev/cluster=scaled,compute.gaffer.dev/role=worker',
+    });
     // An HPA may target a ComputeCluster.
-    await k(['apply', '-n', ns, '-f', '-'], stringify({
-      apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'scaled' },
-      spec: { scaleTargetRef: { apiVersion: 'compute.gaffer.dev/v1alpha1', kind: 'ComputeCluster', name: 'scaled' }, minReplicas: 1, maxReplicas: 8,
-        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }] },
-    }));
+    await k(
+      ['apply', '-n', ns, '-f', '-'],
+      stringify({
+        apiVersion: 'autoscaling/v2',
+        kind: 'HorizontalPodAutoscaler',
+        metadata: { name: 'scaled' },
+        spec: {
+          scaleTargetRef: { apiVersion: 'compute.gaffer.dev/v1alpha1', kind: 'ComputeCluster', name: 'scaled' },
+          minReplicas: 1,
+          maxReplicas: 8,
+          metrics: [
+            { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } },
+          ],
+        },
+      }),
+    );
   });
 
   it('shows the printer columns in kubectl get cc,cjob and the gaffer category', async () => {
-    const c = minimalCluster(); c.metadata.name = 'columns';
+    const c = minimalCluster();
+    c.metadata.name = 'columns';
     await k(['apply', '-n', ns, '-f', '-'], stringify(c));
-    await k(['patch', '-n', ns, 'cc', 'columns', '--subresource=status', '--type=merge', '-p',
-      '{"status":{"phase":"Running","master":{"ready":true},"workers":{"summary":"2/2"}}}']);
-    const j = minimalJob(); j.metadata.name = 'columns';
+    await k([
+      'patch',
+      '-n',
+      ns,
+      'cc',
+      'columns',
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      '{"status":{"phase":"Running","master":{"ready":true},"workers":{"summary":"2/2"}}}',
+    ]);
+    const j = minimalJob();
+    j.metadata.name = 'columns';
     await k(['apply', '-n', ns, '-f', '-'], stringify(j));
-    await k(['patch', '-n', ns, 'cjob', 'columns', '--subresource=status', '--type=merge', '-p',
-      '{"status":{"phase":"Succeeded","clusterName":"columns","attemptCount":2,"duration":"1m5s"}}']);
+    await k([
+      'patch',
+      '-n',
+      ns,
+      'cjob',
+      'columns',
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      '{"status":{"phase":"Succeeded","clusterName":"columns","attemptCount":2,"duration":"1m5s"}}',
+    ]);
     const out = await k(['get', '-n', ns, 'cc,cjob']);
     expect(out).to.match(/NAME\s+WORKERS\s+PHASE\s+MASTER\s+AGE/);
     expect(out).to.match(/computecluster\.compute\.gaffer\.dev\/columns\s+2\/2\s+Running\s+true\s+\d+s/);
     expect(out).to.match(/NAME\s+CLUSTER\s+PHASE\s+ATTEMPTS\s+AGE\s+DURATION/);
     expect(out).to.match(/computejob\.compute\.gaffer\.dev\/columns\s+columns\s+Succeeded\s+2\s+\d+s\s+1m5s/);
     const all = await k(['get', '-n', ns, 'gaffer', '-o', 'name']);
-    expect(all).to.include('computecluster.compute.gaffer.dev/columns').and.to.include('computejob.compute.gaffer.dev/columns');
+    expect(all)
+      .to.include('computecluster.compute.gaffer.dev/columns')
+      .and.to.include('computejob.compute.gaffer.dev/columns');
   });
 
   it('embeds the pod template schema of the running API server (run npm run gen:openapi if this fails)', async () => {

@@ -4,17 +4,31 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { parseAllDocuments } from 'yaml';
 import { CLUSTER_DIR, KUBECONFIG, ROOT } from '../../hack/kubectl.ts';
-import { OPERATOR_NAMESPACE, deleteNamespace, ensureCluster, k, kjson, kubectl, testNamespace, waitFor } from './cluster.ts';
+import {
+  OPERATOR_NAMESPACE,
+  deleteNamespace,
+  ensureCluster,
+  k,
+  kjson,
+  kubectl,
+  testNamespace,
+  waitFor,
+} from './cluster.ts';
 
 const chart = `${ROOT}charts/gaffer`;
 function helm(args: string[]) {
-  const r = spawnSync(`${CLUSTER_DIR}/bin/helm`, ['--kubeconfig', KUBECONFIG, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(`${CLUSTER_DIR}/bin/helm`, ['--kubeconfig', KUBECONFIG, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 const render = (...set: string[]) => {
   const r = helm(['template', 'gaffer', chart, '-n', 'ops', ...set.flatMap((s) => ['--set', s])]);
   if (r.code !== 0) throw new Error(r.err);
-  return parseAllDocuments(r.out).map((d) => d.toJS()).filter(Boolean);
+  return parseAllDocuments(r.out)
+    .map((d) => d.toJS())
+    .filter(Boolean);
 };
 
 describe('Helm chart', function () {
@@ -29,14 +43,32 @@ describe('Helm chart', function () {
   it('renders the operator with leader election, 2 replicas, a PDB and Pod Security "restricted" settings', () => {
     const objs = render();
     const kinds = objs.map((o) => o.kind).sort();
-    expect(kinds).to.deep.equal(['ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'CustomResourceDefinition', 'CustomResourceDefinition',
-      'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
+    expect(kinds).to.deep.equal([
+      'ClusterRole',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'ClusterRoleBinding',
+      'CustomResourceDefinition',
+      'CustomResourceDefinition',
+      'Deployment',
+      'PodDisruptionBudget',
+      'Role',
+      'RoleBinding',
+      'Service',
+      'ServiceAccount',
+    ]);
     const d = objs.find((o) => o.kind === 'Deployment');
     expect(d.spec.replicas).to.equal(2);
     const pod = d.spec.template.spec;
     expect(pod.securityContext).to.deep.include({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
     const c = pod.containers[0];
-    expect(c.securityContext).to.deep.equal({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(c.securityContext).to.deep.equal({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     expect(c.args).to.include('--leader-elect=true').and.to.include('operator');
     expect(c.readinessProbe.httpGet.path).to.equal('/readyz');
     const crd = objs.find((o) => o.kind === 'CustomResourceDefinition');
@@ -47,17 +79,38 @@ describe('Helm chart', function () {
   it('grants least privilege: no wildcards, and namespaced Roles when watchNamespaces is set', () => {
     for (const objs of [render(), render('watchNamespaces={team-a,team-b}')]) {
       for (const o of objs.filter((x) => x.kind === 'Role' || x.kind === 'ClusterRole')) {
-        for (const r of o.rules) for (const v of [...r.verbs, ...r.resources, ...r.apiGroups]) expect(v, `${o.kind} ${o.metadata.name}`).to.not.equal('*');
+        for (const r of o.rules)
+          for (const v of [...r.verbs, ...r.resources, ...r.apiGroups])
+            expect(v, `${o.kind} ${o.metadata.name}`).to.not.equal('*');
       }
     }
     const ns = render('watchNamespaces={team-a,team-b}');
-    expect(ns.filter((o) => o.kind === 'Role').map((o) => `${o.metadata.namespace}/${o.metadata.name}`).sort()).to.deep.equal(['ops/gaffer-leader-election', 'team-a/gaffer', 'team-b/gaffer']);
+    expect(
+      ns
+        .filter((o) => o.kind === 'Role')
+        .map((o) => `${o.metadata.namespace}/${o.metadata.name}`)
+        .sort(),
+    ).to.deep.equal(['ops/gaffer-leader-election', 'team-a/gaffer', 'team-b/gaffer']);
     expect(ns.filter((o) => o.kind === 'ClusterRole').map((o) => o.metadata.name)).to.deep.equal(['gaffer-nodes']); // nodes are cluster-scoped
-    expect(ns.find((o) => o.kind === 'Deployment').spec.template.spec.containers[0].args).to.include('--namespaces=team-a,team-b');
+    expect(ns.find((o) => o.kind === 'Deployment').spec.template.spec.containers[0].args).to.include(
+      '--namespaces=team-a,team-b',
+    );
   });
 
   it('the chart ServiceAccount can do what the operator needs and nothing more', async () => {
-    const can = async (verb: string, what: string, ns = 'default', sub?: string) => (await kubectl(['auth', 'can-i', verb, what, '-n', ns, `--as=system:serviceaccount:${OPERATOR_NAMESPACE}:gaffer`, ...(sub ? [`--subresource=${sub}`] : [])])).stdout.trim();
+    const can = async (verb: string, what: string, ns = 'default', sub?: string) =>
+      (
+        await kubectl([
+          'auth',
+          'can-i',
+          verb,
+          what,
+          '-n',
+          ns,
+          `--as=system:serviceaccount:${OPERATOR_NAMESPACE}:gaffer`,
+          ...(sub ? [`--subresource=${sub}`] : []),
+        ])
+      ).stdout.trim();
     expect(await can('create', 'pods')).to.equal('yes');
     expect(await can('update', 'computeclusters.compute.gaffer.dev', 'default', 'status')).to.equal('yes');
     expect(await can('create', 'leases.coordination.k8s.io', OPERATOR_NAMESPACE)).to.equal('yes');
@@ -69,7 +122,12 @@ describe('Helm chart', function () {
   });
 
   it('rejects bad values through values.schema.json, naming the value', () => {
-    const cases: [string, string][] = [['replicaCount=-1', 'replicaCount'], ['operator.logLevel=loud', 'logLevel'], ['leaderElection.leaseDuration=soon', 'leaseDuration'], ['unknownKey=1', 'unknownKey']];
+    const cases: [string, string][] = [
+      ['replicaCount=-1', 'replicaCount'],
+      ['operator.logLevel=loud', 'logLevel'],
+      ['leaderElection.leaseDuration=soon', 'leaseDuration'],
+      ['unknownKey=1', 'unknownKey'],
+    ];
     for (const [set, field] of cases) {
       const r = helm(['template', 'gaffer', chart, '--set', set]);
       expect(r.code).to.not.equal(0);
@@ -84,12 +142,24 @@ describe('Helm chart', function () {
       // The CRDs already exist (kubectl apply); let this release adopt them.
       for (const crd of ['computeclusters.compute.gaffer.dev', 'computejobs.compute.gaffer.dev']) {
         await k(['label', 'crd', crd, 'app.kubernetes.io/managed-by=Helm', '--overwrite']);
-        await k(['annotate', 'crd', crd, 'meta.helm.sh/release-name=gaffer-test', `meta.helm.sh/release-namespace=${ns}`, '--overwrite']);
+        await k([
+          'annotate',
+          'crd',
+          crd,
+          'meta.helm.sh/release-name=gaffer-test',
+          `meta.helm.sh/release-namespace=${ns}`,
+          '--overwrite',
+        ]);
       }
       const install = helm(['install', 'gaffer-test', chart, '-n', ns]);
       expect(install.code, install.err).to.equal(0);
       // Pod Security admitted the operator pods (KWOK runs them; the image is never pulled).
-      await waitFor('2 operator pods', async () => (await kjson(['get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/instance=gaffer-test'])).items.length === 2, 60_000);
+      await waitFor(
+        '2 operator pods',
+        async () =>
+          (await kjson(['get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/instance=gaffer-test'])).items.length === 2,
+        60_000,
+      );
       const upgrade = helm(['upgrade', 'gaffer-test', chart, '-n', ns, '--set', 'operator.workers=8']);
       expect(upgrade.code, upgrade.err).to.equal(0);
       const crd = await kjson(['get', 'crd', 'computeclusters.compute.gaffer.dev']);
@@ -101,7 +171,13 @@ describe('Helm chart', function () {
       expect(uninstall.code, uninstall.err).to.equal(0);
       await k(['get', 'crd', 'computeclusters.compute.gaffer.dev', 'computejobs.compute.gaffer.dev']);
     } finally {
-      await kubectl(['delete', 'clusterrole,clusterrolebinding', 'gaffer-test', 'gaffer-test-nodes', '--ignore-not-found']);
+      await kubectl([
+        'delete',
+        'clusterrole,clusterrolebinding',
+        'gaffer-test',
+        'gaffer-test-nodes',
+        '--ignore-not-found',
+      ]);
       await deleteNamespace(ns);
     }
   });

@@ -8,7 +8,11 @@ import { join } from 'node:path';
 import { ROOT } from '../../hack/kubectl.ts';
 
 function run(script: string, env: Record<string, string>) {
-  const r = spawnSync('bash', [join(ROOT, 'hack', script)], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 240_000 });
+  const r = spawnSync('bash', [join(ROOT, 'hack', script)], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 240_000,
+  });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -21,11 +25,21 @@ function processesUsing(dir: string): string[] {
 describe('hack/cluster-up.sh and cluster-down.sh', function () {
   this.timeout(300_000);
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gaffer-cluster-')); });
-  afterEach(() => { run('cluster-down.sh', { GAFFER_CLUSTER_DIR: dir }); rmSync(dir, { recursive: true, force: true }); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gaffer-cluster-'));
+  });
+  afterEach(() => {
+    run('cluster-down.sh', { GAFFER_CLUSTER_DIR: dir });
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('names a component that fails to start, shows its log, and leaves nothing running', () => {
-    const r = run('cluster-up.sh', { GAFFER_CLUSTER_DIR: dir, GAFFER_PORT_OFFSET: '20000', GAFFER_NODES: '1', GAFFER_KUBE_APISERVER_FLAGS: '--no-such-flag' });
+    const r = run('cluster-up.sh', {
+      GAFFER_CLUSTER_DIR: dir,
+      GAFFER_PORT_OFFSET: '20000',
+      GAFFER_NODES: '1',
+      GAFFER_KUBE_APISERVER_FLAGS: '--no-such-flag',
+    });
     expect(r.code).to.not.equal(0);
     expect(r.out).to.include('kube-apiserver exited during start-up');
     expect(r.out).to.include('unknown flag: --no-such-flag');
@@ -36,9 +50,17 @@ describe('hack/cluster-up.sh and cluster-down.sh', function () {
     const env = { GAFFER_CLUSTER_DIR: dir, GAFFER_PORT_OFFSET: '20000', GAFFER_NODES: '2' };
     const up = run('cluster-up.sh', env);
     expect(up.code, up.out).to.equal(0);
-    const nodes = execFileSync(join(dir, 'bin/kubectl'), ['--kubeconfig', join(dir, 'kubeconfig'), 'get', 'nodes', '-o', 'name'], { encoding: 'utf8' });
+    const nodes = execFileSync(
+      join(dir, 'bin/kubectl'),
+      ['--kubeconfig', join(dir, 'kubeconfig'), 'get', 'nodes', '-o', 'name'],
+      { encoding: 'utf8' },
+    );
     expect(nodes.trim().split('\n')).to.deep.equal(['node/kwok-node-0', 'node/kwok-node-1']);
-    const version = JSON.parse(execFileSync(join(dir, 'bin/kubectl'), ['--kubeconfig', join(dir, 'kubeconfig'), 'version', '-o', 'json'], { encoding: 'utf8' }));
+    const version = JSON.parse(
+      execFileSync(join(dir, 'bin/kubectl'), ['--kubeconfig', join(dir, 'kubeconfig'), 'version', '-o', 'json'], {
+        encoding: 'utf8',
+      }),
+    );
     expect(version.serverVersion.gitVersion).to.match(/^v1\.\d+\.\d+$/);
     expect(processesUsing(dir).length).to.be.greaterThanOrEqual(5);
 

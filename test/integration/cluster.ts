@@ -9,7 +9,10 @@ export * from '../../hack/local-cluster.ts';
 export async function testNamespace(prefix: string): Promise<string> {
   const ns = `${prefix}-${randomBytes(3).toString('hex')}`;
   await k(['create', 'namespace', ns]);
-  await waitFor(`default ServiceAccount in ${ns}`, async () => (await kubectl(['-n', ns, 'get', 'serviceaccount', 'default'])).code === 0);
+  await waitFor(
+    `default ServiceAccount in ${ns}`,
+    async () => (await kubectl(['-n', ns, 'get', 'serviceaccount', 'default'])).code === 0,
+  );
   return ns;
 }
 

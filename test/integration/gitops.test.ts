@@ -17,10 +17,20 @@ describe('GitOps behaviour', function () {
     op = new OperatorProcess(['--leader-elect=false', '--namespaces', ns]);
     await op.started();
   });
-  after(async () => { await op?.stop(); if (ns) await deleteNamespace(ns); });
+  after(async () => {
+    await op?.stop();
+    if (ns) await deleteNamespace(ns);
+  });
 
-  const manifests = [...parseAllDocuments(readFileSync('examples/quickstart/cluster.yaml', 'utf8')), ...parseAllDocuments(readFileSync('examples/quickstart/job.yaml', 'utf8'))].map((d) => d.toJS());
-  const applyAll = () => k(['apply', '-n', ns, '--server-side', '--field-manager=argocd-controller', '-f', '-'], manifests.map((m) => stringify(m)).join('---\n'));
+  const manifests = [
+    ...parseAllDocuments(readFileSync('examples/quickstart/cluster.yaml', 'utf8')),
+    ...parseAllDocuments(readFileSync('examples/quickstart/job.yaml', 'utf8')),
+  ].map((d) => d.toJS());
+  const applyAll = () =>
+    k(
+      ['apply', '-n', ns, '--server-side', '--field-manager=argocd-controller', '-f', '-'],
+      manifests.map((m) => stringify(m)).join('---\n'),
+    );
 
   it('reaches Ready for both kinds (kubectl wait --for=condition=Ready)', async () => {
     await applyAll();
@@ -34,20 +44,32 @@ describe('GitOps behaviour', function () {
   });
 
   it('shows no change when the same manifests are applied again with server-side apply', async () => {
-    const before = await Promise.all([kjson(['get', '-n', ns, 'cc', 'quickstart']), kjson(['get', '-n', ns, 'cjob', 'quickstart-pi'])]);
+    const before = await Promise.all([
+      kjson(['get', '-n', ns, 'cc', 'quickstart']),
+      kjson(['get', '-n', ns, 'cjob', 'quickstart-pi']),
+    ]);
     await applyAll();
     await new Promise((r) => setTimeout(r, 2000));
-    const after = await Promise.all([kjson(['get', '-n', ns, 'cc', 'quickstart']), kjson(['get', '-n', ns, 'cjob', 'quickstart-pi'])]);
+    const after = await Promise.all([
+      kjson(['get', '-n', ns, 'cc', 'quickstart']),
+      kjson(['get', '-n', ns, 'cjob', 'quickstart-pi']),
+    ]);
     for (let i = 0; i < 2; i++) {
       expect(after[i].metadata.generation).to.equal(before[i].metadata.generation);
       expect(after[i].metadata.resourceVersion).to.equal(before[i].metadata.resourceVersion);
     }
-    const diff = await k(['diff', '-n', ns, '--server-side', '--field-manager=argocd-controller', '-f', '-'], manifests.map((m) => stringify(m)).join('---\n')).catch((e) => String(e));
+    const diff = await k(
+      ['diff', '-n', ns, '--server-side', '--field-manager=argocd-controller', '-f', '-'],
+      manifests.map((m) => stringify(m)).join('---\n'),
+    ).catch((e) => String(e));
     expect(diff).to.equal('');
   });
 
   it("the operator's field manager owns no spec field", async () => {
-    for (const [kind, name] of [['cc', 'quickstart'], ['cjob', 'quickstart-pi']]) {
+    for (const [kind, name] of [
+      ['cc', 'quickstart'],
+      ['cjob', 'quickstart-pi'],
+    ]) {
       const o = await kjson(['get', '-n', ns, kind!, name!, '--show-managed-fields']);
       const ours = o.metadata.managedFields.filter((m: any) => m.manager === 'gaffer');
       expect(ours.length, `${kind} status written by gaffer`).to.be.greaterThan(0);
@@ -62,7 +84,10 @@ describe('GitOps behaviour', function () {
 
   it('follows edits: observedGeneration on status and on each condition', async () => {
     await k(['patch', '-n', ns, 'cc', 'quickstart', '--type=merge', '-p', '{"spec":{"workers":{"replicas":4}}}']);
-    const c = await waitFor('observed', async () => { const c = await kjson(['get', '-n', ns, 'cc', 'quickstart']); return c.status.observedGeneration === c.metadata.generation && c.status.workers.readyReplicas === 4 && c; });
+    const c = await waitFor('observed', async () => {
+      const c = await kjson(['get', '-n', ns, 'cc', 'quickstart']);
+      return c.status.observedGeneration === c.metadata.generation && c.status.workers.readyReplicas === 4 && c;
+    });
     expect(c.status.conditions.find((x: any) => x.type === 'Ready').observedGeneration).to.equal(c.metadata.generation);
   });
 });

@@ -12,13 +12,23 @@ const clusterSpec = (o: { workers?: number; nodeLossSeconds?: number } = {}) => 
   podRecovery: { backoff: { initialSeconds: 1, maxSeconds: 2 }, nodeLossSeconds: o.nodeLossSeconds ?? 60 },
 });
 
-function jobManifest(name: string, o: { cluster?: string; template?: boolean; sim?: Record<string, string>; extra?: any; nodeLossSeconds?: number } = {}): any {
+function jobManifest(
+  name: string,
+  o: { cluster?: string; template?: boolean; sim?: Record<string, string>; extra?: any; nodeLossSeconds?: number } = {},
+): any {
   return {
-    apiVersion: 'compute.gaffer.dev/v1alpha1', kind: 'ComputeJob', metadata: { name },
+    apiVersion: 'compute.gaffer.dev/v1alpha1',
+    kind: 'ComputeJob',
+    metadata: { name },
     spec: {
-      ...(o.template ? { clusterTemplate: { spec: clusterSpec({ nodeLossSeconds: o.nodeLossSeconds }) } } : { clusterRef: { name: o.cluster ?? 'shared' } }),
+      ...(o.template
+        ? { clusterTemplate: { spec: clusterSpec({ nodeLossSeconds: o.nodeLossSeconds }) } }
+        : { clusterRef: { name: o.cluster ?? 'shared' } }),
       backoff: { initialSeconds: 2, maxSeconds: 10 },
-      template: { metadata: { annotations: o.sim ?? {} }, spec: { restartPolicy: 'Never', containers: [{ name: 'driver', image }] } },
+      template: {
+        metadata: { annotations: o.sim ?? {} },
+        spec: { restartPolicy: 'Never', containers: [{ name: 'driver', image }] },
+      },
       ...(o.extra ?? {}),
     },
   };
@@ -28,18 +38,45 @@ describe('ComputeJob controller', function () {
   this.timeout(240_000);
   let ns: string;
   let op: OperatorProcess;
-  const startOperator = async () => { op = new OperatorProcess(['--leader-elect=false', '--namespaces', ns, '--resync-period', '1m']); await op.started(); };
-  before(async () => { await ensureCluster(); ns = await testNamespace('cj'); await startOperator(); });
-  after(async () => { await op?.stop(); if (ns) await deleteNamespace(ns); });
+  const startOperator = async () => {
+    op = new OperatorProcess(['--leader-elect=false', '--namespaces', ns, '--resync-period', '1m']);
+    await op.started();
+  };
+  before(async () => {
+    await ensureCluster();
+    ns = await testNamespace('cj');
+    await startOperator();
+  });
+  after(async () => {
+    await op?.stop();
+    if (ns) await deleteNamespace(ns);
+  });
 
   const apply = (obj: any) => k(['apply', '-n', ns, '--server-side', '-f', '-'], stringify(obj));
   const job = (name: string) => kjson(['get', '-n', ns, 'computejob', name]);
   const cc = (name: string) => kjson(['get', '-n', ns, 'computecluster', name]);
   const cond = (o: any, type: string) => o.status?.conditions?.find((x: any) => x.type === type);
-  const phase = (name: string, p: string, timeout = 60_000) => waitFor(`${name} ${p}`, async () => { const j = await job(name); return j.status?.phase === p && j; }, timeout, 200);
-  const drivers = async (name: string) => (await kjson(['get', 'pods', '-n', ns, '-l', `compute.gaffer.dev/job=${name}`])).items.filter((p: any) => !p.metadata.deletionTimestamp);
+  const phase = (name: string, p: string, timeout = 60_000) =>
+    waitFor(
+      `${name} ${p}`,
+      async () => {
+        const j = await job(name);
+        return j.status?.phase === p && j;
+      },
+      timeout,
+      200,
+    );
+  const drivers = async (name: string) =>
+    (await kjson(['get', 'pods', '-n', ns, '-l', `compute.gaffer.dev/job=${name}`])).items.filter(
+      (p: any) => !p.metadata.deletionTimestamp,
+    );
   const sharedCluster = async (name = 'shared', o: { nodeLossSeconds?: number } = {}) => {
-    await apply({ apiVersion: 'compute.gaffer.dev/v1alpha1', kind: 'ComputeCluster', metadata: { name }, spec: clusterSpec(o) });
+    await apply({
+      apiVersion: 'compute.gaffer.dev/v1alpha1',
+      kind: 'ComputeCluster',
+      metadata: { name },
+      spec: clusterSpec(o),
+    });
     await waitFor(`${name} Ready`, async () => cond(await cc(name), 'Ready')?.status === 'True');
   };
 
@@ -52,7 +89,14 @@ describe('ComputeJob controller', function () {
     const [driver] = await drivers('first');
     expect(driver.metadata.name).to.equal('first-driver-0');
     const env = Object.fromEntries(driver.spec.containers[0].env.map((e: any) => [e.name, e.value]));
-    expect(env).to.deep.include({ GAFFER_ROLE: 'driver', GAFFER_JOB: 'first', GAFFER_ATTEMPT: '0', GAFFER_CLUSTER: 'later', GAFFER_MASTER_ADDR: `later-master.${ns}.svc:7077`, GAFFER_WORKERS: '1' });
+    expect(env).to.deep.include({
+      GAFFER_ROLE: 'driver',
+      GAFFER_JOB: 'first',
+      GAFFER_ATTEMPT: '0',
+      GAFFER_CLUSTER: 'later',
+      GAFFER_MASTER_ADDR: `later-master.${ns}.svc:7077`,
+      GAFFER_WORKERS: '1',
+    });
     expect(driver.spec.restartPolicy).to.equal('Never');
     expect(running.status.attempts[0].masterUID).to.equal((await cc('later')).status.master.uid);
     await waitFor('activeJobs 1', async () => (await cc('later')).status.activeJobs === 1);
@@ -76,15 +120,29 @@ describe('ComputeJob controller', function () {
 
   it('runs on an ephemeral cluster it owns and deletes it afterwards (cleanupPolicy Delete)', async () => {
     await apply(jobManifest('eph', { template: true, sim: { 'sim.gaffer.dev/complete-after': '2s' } }));
-    const c = await waitFor('ephemeral cluster', async () => (await kubectl(['get', '-n', ns, 'cc', 'eph', '-o', 'json'])).code === 0 && cc('eph'));
+    const c = await waitFor(
+      'ephemeral cluster',
+      async () => (await kubectl(['get', '-n', ns, 'cc', 'eph', '-o', 'json'])).code === 0 && cc('eph'),
+    );
     const j = await job('eph');
-    expect(c.metadata.ownerReferences[0]).to.include({ kind: 'ComputeJob', name: 'eph', uid: j.metadata.uid, controller: true });
+    expect(c.metadata.ownerReferences[0]).to.include({
+      kind: 'ComputeJob',
+      name: 'eph',
+      uid: j.metadata.uid,
+      controller: true,
+    });
     await phase('eph', 'Succeeded');
     await waitFor('cluster deleted', async () => (await kubectl(['get', '-n', ns, 'cc', 'eph'])).code !== 0, 30_000);
   });
 
   it('keeps the ephemeral cluster of a failed job with cleanupPolicy KeepOnFailure', async () => {
-    await apply(jobManifest('keepit', { template: true, sim: { 'sim.gaffer.dev/complete-after': '1s', 'sim.gaffer.dev/exit-code': '1' }, extra: { backoffLimit: 0, cleanupPolicy: 'KeepOnFailure' } }));
+    await apply(
+      jobManifest('keepit', {
+        template: true,
+        sim: { 'sim.gaffer.dev/complete-after': '1s', 'sim.gaffer.dev/exit-code': '1' },
+        extra: { backoffLimit: 0, cleanupPolicy: 'KeepOnFailure' },
+      }),
+    );
     const j = await phase('keepit', 'Failed');
     expect(j.status.reason).to.equal('BackoffLimitExceeded');
     await new Promise((r) => setTimeout(r, 2000));
@@ -93,7 +151,12 @@ describe('ComputeJob controller', function () {
 
   it('retries failed attempts after the exponential backoff until backoffLimit counted failures', async () => {
     await sharedCluster();
-    await apply(jobManifest('flaky', { sim: { 'sim.gaffer.dev/complete-after': '1s', 'sim.gaffer.dev/exit-code': '1' }, extra: { backoffLimit: 2 } }));
+    await apply(
+      jobManifest('flaky', {
+        sim: { 'sim.gaffer.dev/complete-after': '1s', 'sim.gaffer.dev/exit-code': '1' },
+        extra: { backoffLimit: 2 },
+      }),
+    );
     const retrying = await phase('flaky', 'Retrying');
     expect(retrying.status.nextAttemptTime).to.be.a('string');
     const j = await phase('flaky', 'Failed', 90_000);
@@ -101,7 +164,11 @@ describe('ComputeJob controller', function () {
     expect(j.status.failed).to.equal(3);
     expect(j.status.attemptCount).to.equal(3);
     const a = j.status.attempts;
-    expect(a.map((x: any) => [x.index, x.exitCode, x.counted])).to.deep.equal([[0, 1, true], [1, 1, true], [2, 1, true]]);
+    expect(a.map((x: any) => [x.index, x.exitCode, x.counted])).to.deep.equal([
+      [0, 1, true],
+      [1, 1, true],
+      [2, 1, true],
+    ]);
     // Doubling delay: 2 s, then 4 s between the end of one attempt and the start of the next.
     const gap = (i: number) => Date.parse(a[i + 1].startTime) - Date.parse(a[i].finishTime);
     expect(gap(0)).to.be.greaterThanOrEqual(1900);
@@ -110,46 +177,112 @@ describe('ComputeJob controller', function () {
   });
 
   it('applies failurePolicy rules: FailJob by exit code, Ignore does not count', async () => {
-    await apply(jobManifest('usage', { sim: { 'sim.gaffer.dev/complete-after': '1s', 'sim.gaffer.dev/exit-code': '2' },
-      extra: { backoffLimit: 5, failurePolicy: { rules: [{ action: 'FailJob', onExitCodes: { operator: 'In', values: [2] } }] } } }));
+    await apply(
+      jobManifest('usage', {
+        sim: { 'sim.gaffer.dev/complete-after': '1s', 'sim.gaffer.dev/exit-code': '2' },
+        extra: {
+          backoffLimit: 5,
+          failurePolicy: { rules: [{ action: 'FailJob', onExitCodes: { operator: 'In', values: [2] } }] },
+        },
+      }),
+    );
     const j = await phase('usage', 'Failed');
     expect(j.status.reason).to.equal('FailedByRule');
     expect(j.status.attemptCount).to.equal(1);
 
-    await apply(jobManifest('ignored', { sim: { 'sim.gaffer.dev/complete-after': '1s', 'sim.gaffer.dev/exit-code': '3' },
-      extra: { backoffLimit: 0, backoff: { initialSeconds: 1, maxSeconds: 1 }, failurePolicy: { rules: [{ action: 'Ignore', onExitCodes: { operator: 'In', values: [3] } }] } } }));
-    const later = await waitFor('two ignored attempts', async () => { const j = await job('ignored'); return (j.status?.attempts ?? []).filter((a: any) => a.finishTime).length >= 2 && j; }, 60_000);
+    await apply(
+      jobManifest('ignored', {
+        sim: { 'sim.gaffer.dev/complete-after': '1s', 'sim.gaffer.dev/exit-code': '3' },
+        extra: {
+          backoffLimit: 0,
+          backoff: { initialSeconds: 1, maxSeconds: 1 },
+          failurePolicy: { rules: [{ action: 'Ignore', onExitCodes: { operator: 'In', values: [3] } }] },
+        },
+      }),
+    );
+    const later = await waitFor(
+      'two ignored attempts',
+      async () => {
+        const j = await job('ignored');
+        return (j.status?.attempts ?? []).filter((a: any) => a.finishTime).length >= 2 && j;
+      },
+      60_000,
+    );
     expect(later.status.phase).to.not.equal('Failed');
     expect(later.status.failed).to.equal(0);
-    expect(later.status.attempts.filter((a: any) => a.finishTime).every((a: any) => a.counted === false)).to.equal(true);
+    expect(later.status.attempts.filter((a: any) => a.finishTime).every((a: any) => a.counted === false)).to.equal(
+      true,
+    );
     await k(['delete', '-n', ns, 'computejob', 'ignored']);
   });
 
   it('ends an attempt with MasterRestarted when the master changes, and retries it without counting', async () => {
     await sharedCluster('mcluster');
-    await apply(jobManifest('survivor', { cluster: 'mcluster', extra: { backoffLimit: 0, backoff: { initialSeconds: 1, maxSeconds: 1 } } }));
+    await apply(
+      jobManifest('survivor', {
+        cluster: 'mcluster',
+        extra: { backoffLimit: 0, backoff: { initialSeconds: 1, maxSeconds: 1 } },
+      }),
+    );
     const r = await phase('survivor', 'Running');
     await waitFor('driver running', async () => (await drivers('survivor'))[0]?.status?.phase === 'Running');
     const oldMaster = r.status.attempts[0].masterUID;
     await k(['annotate', '-n', ns, 'pod', 'mcluster-master', 'sim.gaffer.dev/fail-after=0s']);
-    const j = await waitFor('second attempt running', async () => { const j = await job('survivor'); return j.status.attempts?.length === 2 && j.status.phase === 'Running' && j; }, 60_000);
+    const j = await waitFor(
+      'second attempt running',
+      async () => {
+        const j = await job('survivor');
+        return j.status.attempts?.length === 2 && j.status.phase === 'Running' && j;
+      },
+      60_000,
+    );
     expect(j.status.attempts[0]).to.include({ reason: 'MasterRestarted', counted: false });
     expect(j.status.attempts[1].masterUID).to.not.equal(oldMaster);
     expect(j.status.failed).to.equal(0);
-    await waitFor('old driver gone', async () => (await drivers('survivor')).map((p: any) => p.metadata.name).join() === 'survivor-driver-1');
+    await waitFor(
+      'old driver gone',
+      async () => (await drivers('survivor')).map((p: any) => p.metadata.name).join() === 'survivor-driver-1',
+    );
     await k(['delete', '-n', ns, 'computejob', 'survivor']);
   });
 
   it('treats an evicted driver (reason Evicted) and a lost node (NodeLost) as not counted', async () => {
     await sharedCluster('nl', { nodeLossSeconds: 3 });
-    await apply(jobManifest('evictee', { cluster: 'nl', extra: { backoffLimit: 0, backoff: { initialSeconds: 1, maxSeconds: 1 } } }));
+    await apply(
+      jobManifest('evictee', {
+        cluster: 'nl',
+        extra: { backoffLimit: 0, backoff: { initialSeconds: 1, maxSeconds: 1 } },
+      }),
+    );
     await waitFor('driver running', async () => (await drivers('evictee'))[0]?.status?.phase === 'Running');
-    await k(['annotate', '-n', ns, 'pod', 'evictee-driver-0', 'sim.gaffer.dev/fail-after=0s', 'sim.gaffer.dev/pod-reason=Evicted']);
-    await waitFor('attempt 1 running', async () => (await drivers('evictee')).some((p: any) => p.metadata.name === 'evictee-driver-1' && p.status?.phase === 'Running'), 60_000);
+    await k([
+      'annotate',
+      '-n',
+      ns,
+      'pod',
+      'evictee-driver-0',
+      'sim.gaffer.dev/fail-after=0s',
+      'sim.gaffer.dev/pod-reason=Evicted',
+    ]);
+    await waitFor(
+      'attempt 1 running',
+      async () =>
+        (await drivers('evictee')).some(
+          (p: any) => p.metadata.name === 'evictee-driver-1' && p.status?.phase === 'Running',
+        ),
+      60_000,
+    );
     const node = (await drivers('evictee')).find((p: any) => p.metadata.name === 'evictee-driver-1').spec.nodeName;
     try {
       await k(['label', 'node', node, 'sim.gaffer.dev/not-ready=true']);
-      const j = await waitFor('NodeLost', async () => { const j = await job('evictee'); return j.status.attempts?.[1]?.reason === 'NodeLost' && j; }, 60_000);
+      const j = await waitFor(
+        'NodeLost',
+        async () => {
+          const j = await job('evictee');
+          return j.status.attempts?.[1]?.reason === 'NodeLost' && j;
+        },
+        60_000,
+      );
       expect(j.status.attempts[0]).to.include({ reason: 'Evicted', counted: false });
       expect(j.status.attempts[1]).to.include({ counted: false });
       expect(j.status.failed).to.equal(0);
@@ -169,7 +302,12 @@ describe('ComputeJob controller', function () {
   });
 
   it('fails an attempt that does not start within startupDeadlineSeconds with the blocker as its reason', async () => {
-    await apply(jobManifest('stuck', { sim: { 'sim.gaffer.dev/image-pull-error': 'true' }, extra: { backoffLimit: 0, startupDeadlineSeconds: 3 } }));
+    await apply(
+      jobManifest('stuck', {
+        sim: { 'sim.gaffer.dev/image-pull-error': 'true' },
+        extra: { backoffLimit: 0, startupDeadlineSeconds: 3 },
+      }),
+    );
     const j = await phase('stuck', 'Failed', 30_000);
     expect(j.status.attempts[0].reason).to.equal('ImagePullBackOff');
     expect(j.status.reason).to.equal('BackoffLimitExceeded');
@@ -191,17 +329,38 @@ describe('ComputeJob controller', function () {
     await k(['patch', '-n', ns, 'cjob', 'napper', '--type=merge', '-p', '{"spec":{"suspend":true}}']);
     const s = await phase('napper', 'Suspended');
     expect(cond(s, 'Suspended').status).to.equal('True');
-    await waitFor('driver and cluster gone', async () => (await drivers('napper')).length === 0 && (await kubectl(['get', '-n', ns, 'cc', 'napper'])).code !== 0, 30_000);
+    await waitFor(
+      'driver and cluster gone',
+      async () =>
+        (await drivers('napper')).length === 0 && (await kubectl(['get', '-n', ns, 'cc', 'napper'])).code !== 0,
+      30_000,
+    );
     await k(['patch', '-n', ns, 'cjob', 'napper', '--type=merge', '-p', '{"spec":{"suspend":false}}']);
-    const r = await waitFor('resumed', async () => { const j = await job('napper'); return j.status.phase === 'Running' && j.status.attempts.length === 2 && j; }, 60_000);
+    const r = await waitFor(
+      'resumed',
+      async () => {
+        const j = await job('napper');
+        return j.status.phase === 'Running' && j.status.attempts.length === 2 && j;
+      },
+      60_000,
+    );
     expect(r.status.attempts[0]).to.include({ reason: 'Suspended', counted: false });
     await k(['delete', '-n', ns, 'computejob', 'napper']);
   });
 
   it('deletes a finished job and its pods after ttlSecondsAfterFinished', async () => {
-    await apply(jobManifest('shortlived', { sim: { 'sim.gaffer.dev/complete-after': '1s' }, extra: { ttlSecondsAfterFinished: 2 } }));
+    await apply(
+      jobManifest('shortlived', {
+        sim: { 'sim.gaffer.dev/complete-after': '1s' },
+        extra: { ttlSecondsAfterFinished: 2 },
+      }),
+    );
     await phase('shortlived', 'Succeeded');
-    await waitFor('job deleted', async () => (await kubectl(['get', '-n', ns, 'cjob', 'shortlived'])).code !== 0, 30_000);
+    await waitFor(
+      'job deleted',
+      async () => (await kubectl(['get', '-n', ns, 'cjob', 'shortlived'])).code !== 0,
+      30_000,
+    );
     await waitFor('driver deleted', async () => (await drivers('shortlived')).length === 0, 30_000);
   });
 

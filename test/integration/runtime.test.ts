@@ -13,16 +13,28 @@ import { TokenBucket } from '../../src/runtime/ratelimit.ts';
 import { OPERATOR_NAMESPACE, deleteNamespace, ensureCluster, k, kjson, testNamespace, waitFor } from './cluster.ts';
 import { OperatorProcess, serviceAccountKubeconfig } from './operator-process.ts';
 
-const pod = (name: string, labels: Record<string, string>) => stringify({
-  apiVersion: 'v1', kind: 'Pod', metadata: { name, labels }, spec: { containers: [{ name: 'c', image: 'registry.invalid/x:1' }] },
+const pod = (name: string, labels: Record<string, string>) =>
+  stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels },
+    spec: { containers: [{ name: 'c', image: 'registry.invalid/x:1' }] },
+  });
+const managed = (cluster: string) => ({
+  'app.kubernetes.io/managed-by': 'gaffer',
+  'compute.gaffer.dev/cluster': cluster,
 });
-const managed = (cluster: string) => ({ 'app.kubernetes.io/managed-by': 'gaffer', 'compute.gaffer.dev/cluster': cluster });
 
 describe('controller runtime on the real control plane', function () {
   this.timeout(180_000);
   let ns: string;
-  before(async () => { await ensureCluster(); ns = await testNamespace('rt'); });
-  after(async () => { if (ns) await deleteNamespace(ns); });
+  before(async () => {
+    await ensureCluster();
+    ns = await testNamespace('rt');
+  });
+  after(async () => {
+    if (ns) await deleteNamespace(ns);
+  });
 
   describe('informer cache', () => {
     let informer: Informer<any>;
@@ -32,9 +44,22 @@ describe('controller runtime on the real control plane', function () {
       const kc = loadKubeConfig(KUBECONFIG);
       const bucket = new TokenBucket(50, 100);
       const client = new KubeClient(kc, { writes: bucket, events: bucket });
-      informer = new Informer(podSource(kc, client, { namespace: ns, labelSelector: 'app.kubernetes.io/managed-by=gaffer' }), silentLogger(),
-        { minBackoffMs: 200, maxBackoffMs: 2000, hooks: { restarted: () => { restarts++; } } });
-      informer.addIndex('cluster', (p) => [`${p.metadata.namespace}/${p.metadata.labels?.['compute.gaffer.dev/cluster']}`]);
+      informer = new Informer(
+        podSource(kc, client, { namespace: ns, labelSelector: 'app.kubernetes.io/managed-by=gaffer' }),
+        silentLogger(),
+        {
+          minBackoffMs: 200,
+          maxBackoffMs: 2000,
+          hooks: {
+            restarted: () => {
+              restarts++;
+            },
+          },
+        },
+      );
+      informer.addIndex('cluster', (p) => [
+        `${p.metadata.namespace}/${p.metadata.labels?.['compute.gaffer.dev/cluster']}`,
+      ]);
       informer.on((e) => events.push(e));
       informer.start();
       await waitFor('informer synced', async () => informer.hasSynced);
@@ -65,7 +90,9 @@ describe('controller runtime on the real control plane', function () {
       await k(['apply', '-n', ns, '-f', '-'], pod('doomed', managed('two')));
       await waitFor('pods in cache', async () => informer.get(key('before')) && informer.get(key('doomed')));
       const restartsBefore = restarts;
-      execFileSync('bash', [`${ROOT}hack/cluster-restart.sh`, 'kube-apiserver', '--down-seconds', '3'], { stdio: 'ignore' });
+      execFileSync('bash', [`${ROOT}hack/cluster-restart.sh`, 'kube-apiserver', '--down-seconds', '3'], {
+        stdio: 'ignore',
+      });
       // Changed at once, while the informer is still backing off from the outage.
       await k(['apply', '-n', ns, '-f', '-'], pod('during', managed('two')));
       await k(['delete', '-n', ns, 'pod', 'doomed', '--wait=false']);
@@ -74,24 +101,42 @@ describe('controller runtime on the real control plane', function () {
       expect(informer.get(key('before'))).to.not.equal(undefined);
       // And it keeps following changes afterwards.
       await k(['annotate', '-n', ns, 'pod', 'before', 'after-restart=yes']);
-      await waitFor('update after restart', async () => informer.get(key('before'))?.metadata.annotations?.['after-restart'] === 'yes');
+      await waitFor(
+        'update after restart',
+        async () => informer.get(key('before'))?.metadata.annotations?.['after-restart'] === 'yes',
+      );
     });
   });
 
   describe('operator processes', () => {
     const procs: OperatorProcess[] = [];
-    const start = (args: string[], kubeconfig?: string) => { const p = new OperatorProcess(args, { kubeconfig }); procs.push(p); return p; };
-    afterEach(async () => { await Promise.all(procs.splice(0).map((p) => p.stop())); });
+    const start = (args: string[], kubeconfig?: string) => {
+      const p = new OperatorProcess(args, { kubeconfig });
+      procs.push(p);
+      return p;
+    };
+    afterEach(async () => {
+      await Promise.all(procs.splice(0).map((p) => p.stop()));
+    });
 
     // The chart lets the operator hold Leases in its own namespace only.
     const lease = (id: string) => kjson(['get', 'lease', '-n', OPERATOR_NAMESPACE, id]);
-    const electionArgs = (id: string) => ['--leader-election-namespace', OPERATOR_NAMESPACE, '--leader-election-id', `${id}-${ns}`];
+    const electionArgs = (id: string) => [
+      '--leader-election-namespace',
+      OPERATOR_NAMESPACE,
+      '--leader-election-id',
+      `${id}-${ns}`,
+    ];
 
     it('elect exactly one leader; SIGKILL of the leader is replaced within lease duration plus a few seconds', async () => {
       const a = start(electionArgs('kill-test'));
       const b = start(electionArgs('kill-test'));
       await Promise.all([a.started(), b.started()]);
-      const leader = await waitFor('a leader', async () => ((await a.isLeader()) ? a : (await b.isLeader()) ? b : undefined), 30_000);
+      const leader = await waitFor(
+        'a leader',
+        async () => ((await a.isLeader()) ? a : (await b.isLeader()) ? b : undefined),
+        30_000,
+      );
       const standby = leader === a ? b : a;
       await new Promise((r) => setTimeout(r, 3000));
       expect([await a.isLeader(), await b.isLeader()].filter(Boolean)).to.have.length(1);
@@ -125,17 +170,33 @@ describe('controller runtime on the real control plane', function () {
     it('/readyz is false until every cache has synced', async () => {
       // A ServiceAccount that may list everything but pods: the pod cache cannot sync.
       await k(['create', 'serviceaccount', 'limited', '-n', ns]);
-      const rules = (resources: string) => ({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: `${ns}-${resources.split(',')[0]}` },
-        rules: [{ apiGroups: ['', 'compute.gaffer.dev'], resources: resources.split(','), verbs: ['list', 'watch'] }] });
-      const bind = (role: string) => ({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: role },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role }, subjects: [{ kind: 'ServiceAccount', name: 'limited', namespace: ns }] });
+      const rules = (resources: string) => ({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: `${ns}-${resources.split(',')[0]}` },
+        rules: [{ apiGroups: ['', 'compute.gaffer.dev'], resources: resources.split(','), verbs: ['list', 'watch'] }],
+      });
+      const bind = (role: string) => ({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: role },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+        subjects: [{ kind: 'ServiceAccount', name: 'limited', namespace: ns }],
+      });
       await k(['apply', '-f', '-'], stringify(rules('services,nodes,computeclusters,computejobs')));
       await k(['apply', '-f', '-'], stringify(bind(`${ns}-services`)));
       const kubeconfig = await serviceAccountKubeconfig(ns, 'limited');
       try {
         const op = start(['--leader-elect=false'], kubeconfig);
         await op.started();
-        const notReady = await waitFor('readyz answers', async () => { const r = await op.readyz(); return r.status === 503 && r; }, 20_000);
+        const notReady = await waitFor(
+          'readyz answers',
+          async () => {
+            const r = await op.readyz();
+            return r.status === 503 && r;
+          },
+          20_000,
+        );
         expect(notReady.body).to.include('caches not synced: pods');
         await new Promise((r) => setTimeout(r, 2000));
         expect((await op.readyz()).status).to.equal(503);

@@ -4,12 +4,27 @@ import { ConfigError, helpText, parseConfig, parseDuration } from '../../src/con
 describe('operator flags', () => {
   it('has sensible defaults', () => {
     const c = parseConfig([], {}) as any;
-    expect(c).to.include({ workers: 4, kubeApiQps: 50, kubeApiBurst: 100, leaderElect: true, leaderElectionNamespace: 'default',
-      leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, healthPort: 8081, metricsPort: 8080, logLevel: 'info', backoffBaseMs: 5, backoffMaxMs: 1_000_000 });
+    expect(c).to.include({
+      workers: 4,
+      kubeApiQps: 50,
+      kubeApiBurst: 100,
+      leaderElect: true,
+      leaderElectionNamespace: 'default',
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      healthPort: 8081,
+      metricsPort: 8080,
+      logLevel: 'info',
+      backoffBaseMs: 5,
+      backoffMaxMs: 1_000_000,
+    });
     expect(c.namespaces).to.deep.equal([]);
   });
   it('reads values and the Lease namespace from POD_NAMESPACE', () => {
-    const c = parseConfig(['--workers=8', '--namespaces', 'a,b', '--leader-elect=false', '--lease-duration', '30s'], { POD_NAMESPACE: 'ops' }) as any;
+    const c = parseConfig(['--workers=8', '--namespaces', 'a,b', '--leader-elect=false', '--lease-duration', '30s'], {
+      POD_NAMESPACE: 'ops',
+    }) as any;
     expect(c).to.include({ workers: 8, leaderElect: false, leaseDurationMs: 30_000, leaderElectionNamespace: 'ops' });
     expect(c.namespaces).to.deep.equal(['a', 'b']);
   });
@@ -29,10 +44,30 @@ describe('operator flags', () => {
   }
   it('lists every flag with its default in --help', () => {
     const h = helpText();
-    for (const f of ['--kubeconfig', '--workers', '--kube-api-qps', '--kube-api-burst', '--leader-elect', '--lease-duration', '--renew-deadline', '--retry-period', '--health-port', '--metrics-port', '--log-level']) expect(h).to.include(f);
+    for (const f of [
+      '--kubeconfig',
+      '--workers',
+      '--kube-api-qps',
+      '--kube-api-burst',
+      '--leader-elect',
+      '--lease-duration',
+      '--renew-deadline',
+      '--retry-period',
+      '--health-port',
+      '--metrics-port',
+      '--log-level',
+    ])
+      expect(h).to.include(f);
     expect(h).to.include('(default: 15s)');
   });
   it('parses durations', () => {
-    expect([parseDuration('15s'), parseDuration('500ms'), parseDuration('2m'), parseDuration('1h'), parseDuration('3'), parseDuration('x')]).to.deep.equal([15_000, 500, 120_000, 3_600_000, 3000, undefined]);
+    expect([
+      parseDuration('15s'),
+      parseDuration('500ms'),
+      parseDuration('2m'),
+      parseDuration('1h'),
+      parseDuration('3'),
+      parseDuration('x'),
+    ]).to.deep.equal([15_000, 500, 120_000, 3_600_000, 3000, undefined]);
   });
 });

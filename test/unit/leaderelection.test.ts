@@ -16,30 +16,42 @@ class MemoryLease implements LeaseStore {
   async create(r: LeaseRecord) {
     if (this.down) throw new Error('connection refused');
     if (this.record) throw Object.assign(new Error('exists'), { code: 409 });
-    this.record = { ...r }; this.rv++;
+    this.record = { ...r };
+    this.rv++;
   }
   async update(r: LeaseRecord, rv: string) {
     if (this.down) throw new Error('connection refused');
     if (rv !== String(this.rv)) throw Object.assign(new Error('conflict'), { code: 409 });
-    this.record = { ...r }; this.rv++;
+    this.record = { ...r };
+    this.rv++;
   }
 }
 
 describe('LeaderElector', () => {
   let clock: ReturnType<typeof FakeTimers.install>;
-  beforeEach(() => { clock = FakeTimers.install({ now: 1_000_000 }); });
+  beforeEach(() => {
+    clock = FakeTimers.install({ now: 1_000_000 });
+  });
   afterEach(() => clock.uninstall());
 
-  const elector = (store: LeaseStore, identity: string, events: string[]) => new LeaderElector(store, {
-    identity, leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, log: silentLogger(),
-    onStartedLeading: () => events.push(`${identity} leads`),
-    onStoppedLeading: () => events.push(`${identity} lost`),
-  });
+  const elector = (store: LeaseStore, identity: string, events: string[]) =>
+    new LeaderElector(store, {
+      identity,
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      log: silentLogger(),
+      onStartedLeading: () => events.push(`${identity} leads`),
+      onStoppedLeading: () => events.push(`${identity} lost`),
+    });
 
   it('elects exactly one of two candidates', async () => {
-    const store = new MemoryLease(); const events: string[] = [];
-    const a = elector(store, 'a', events); const b = elector(store, 'b', events);
-    a.start(); b.start();
+    const store = new MemoryLease();
+    const events: string[] = [];
+    const a = elector(store, 'a', events);
+    const b = elector(store, 'b', events);
+    a.start();
+    b.start();
     await clock.tickAsync(30_000);
     expect(events).to.deep.equal(['a leads']);
     expect([a.isLeader, b.isLeader]).to.deep.equal([true, false]);
@@ -47,9 +59,15 @@ describe('LeaderElector', () => {
   });
 
   it('a standby takes over after the lease expires when the leader vanishes', async () => {
-    const store = new MemoryLease(); const events: string[] = [];
+    const store = new MemoryLease();
+    const events: string[] = [];
     // A leader that died without handing back its 15 s lease.
-    await store.create({ holderIdentity: 'a', leaseDurationSeconds: 15, renewTime: new Date().toISOString(), leaseTransitions: 0 });
+    await store.create({
+      holderIdentity: 'a',
+      leaseDurationSeconds: 15,
+      renewTime: new Date().toISOString(),
+      leaseTransitions: 0,
+    });
     const b = elector(store, 'b', events);
     b.start();
     await clock.tickAsync(14_000);
@@ -60,9 +78,13 @@ describe('LeaderElector', () => {
   });
 
   it('release hands over at once', async () => {
-    const store = new MemoryLease(); const events: string[] = [];
-    const a = elector(store, 'a', events); const b = elector(store, 'b', events);
-    a.start(); await clock.tickAsync(10); b.start();
+    const store = new MemoryLease();
+    const events: string[] = [];
+    const a = elector(store, 'a', events);
+    const b = elector(store, 'b', events);
+    a.start();
+    await clock.tickAsync(10);
+    b.start();
     await clock.tickAsync(5_000);
     await a.release();
     await clock.tickAsync(2_500); // about one retry period
@@ -70,9 +92,11 @@ describe('LeaderElector', () => {
   });
 
   it('a leader that cannot renew stops before its lease can expire', async () => {
-    const store = new MemoryLease(); const events: string[] = [];
+    const store = new MemoryLease();
+    const events: string[] = [];
     const a = elector(store, 'a', events);
-    a.start(); await clock.tickAsync(10);
+    a.start();
+    await clock.tickAsync(10);
     const lastRenew = Date.now();
     store.down = true;
     await clock.tickAsync(12_000);
@@ -83,8 +107,14 @@ describe('LeaderElector', () => {
   });
 
   it('checks the timing constraints', () => {
-    expect(checkTimings({ leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 })).to.equal(undefined);
-    expect(checkTimings({ leaseDurationMs: 10_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 })).to.match(/lease duration/);
-    expect(checkTimings({ leaseDurationMs: 15_000, renewDeadlineMs: 2_000, retryPeriodMs: 2_000 })).to.match(/renew deadline/);
+    expect(checkTimings({ leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 })).to.equal(
+      undefined,
+    );
+    expect(checkTimings({ leaseDurationMs: 10_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 })).to.match(
+      /lease duration/,
+    );
+    expect(checkTimings({ leaseDurationMs: 15_000, renewDeadlineMs: 2_000, retryPeriodMs: 2_000 })).to.match(
+      /renew deadline/,
+    );
   });
 });

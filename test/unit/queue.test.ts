@@ -8,14 +8,19 @@ import { silentLogger } from '../../src/runtime/logger.ts';
 
 describe('WorkQueue', () => {
   let clock: ReturnType<typeof FakeTimers.install>;
-  beforeEach(() => { clock = FakeTimers.install({ now: 1_000_000 }); });
+  beforeEach(() => {
+    clock = FakeTimers.install({ now: 1_000_000 });
+  });
   afterEach(() => clock.uninstall());
 
   const queue = () => new WorkQueue(new ItemExponentialLimiter(5, 1_000_000));
 
   it('collapses repeated adds of a waiting key into one', async () => {
     const q = queue();
-    q.add('a'); q.add('a'); q.add('b'); q.add('a');
+    q.add('a');
+    q.add('a');
+    q.add('b');
+    q.add('a');
     expect(q.length).to.equal(2);
     expect(await q.get()).to.equal('a');
     expect(await q.get()).to.equal('b');
@@ -29,7 +34,9 @@ describe('WorkQueue', () => {
     q.add('a'); // changed while being reconciled
     expect(q.length).to.equal(0);
     let second: string | undefined;
-    void q.get().then((k) => { second = k; });
+    void q.get().then((k) => {
+      second = k;
+    });
     await clock.tickAsync(10);
     expect(second).to.equal(undefined); // not while 'a' is processing
     q.done(first!);
@@ -55,7 +62,8 @@ describe('WorkQueue', () => {
     expect(await q.get()).to.equal('b');
     await clock.tickAsync(500);
     expect(await q.get()).to.equal('a');
-    q.done('a'); q.done('b');
+    q.done('a');
+    q.done('b');
     await clock.tickAsync(10_000);
     expect(q.length).to.equal(0);
   });
@@ -66,10 +74,13 @@ describe('WorkQueue', () => {
       q.addRateLimited('k');
       const start = Date.now();
       while (q.length === 0) await clock.tickAsync(1);
-      const k = await q.get(); q.done(k!);
+      const k = await q.get();
+      q.done(k!);
       return Date.now() - start;
     };
-    expect([await readyAfter(), await readyAfter(), await readyAfter(), await readyAfter()]).to.deep.equal([5, 10, 20, 40]);
+    expect([await readyAfter(), await readyAfter(), await readyAfter(), await readyAfter()]).to.deep.equal([
+      5, 10, 20, 40,
+    ]);
     expect(q.retries('k')).to.equal(4);
     q.forget('k');
     expect(await readyAfter()).to.equal(5);
@@ -120,26 +131,40 @@ describe('rate limiters', () => {
 
 describe('Controller workers', () => {
   let clock: ReturnType<typeof FakeTimers.install>;
-  beforeEach(() => { clock = FakeTimers.install({ now: 1_000_000 }); });
+  beforeEach(() => {
+    clock = FakeTimers.install({ now: 1_000_000 });
+  });
   afterEach(() => clock.uninstall());
 
   function controller(reconcile: (key: string) => Promise<any>, workers = 3) {
-    return new Controller('test', { reconcile: (k) => reconcile(k) }, {
-      workers, limiter: new ItemExponentialLimiter(5, 1_000_000), log: silentLogger(), metrics: new Metrics(),
-    });
+    return new Controller(
+      'test',
+      { reconcile: (k) => reconcile(k) },
+      {
+        workers,
+        limiter: new ItemExponentialLimiter(5, 1_000_000),
+        log: silentLogger(),
+        metrics: new Metrics(),
+      },
+    );
   }
 
   it('never reconciles one key concurrently, and reconciles it again if it changed meanwhile', async () => {
-    let running = 0; let maxRunning = 0; let calls = 0;
+    let running = 0;
+    let maxRunning = 0;
+    let calls = 0;
     const c = controller(async () => {
-      calls++; running++; maxRunning = Math.max(maxRunning, running);
+      calls++;
+      running++;
+      maxRunning = Math.max(maxRunning, running);
       await new Promise((r) => setTimeout(r, 100));
       running--;
     });
     c.start();
     c.enqueue('a');
     await clock.tickAsync(10);
-    c.enqueue('a'); c.enqueue('a'); // changes during the reconcile
+    c.enqueue('a');
+    c.enqueue('a'); // changes during the reconcile
     await clock.tickAsync(1000);
     expect(maxRunning).to.equal(1);
     expect(calls).to.equal(2);
@@ -155,7 +180,9 @@ describe('Controller workers', () => {
       throw new TerminalError('bad spec');
     });
     c.start();
-    c.enqueue('ok'); c.enqueue('err'); c.enqueue('term');
+    c.enqueue('ok');
+    c.enqueue('err');
+    c.enqueue('term');
     await clock.tickAsync(5000);
     expect(seen.ok).to.deep.equal([0, 1000, 2000]);
     expect(seen.err!.slice(0, 5)).to.deep.equal([0, 5, 15, 35, 75]); // 5, 10, 20, 40 ms apart
@@ -166,9 +193,20 @@ describe('Controller workers', () => {
   it('a 409 Conflict is retried without counting as an error', async () => {
     let n = 0;
     const metrics = new Metrics();
-    const c = new Controller('conflicts', { reconcile: async () => { if (n++ === 0) throw Object.assign(new Error('conflict'), { code: 409 }); } }, {
-      workers: 1, limiter: new ItemExponentialLimiter(5, 1_000_000), log: silentLogger(), metrics,
-    });
+    const c = new Controller(
+      'conflicts',
+      {
+        reconcile: async () => {
+          if (n++ === 0) throw Object.assign(new Error('conflict'), { code: 409 });
+        },
+      },
+      {
+        workers: 1,
+        limiter: new ItemExponentialLimiter(5, 1_000_000),
+        log: silentLogger(),
+        metrics,
+      },
+    );
     c.start();
     c.enqueue('x');
     await clock.tickAsync(100);
@@ -182,8 +220,12 @@ describe('Controller workers', () => {
 
   it('stop() lets a reconcile in flight finish, within the bound', async () => {
     let finished = false;
-    const c = controller(async () => { await new Promise((r) => setTimeout(r, 500)); finished = true; });
-    c.start(); c.enqueue('a');
+    const c = controller(async () => {
+      await new Promise((r) => setTimeout(r, 500));
+      finished = true;
+    });
+    c.start();
+    c.enqueue('a');
     await clock.tickAsync(10);
     const stopped = c.stop(2000);
     await clock.tickAsync(600);

@@ -7,7 +7,8 @@ import { stringify } from 'yaml';
 import { validatePaths } from '../../src/validate-cli.ts';
 import { invalidCases } from '../fixtures/specs.ts';
 
-const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { encoding: 'utf8' });
+const cli = (args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { encoding: 'utf8' });
 
 describe('gaffer validate', () => {
   it('accepts every example', () => {
@@ -19,10 +20,15 @@ describe('gaffer validate', () => {
   it('names the file, the document, the object and the field of each error, and skips other kinds', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gaffer-validate-'));
     const bad = invalidCases.find((c) => c.name === 'minReplicas above maxReplicas')!.build();
-    writeFileSync(join(dir, 'app.yaml'), `${stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } })}---\n${stringify(bad)}`);
+    writeFileSync(
+      join(dir, 'app.yaml'),
+      `${stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } })}---\n${stringify(bad)}`,
+    );
     const r = validatePaths([dir]);
     expect(r).to.include({ checked: 1, errors: 1, skipped: 1 });
-    expect(r.lines[0]).to.equal(`${join(dir, 'app.yaml')} (document 2): ComputeCluster/bad: spec.workers.minReplicas: minReplicas must not exceed maxReplicas`);
+    expect(r.lines[0]).to.equal(
+      `${join(dir, 'app.yaml')} (document 2): ComputeCluster/bad: spec.workers.minReplicas: minReplicas must not exceed maxReplicas`,
+    );
   });
 
   it('exits 1 on errors and 0 when clean, as a CLI', function () {

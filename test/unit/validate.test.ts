@@ -32,8 +32,10 @@ describe('offline validation (the schema the CRDs carry)', () => {
     expect(s.workers).to.include({ minReplicas: 0, maxReplicas: 1000, replicas: 2 });
     expect(s.workers.updateStrategy).to.deep.equal({ type: 'RollingUpdate', maxUnavailable: 1 });
     expect(s.podRecovery).to.deep.equal({
-      backoff: { initialSeconds: 10, maxSeconds: 360 }, resetAfterSeconds: 600,
-      crashLoop: { maxContainerRestarts: 5, windowSeconds: 600 }, nodeLossSeconds: 60,
+      backoff: { initialSeconds: 10, maxSeconds: 360 },
+      resetAfterSeconds: 600,
+      crashLoop: { maxContainerRestarts: 5, windowSeconds: 600 },
+      nodeLossSeconds: 60,
     });
     expect(s.master.template.spec.containers[0].ports[0].protocol).to.equal('TCP');
   });
@@ -41,9 +43,17 @@ describe('offline validation (the schema the CRDs carry)', () => {
   it('defaults a job the way api.md says', () => {
     const r = validateObject<any>(minimalJob());
     expect(r.ok).to.equal(true);
-    expect(r.value.spec).to.include({ backoffLimit: 3, startupDeadlineSeconds: 900, clusterReadyTimeoutSeconds: 600, suspend: false, cleanupPolicy: 'Delete' });
+    expect(r.value.spec).to.include({
+      backoffLimit: 3,
+      startupDeadlineSeconds: 900,
+      clusterReadyTimeoutSeconds: 600,
+      suspend: false,
+      cleanupPolicy: 'Delete',
+    });
     expect(r.value.spec.backoff).to.deep.equal({ initialSeconds: 10, maxSeconds: 360 });
-    expect(r.value.spec.failurePolicy.rules).to.deep.equal([{ action: 'Ignore', onReasons: ['MasterRestarted', 'NodeLost', 'Evicted'] }]);
+    expect(r.value.spec.failurePolicy.rules).to.deep.equal([
+      { action: 'Ignore', onReasons: ['MasterRestarted', 'NodeLost', 'Evicted'] },
+    ]);
   });
 
   it('does not change the object it is given', () => {
@@ -54,7 +64,9 @@ describe('offline validation (the schema the CRDs carry)', () => {
   });
 
   it('rejects a wrong apiVersion or kind by name', () => {
-    expect(validateObject({ ...minimalCluster(), apiVersion: 'compute.gaffer.dev/v1' }).errors[0]!.field).to.equal('apiVersion');
+    expect(validateObject({ ...minimalCluster(), apiVersion: 'compute.gaffer.dev/v1' }).errors[0]!.field).to.equal(
+      'apiVersion',
+    );
     expect(validateObject({ ...minimalCluster(), kind: 'ComputeClustr' }).errors[0]!.field).to.equal('kind');
   });
 
@@ -65,7 +77,10 @@ describe('offline validation (the schema the CRDs carry)', () => {
         expect(r.ok).to.equal(false);
         const messages = r.errors.map((e) => `${e.field}: ${e.message}`);
         for (const text of c.expect) {
-          expect(messages.some((m) => m.includes(text)), `${JSON.stringify(messages)} should mention ${text}`).to.equal(true);
+          expect(
+            messages.some((m) => m.includes(text)),
+            `${JSON.stringify(messages)} should mention ${text}`,
+          ).to.equal(true);
         }
       });
     }

@@ -14,7 +14,9 @@ export function toStructural(node: unknown): Json {
     if (key === 'additionalProperties' && value === false) continue; // structural schemas prune instead
     if (key === 'x-gaffer-rules') {
       out['x-kubernetes-validations'] = (value as Rule[]).map((r) => ({
-        rule: r.rule, message: r.message, ...(r.fieldPath ? { fieldPath: r.fieldPath } : {}),
+        rule: r.rule,
+        message: r.message,
+        ...(r.fieldPath ? { fieldPath: r.fieldPath } : {}),
       }));
       continue;
     }
@@ -36,18 +38,24 @@ export function toCRD(def: KindDefinition): Record<string, Json> {
     spec: {
       group: GROUP,
       names: {
-        kind: def.kind, listKind: def.listKind, plural: def.plural, singular: def.singular,
-        shortNames: [...def.shortNames], categories: [CATEGORY],
+        kind: def.kind,
+        listKind: def.listKind,
+        plural: def.plural,
+        singular: def.singular,
+        shortNames: [...def.shortNames],
+        categories: [CATEGORY],
       },
       scope: 'Namespaced',
-      versions: [{
-        name: VERSION,
-        served: true,
-        storage: true,
-        schema: { openAPIV3Schema: toStructural(def.schema) },
-        subresources,
-        additionalPrinterColumns: def.printerColumns.map((c) => ({ ...c })) as unknown as Json,
-      }],
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: toStructural(def.schema) },
+          subresources,
+          additionalPrinterColumns: def.printerColumns.map((c) => ({ ...c })) as unknown as Json,
+        },
+      ],
     },
   };
 }

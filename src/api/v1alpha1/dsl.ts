@@ -38,7 +38,9 @@ function ext(opts: NodeOptions | undefined): Record<string, unknown> {
   return out;
 }
 
-export const str = (o: NodeOptions & { minLength?: number; maxLength?: number; pattern?: string; format?: string } = {}) => {
+export const str = (
+  o: NodeOptions & { minLength?: number; maxLength?: number; pattern?: string; format?: string } = {},
+) => {
   const { description, rules, default: d, ...rest } = o;
   return Type.String({ ...rest, ...ext({ description, rules, default: d }) });
 };
@@ -69,11 +71,17 @@ export const intOrString = (o: NodeOptions & { pattern?: string } = {}) =>
 export const mapOf = <T extends TSchema>(value: T, o: NodeOptions & { maxProperties?: number } = {}) => {
   const { maxProperties, ...rest } = o;
   return Type.Unsafe<Record<string, Static<T>>>({
-    type: 'object', additionalProperties: value, ...(maxProperties ? { maxProperties } : {}), ...ext(rest),
+    type: 'object',
+    additionalProperties: value,
+    ...(maxProperties ? { maxProperties } : {}),
+    ...ext(rest),
   });
 };
 
-export const list = <T extends TSchema>(item: T, o: NodeOptions & { maxItems: number; minItems?: number; listType?: 'atomic' | 'set' | 'map'; listMapKeys?: string[] }) => {
+export const list = <T extends TSchema>(
+  item: T,
+  o: NodeOptions & { maxItems: number; minItems?: number; listType?: 'atomic' | 'set' | 'map'; listMapKeys?: string[] },
+) => {
   const { maxItems, minItems, listType, listMapKeys, ...rest } = o;
   return Type.Array(item, {
     maxItems,

@@ -5,8 +5,20 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 export const CATEGORY = 'gaffer';
 
 export const KINDS = {
-  ComputeCluster: { kind: 'ComputeCluster', plural: 'computeclusters', singular: 'computecluster', listKind: 'ComputeClusterList', shortNames: ['cc'] },
-  ComputeJob: { kind: 'ComputeJob', plural: 'computejobs', singular: 'computejob', listKind: 'ComputeJobList', shortNames: ['cjob'] },
+  ComputeCluster: {
+    kind: 'ComputeCluster',
+    plural: 'computeclusters',
+    singular: 'computecluster',
+    listKind: 'ComputeClusterList',
+    shortNames: ['cc'],
+  },
+  ComputeJob: {
+    kind: 'ComputeJob',
+    plural: 'computejobs',
+    singular: 'computejob',
+    listKind: 'ComputeJobList',
+    shortNames: ['cjob'],
+  },
 } as const;
 
 /**

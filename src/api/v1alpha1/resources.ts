@@ -1,27 +1,53 @@
 // The two kinds as whole objects: the single source for types, validation and CRDs.
 import type { V1ObjectMeta } from '@kubernetes/client-node';
-import { clusterNameRule, computeClusterSpecSchema, computeClusterStatusSchema, type ComputeClusterSpec, type ComputeClusterStatus } from './computecluster.ts';
-import { computeJobSpecSchema, computeJobStatusSchema, jobNameRule, type ComputeJobSpec, type ComputeJobStatus } from './computejob.ts';
+import {
+  clusterNameRule,
+  computeClusterSpecSchema,
+  computeClusterStatusSchema,
+  type ComputeClusterSpec,
+  type ComputeClusterStatus,
+} from './computecluster.ts';
+import {
+  computeJobSpecSchema,
+  computeJobStatusSchema,
+  jobNameRule,
+  type ComputeJobSpec,
+  type ComputeJobStatus,
+} from './computejob.ts';
 import { Type, opt, str, type Rule, type TSchema } from './dsl.ts';
 import { API_VERSION, KINDS } from './group.ts';
 
-export interface PrinterColumn { name: string; type: 'string' | 'integer' | 'boolean' | 'date' | 'number'; jsonPath: string; description?: string; priority?: number }
+export interface PrinterColumn {
+  name: string;
+  type: 'string' | 'integer' | 'boolean' | 'date' | 'number';
+  jsonPath: string;
+  description?: string;
+  priority?: number;
+}
 
 export interface KindDefinition {
-  kind: string; plural: string; singular: string; listKind: string; shortNames: readonly string[];
+  kind: string;
+  plural: string;
+  singular: string;
+  listKind: string;
+  shortNames: readonly string[];
   schema: TSchema;
   printerColumns: PrinterColumn[];
   scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath: string };
 }
 
-const root = (kind: string, spec: TSchema, status: TSchema, nameRule: Rule) => Type.Object({
-  apiVersion: opt(str()),
-  kind: opt(str()),
-  // The API server owns metadata's schema; CRDs may only say it is an object.
-  metadata: Type.Unsafe<V1ObjectMeta>({ type: 'object' }),
-  spec,
-  status: opt(status),
-}, { 'x-gaffer-rules': [nameRule], description: `${kind} (${API_VERSION}); see the README's API reference.` });
+const root = (kind: string, spec: TSchema, status: TSchema, nameRule: Rule) =>
+  Type.Object(
+    {
+      apiVersion: opt(str()),
+      kind: opt(str()),
+      // The API server owns metadata's schema; CRDs may only say it is an object.
+      metadata: Type.Unsafe<V1ObjectMeta>({ type: 'object' }),
+      spec,
+      status: opt(status),
+    },
+    { 'x-gaffer-rules': [nameRule], description: `${kind} (${API_VERSION}); see the README's API reference.` },
+  );
 
 export const computeClusterKind: KindDefinition = {
   ...KINDS.ComputeCluster,
@@ -32,7 +58,11 @@ export const computeClusterKind: KindDefinition = {
     { name: 'Master', type: 'boolean', jsonPath: '.status.master.ready', description: 'Master pod ready' },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   ],
-  scale: { specReplicasPath: '.spec.workers.replicas', statusReplicasPath: '.status.workers.replicas', labelSelectorPath: '.status.workers.selector' },
+  scale: {
+    specReplicasPath: '.spec.workers.replicas',
+    statusReplicasPath: '.status.workers.replicas',
+    labelSelectorPath: '.status.workers.selector',
+  },
 };
 
 export const computeJobKind: KindDefinition = {
@@ -49,6 +79,12 @@ export const computeJobKind: KindDefinition = {
 
 export const ALL_KINDS = [computeClusterKind, computeJobKind];
 
-interface Resource<S, T> { apiVersion?: string; kind?: string; metadata: V1ObjectMeta; spec: S; status?: T }
+interface Resource<S, T> {
+  apiVersion?: string;
+  kind?: string;
+  metadata: V1ObjectMeta;
+  spec: S;
+  status?: T;
+}
 export type ComputeCluster = Resource<ComputeClusterSpec, ComputeClusterStatus>;
 export type ComputeJob = Resource<ComputeJobSpec, ComputeJobStatus>;

@@ -18,11 +18,23 @@ export interface ValidationResult<T = unknown> {
   value: T;
 }
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictTypes: false, strictTuples: false, validateFormats: true });
+const ajv = new Ajv({
+  allErrors: true,
+  useDefaults: true,
+  strict: true,
+  strictTypes: false,
+  strictTuples: false,
+  validateFormats: true,
+});
 ajv.addVocabulary([
-  'x-kubernetes-int-or-string', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys',
-  'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-embedded-resource', 'x-kubernetes-map-type',
-  'x-kubernetes-validations', 'x-gaffer-rules',
+  'x-kubernetes-int-or-string',
+  'x-kubernetes-list-type',
+  'x-kubernetes-list-map-keys',
+  'x-kubernetes-preserve-unknown-fields',
+  'x-kubernetes-embedded-resource',
+  'x-kubernetes-map-type',
+  'x-kubernetes-validations',
+  'x-gaffer-rules',
 ]);
 const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 ajv.addFormat('date-time', rfc3339);
@@ -31,12 +43,20 @@ for (const f of ['int32', 'int64', 'double', 'float', 'byte']) ajv.addFormat(f, 
 const compiled = new Map<KindDefinition, ValidateFunction>();
 function validatorFor(def: KindDefinition): ValidateFunction {
   let v = compiled.get(def);
-  if (!v) { v = ajv.compile(def.schema); compiled.set(def, v); }
+  if (!v) {
+    v = ajv.compile(def.schema);
+    compiled.set(def, v);
+  }
   return v;
 }
 
 function pathOf(instancePath: string): string {
-  return instancePath.split('/').slice(1).map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p.replace(/~1/g, '/').replace(/~0/g, '~')}`)).join('').replace(/^\./, '');
+  return instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p.replace(/~1/g, '/').replace(/~0/g, '~')}`))
+    .join('')
+    .replace(/^\./, '');
 }
 
 function describe(e: ErrorObject): FieldError {
@@ -44,7 +64,10 @@ function describe(e: ErrorObject): FieldError {
   const join = (child: string) => (base ? `${base}.${child}` : child);
   switch (e.keyword) {
     case 'additionalProperties':
-      return { field: join(String(e.params.additionalProperty)), message: 'unknown field (check its spelling and where it is nested)' };
+      return {
+        field: join(String(e.params.additionalProperty)),
+        message: 'unknown field (check its spelling and where it is nested)',
+      };
     case 'required':
       return { field: join(String(e.params.missingProperty)), message: 'required field is missing' };
     case 'enum':
@@ -57,7 +80,12 @@ function describe(e: ErrorObject): FieldError {
 // Keeps the most useful of ajv's errors: anyOf branches (int-or-string) repeat themselves.
 function dedupe(errors: FieldError[]): FieldError[] {
   const seen = new Set<string>();
-  return errors.filter((e) => { const k = `${e.field}\u0000${e.message}`; if (seen.has(k)) return false; seen.add(k); return true; });
+  return errors.filter((e) => {
+    const k = `${e.field}\u0000${e.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }
 
 /** Walks schema and value together, running each node's cross-field rules where the value is present. */
@@ -65,7 +93,11 @@ function checkRules(schema: any, value: any, path: string, out: FieldError[]): v
   if (value === undefined || value === null || !schema || typeof schema !== 'object') return;
   for (const rule of (schema['x-gaffer-rules'] ?? []) as Rule[]) {
     let ok = false;
-    try { ok = rule.check(value); } catch { ok = false; }
+    try {
+      ok = rule.check(value);
+    } catch {
+      ok = false;
+    }
     if (!ok) {
       const field = [path, (rule.fieldPath ?? rule.reportAs)?.replace(/^\./, '')].filter(Boolean).join('.');
       out.push({ field: field || '(object)', message: rule.message });
@@ -87,12 +119,18 @@ export function kindOf(kind: string | undefined): KindDefinition | undefined {
 /** Validates one ComputeCluster or ComputeJob object as the API server would, offline. */
 export function validateObject<T = unknown>(obj: unknown): ValidationResult<T> {
   const value = structuredClone(obj) as any;
-  if (!value || typeof value !== 'object') return { ok: false, errors: [{ field: '(document)', message: 'not an object' }], value };
+  if (!value || typeof value !== 'object')
+    return { ok: false, errors: [{ field: '(document)', message: 'not an object' }], value };
   if (value.apiVersion !== API_VERSION) {
     return { ok: false, errors: [{ field: 'apiVersion', message: `must be ${API_VERSION}` }], value };
   }
   const def = kindOf(value.kind);
-  if (!def) return { ok: false, errors: [{ field: 'kind', message: `must be one of: ${ALL_KINDS.map((d) => d.kind).join(', ')}` }], value };
+  if (!def)
+    return {
+      ok: false,
+      errors: [{ field: 'kind', message: `must be one of: ${ALL_KINDS.map((d) => d.kind).join(', ')}` }],
+      value,
+    };
   return validateAs<T>(def, value);
 }
 

@@ -8,11 +8,18 @@ import { isReady, isTerminating, podProblem, type NodeLookup, type PodProblem } 
 import { backoffSeconds, iso, ms } from '../shared/time.ts';
 
 export interface PodDelete {
-  name: string; uid: string; reason: string; message: string;
+  name: string;
+  uid: string;
+  reason: string;
+  message: string;
   /** Delete at once (grace period 0): the pod's node is lost, no kubelet will ever confirm. */
   force?: boolean;
 }
-export interface ClusterEvent { type: 'Normal' | 'Warning'; reason: string; message: string }
+export interface ClusterEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
 
 export interface ClusterPlan {
   desiredWorkers: number;
@@ -54,19 +61,35 @@ export function maxUnavailableCount(v: number | string | undefined, desired: num
 /** Scale-down order of api.md: not Ready first, then lowest pod-deletion-cost, then highest index. */
 export function scaleDownOrder(pods: { pod: V1Pod; index: number }[]): { pod: V1Pod; index: number }[] {
   const cost = (p: V1Pod) => Number(p.metadata?.annotations?.[POD_DELETION_COST] ?? 0) || 0;
-  return [...pods].sort((a, b) =>
-    (Number(isReady(a.pod)) - Number(isReady(b.pod))) || (cost(a.pod) - cost(b.pod)) || (b.index - a.index));
+  return [...pods].sort(
+    (a, b) => Number(isReady(a.pod)) - Number(isReady(b.pod)) || cost(a.pod) - cost(b.pod) || b.index - a.index,
+  );
 }
 
-const del = (p: V1Pod, reason: string, message: string): PodDelete => ({ name: p.metadata!.name!, uid: p.metadata!.uid!, reason, message, ...(reason === 'NodeLost' ? { force: true } : {}) });
+const del = (p: V1Pod, reason: string, message: string): PodDelete => ({
+  name: p.metadata!.name!,
+  uid: p.metadata!.uid!,
+  reason,
+  message,
+  ...(reason === 'NodeLost' ? { force: true } : {}),
+});
 
 export function planCluster(c: ComputeCluster, pods: V1Pod[], nodes: NodeLookup, now: number): ClusterPlan {
   const status = c.status ?? {};
   const recovery = c.spec.podRecovery ?? {};
   const backoff = recovery.backoff ?? {};
   const desired = desiredWorkerCount(c);
-  const plan: ClusterPlan = { desiredWorkers: desired, deletes: [], creates: [], events: [], progress: [], observed: { workers: new Map(), problems: new Map() } };
-  const wake = (t: number | undefined) => { if (t !== undefined && (plan.wakeAt === undefined || t < plan.wakeAt)) plan.wakeAt = t; };
+  const plan: ClusterPlan = {
+    desiredWorkers: desired,
+    deletes: [],
+    creates: [],
+    events: [],
+    progress: [],
+    observed: { workers: new Map(), problems: new Map() },
+  };
+  const wake = (t: number | undefined) => {
+    if (t !== undefined && (plan.wakeAt === undefined || t < plan.wakeAt)) plan.wakeAt = t;
+  };
 
   // ---- observe ----
   const obs = plan.observed;
@@ -84,7 +107,11 @@ export function planCluster(c: ComputeCluster, pods: V1Pod[], nodes: NodeLookup,
       // A pod terminating on a lost node stays so forever (its kubelet is gone) and keeps its
       // name from the replacement: force it out once the node counts as lost.
       const { problem, nodeLossAt } = podProblem(p, nodes, recovery, now);
-      if (problem?.reason === 'NodeLost') plan.deletes.push({ ...del(p, 'NodeLost', `${problem.message}; force-deleting the pod stuck terminating`), force: true });
+      if (problem?.reason === 'NodeLost')
+        plan.deletes.push({
+          ...del(p, 'NodeLost', `${problem.message}; force-deleting the pod stuck terminating`),
+          force: true,
+        });
       wake(nodeLossAt);
       continue;
     }
@@ -96,8 +123,12 @@ export function planCluster(c: ComputeCluster, pods: V1Pod[], nodes: NodeLookup,
 
   // ---- the replacement backoff (shared by master and workers) ----
   const lastFailure = ms(status.recovery?.lastFailureTime);
-  const streak = lastFailure !== undefined && now - lastFailure <= (recovery.resetAfterSeconds ?? 600) * 1000 ? status.recovery?.failureStreak ?? 0 : 0;
-  const allowedAt = lastFailure !== undefined && streak > 0 ? lastFailure + backoffSeconds(streak, backoff) * 1000 : now;
+  const streak =
+    lastFailure !== undefined && now - lastFailure <= (recovery.resetAfterSeconds ?? 600) * 1000
+      ? (status.recovery?.failureStreak ?? 0)
+      : 0;
+  const allowedAt =
+    lastFailure !== undefined && streak > 0 ? lastFailure + backoffSeconds(streak, backoff) * 1000 : now;
   let replaced = 0;
   let lastReason: string | undefined;
   const replace = (p: V1Pod, prob: PodProblem) => {
@@ -115,13 +146,24 @@ export function planCluster(c: ComputeCluster, pods: V1Pod[], nodes: NodeLookup,
   let clearMasterUid = false;
   const masterGone = !m && !!status.master?.uid; // it existed, and nobody here retired it
   if (suspended) {
-    if (m && !isTerminating(m)) { plan.deletes.push(del(m, 'Suspended', 'cluster suspended')); clearMasterUid = true; }
+    if (m && !isTerminating(m)) {
+      plan.deletes.push(del(m, 'Suspended', 'cluster suspended'));
+      clearMasterUid = true;
+    }
   } else if ((m && obs.masterProblem) || masterGone) {
-    const prob: PodProblem = obs.masterProblem ?? { reason: 'PodFailed', message: `master pod ${status.master?.podName ?? ''} disappeared` };
+    const prob: PodProblem = obs.masterProblem ?? {
+      reason: 'PodFailed',
+      message: `master pod ${status.master?.podName ?? ''} disappeared`,
+    };
     const windowMs = (policy.windowSeconds ?? 3600) * 1000;
-    const recent = (status.recovery?.masterRestartTimes ?? []).map((t) => ms(t)!).filter((t) => t !== undefined && now - t < windowMs);
+    const recent = (status.recovery?.masterRestartTimes ?? [])
+      .map((t) => ms(t)!)
+      .filter((t) => t !== undefined && now - t < windowMs);
     if (recent.length >= (policy.maxRestarts ?? 5)) {
-      plan.stalled = { reason: 'MasterRestartLimit', message: `the master was lost ${recent.length} times within ${policy.windowSeconds ?? 3600}s (maxRestarts ${policy.maxRestarts ?? 5}); last: ${prob.message}` };
+      plan.stalled = {
+        reason: 'MasterRestartLimit',
+        message: `the master was lost ${recent.length} times within ${policy.windowSeconds ?? 3600}s (maxRestarts ${policy.maxRestarts ?? 5}); last: ${prob.message}`,
+      };
       wake(Math.min(...recent) + windowMs);
     } else if (now < allowedAt) {
       plan.progress.push(`master lost (${prob.reason}); recreating after backoff`);
@@ -134,14 +176,24 @@ export function planCluster(c: ComputeCluster, pods: V1Pod[], nodes: NodeLookup,
       if (m) plan.deletes.push(del(m, prob.reason, prob.message));
       else plan.creates.push(buildMasterPod(c));
       const action = policy.action ?? 'RecreateMaster';
-      plan.events.push({ type: 'Warning', reason: 'MasterLost', message: `${prob.message}; ${action === 'RestartCluster' ? 'restarting the whole cluster' : 'recreating the master'}` });
+      plan.events.push({
+        type: 'Warning',
+        reason: 'MasterLost',
+        message: `${prob.message}; ${action === 'RestartCluster' ? 'restarting the whole cluster' : 'recreating the master'}`,
+      });
       if (action === 'RestartCluster') {
-        for (const w of obs.workers.values()) if (!isTerminating(w)) plan.deletes.push(del(w, 'RestartCluster', 'the master was lost (failurePolicy RestartCluster)'));
+        for (const w of obs.workers.values())
+          if (!isTerminating(w))
+            plan.deletes.push(del(w, 'RestartCluster', 'the master was lost (failurePolicy RestartCluster)'));
       }
     }
   } else if (m && !isTerminating(m) && m.metadata?.labels?.[LABELS.revision] !== masterRevision(c)) {
     plan.deletes.push(del(m, 'TemplateChanged', 'the master template changed'));
-    plan.events.push({ type: 'Normal', reason: 'MasterTemplateChanged', message: 'the master template changed; recreating the master' });
+    plan.events.push({
+      type: 'Normal',
+      reason: 'MasterTemplateChanged',
+      message: 'the master template changed; recreating the master',
+    });
     clearMasterUid = true;
     plan.progress.push('recreating the master on the new template');
   } else if (!m) {
@@ -152,13 +204,18 @@ export function planCluster(c: ComputeCluster, pods: V1Pod[], nodes: NodeLookup,
 
   // ---- workers: replace the broken ones ----
   const deleting = new Set(plan.deletes.map((d) => d.name));
-  const broken = [...obs.workers.values()].filter((p) => !isTerminating(p) && !deleting.has(p.metadata!.name!) && obs.problems.has(p.metadata!.name!));
+  const broken = [...obs.workers.values()].filter(
+    (p) => !isTerminating(p) && !deleting.has(p.metadata!.name!) && obs.problems.has(p.metadata!.name!),
+  );
   if (broken.length && !restartingCluster) {
     if (now < allowedAt) {
       plan.progress.push(`${broken.length} worker(s) to replace after backoff`);
       wake(allowedAt);
     } else {
-      for (const p of broken) { replace(p, obs.problems.get(p.metadata!.name!)!); deleting.add(p.metadata!.name!); }
+      for (const p of broken) {
+        replace(p, obs.problems.get(p.metadata!.name!)!);
+        deleting.add(p.metadata!.name!);
+      }
     }
   }
 
@@ -195,8 +252,12 @@ export function planCluster(c: ComputeCluster, pods: V1Pod[], nodes: NodeLookup,
       if (outdated.length && type !== 'OnDelete') {
         let budget = outdated.length;
         if (type === 'RollingUpdate') {
-          const unavailable = live.filter(({ pod }) => !isReady(pod)).length + waiting + Math.max(0, desired - live.length - waiting);
-          budget = Math.max(0, maxUnavailableCount(c.spec.workers.updateStrategy?.maxUnavailable, desired) - unavailable);
+          const unavailable =
+            live.filter(({ pod }) => !isReady(pod)).length + waiting + Math.max(0, desired - live.length - waiting);
+          budget = Math.max(
+            0,
+            maxUnavailableCount(c.spec.workers.updateStrategy?.maxUnavailable, desired) - unavailable,
+          );
         }
         for (const { pod } of scaleDownOrder(outdated).slice(0, budget)) {
           plan.deletes.push(del(pod, 'TemplateChanged', 'the worker template changed'));
@@ -212,17 +273,26 @@ export function planCluster(c: ComputeCluster, pods: V1Pod[], nodes: NodeLookup,
     const newStreak = failures ? streak + 1 : streak;
     plan.intent = {
       ...(status.recovery ?? {}),
-      ...(failures ? {
-        podsReplaced: (status.recovery?.podsReplaced ?? 0) + failures,
-        lastReason,
-        failureStreak: newStreak,
-        lastFailureTime: iso(now),
-        nextAttemptTime: iso(now + backoffSeconds(newStreak, backoff) * 1000),
-      } : {}),
-      ...(masterRestart ? {
-        masterRestartTimes: [...(status.recovery?.masterRestartTimes ?? []).filter((t) => now - (ms(t) ?? 0) < (policy.windowSeconds ?? 3600) * 1000), iso(now)],
-        masterRestarts: (status.master?.restarts ?? 0) + 1,
-      } : {}),
+      ...(failures
+        ? {
+            podsReplaced: (status.recovery?.podsReplaced ?? 0) + failures,
+            lastReason,
+            failureStreak: newStreak,
+            lastFailureTime: iso(now),
+            nextAttemptTime: iso(now + backoffSeconds(newStreak, backoff) * 1000),
+          }
+        : {}),
+      ...(masterRestart
+        ? {
+            masterRestartTimes: [
+              ...(status.recovery?.masterRestartTimes ?? []).filter(
+                (t) => now - (ms(t) ?? 0) < (policy.windowSeconds ?? 3600) * 1000,
+              ),
+              iso(now),
+            ],
+            masterRestarts: (status.master?.restarts ?? 0) + 1,
+          }
+        : {}),
       clearMasterUid,
     };
   }

@@ -1,5 +1,13 @@
 // ComputeJob reconcile: decide from the caches, write status (the intent) first, then act.
-import { GROUP, KINDS, VERSION, computeJobKind, validateAs, type ComputeCluster, type ComputeJob } from '../../api/v1alpha1/index.ts';
+import {
+  GROUP,
+  KINDS,
+  VERSION,
+  computeJobKind,
+  validateAs,
+  type ComputeCluster,
+  type ComputeJob,
+} from '../../api/v1alpha1/index.ts';
 import { LABELS } from '../../builders/labels.ts';
 import { isControlledBy } from '../../builders/owner.ts';
 import type { KubeClient } from '../../kube/client.ts';
@@ -35,7 +43,9 @@ export class ComputeJobReconciler implements Reconciler {
     const ns = job.metadata.namespace!;
     const clusterName = job.spec.clusterRef?.name ?? job.metadata.name!;
     const cluster = this.d.clusters.get(`${ns}/${clusterName}`) as ComputeCluster | undefined;
-    const drivers = this.d.pods.byIndex('job', key).filter((p) => isControlledBy(p, job.metadata.uid) && p.metadata?.labels?.[LABELS.role] === 'driver');
+    const drivers = this.d.pods
+      .byIndex('job', key)
+      .filter((p) => isControlledBy(p, job.metadata.uid) && p.metadata?.labels?.[LABELS.role] === 'driver');
     const nodes = { get: (name: string) => this.d.nodes.get(name) }; // cluster-scoped: the key is the name
     const now = Date.now();
     const { status, actions, wakeAt } = decideJob(job, cluster, drivers, nodes, now);
@@ -46,12 +56,29 @@ export class ComputeJobReconciler implements Reconciler {
     for (const a of actions) {
       try {
         switch (a.kind) {
-          case 'createCluster': await this.d.client.createCustom(CLUSTER_REF, ns, a.cluster); log.info('created ephemeral cluster', { cluster: a.cluster.metadata.name }); break;
-          case 'deleteCluster': await this.d.client.deleteCustom(CLUSTER_REF, ns, a.name, a.uid); log.info('deleted ephemeral cluster', { cluster: a.name }); break;
-          case 'createDriver': await this.d.client.createPod(ns, a.pod); log.info('created driver pod', { pod: a.pod.metadata?.name }); break;
-          case 'deleteDriver': await this.d.client.deletePod(ns, a.name, a.uid, a.gracePeriodSeconds); log.info('deleted driver pod', { pod: a.name }); break;
-          case 'deleteJob': await this.d.client.deleteCustom(JOB_REF, ns, job.metadata.name!, job.metadata.uid); log.info('deleted finished job (ttlSecondsAfterFinished)'); return;
-          case 'event': this.d.events.record(obj, a.type, a.reason, a.message); break;
+          case 'createCluster':
+            await this.d.client.createCustom(CLUSTER_REF, ns, a.cluster);
+            log.info('created ephemeral cluster', { cluster: a.cluster.metadata.name });
+            break;
+          case 'deleteCluster':
+            await this.d.client.deleteCustom(CLUSTER_REF, ns, a.name, a.uid);
+            log.info('deleted ephemeral cluster', { cluster: a.name });
+            break;
+          case 'createDriver':
+            await this.d.client.createPod(ns, a.pod);
+            log.info('created driver pod', { pod: a.pod.metadata?.name });
+            break;
+          case 'deleteDriver':
+            await this.d.client.deletePod(ns, a.name, a.uid, a.gracePeriodSeconds);
+            log.info('deleted driver pod', { pod: a.name });
+            break;
+          case 'deleteJob':
+            await this.d.client.deleteCustom(JOB_REF, ns, job.metadata.name!, job.metadata.uid);
+            log.info('deleted finished job (ttlSecondsAfterFinished)');
+            return;
+          case 'event':
+            this.d.events.record(obj, a.type, a.reason, a.message);
+            break;
         }
       } catch (e) {
         if (isAlreadyExists(e) || isNotFound(e) || (isConflict(e) && a.kind.startsWith('delete'))) continue; // done already

@@ -9,7 +9,13 @@ const jobKeyOf = (p: any): string[] => {
   return j && p.metadata?.labels?.[LABELS.role] === 'driver' ? [`${p.metadata.namespace}/${j}`] : [];
 };
 const target = (j: any) => `${j.metadata.namespace}/${j.spec?.clusterRef?.name ?? j.metadata.name}`;
-const clusterSignal = (c: any) => JSON.stringify([c?.status?.master?.uid, c?.status?.conditions?.find((x: any) => x.type === 'Ready')?.status, c?.metadata?.generation, c?.status?.observedGeneration]);
+const clusterSignal = (c: any) =>
+  JSON.stringify([
+    c?.status?.master?.uid,
+    c?.status?.conditions?.find((x: any) => x.type === 'Ready')?.status,
+    c?.metadata?.generation,
+    c?.status?.observedGeneration,
+  ]);
 const nodeReady = (n: any) => n?.status?.conditions?.find((c: any) => c.type === 'Ready')?.status;
 
 export function addJobIndexes(d: Pick<JobDeps, 'pods' | 'jobs'>): void {
@@ -20,10 +26,17 @@ export function addJobIndexes(d: Pick<JobDeps, 'pods' | 'jobs'>): void {
 export function watchJobs(ctl: Controller, d: Pick<JobDeps, 'jobs' | 'pods' | 'clusters' | 'nodes'>): void {
   const key = (o: any) => `${o.metadata.namespace}/${o.metadata.name}`;
   d.jobs.on((e) => {
-    if (e.type === 'update' && e.old.metadata.generation === e.obj.metadata.generation && !!e.old.metadata.deletionTimestamp === !!e.obj.metadata.deletionTimestamp) return;
+    if (
+      e.type === 'update' &&
+      e.old.metadata.generation === e.obj.metadata.generation &&
+      !!e.old.metadata.deletionTimestamp === !!e.obj.metadata.deletionTimestamp
+    )
+      return;
     ctl.enqueue(key(e.obj));
   });
-  d.pods.on((e) => { for (const k of jobKeyOf(e.obj)) ctl.enqueue(k); });
+  d.pods.on((e) => {
+    for (const k of jobKeyOf(e.obj)) ctl.enqueue(k);
+  });
   d.clusters.on((e) => {
     if (e.type === 'update' && clusterSignal(e.old) === clusterSignal(e.obj)) return;
     for (const j of d.jobs.byIndex('target', key(e.obj))) ctl.enqueue(key(j));

@@ -11,17 +11,28 @@ export const statusEqual = (a: unknown, b: unknown) => stableStringify(a ?? {}) 
  * What only the controller can reject (the CRD normally catches it first): Stalled=True with
  * the fields named, and nothing running is touched. Written only when it changed.
  */
-export async function stallInvalidSpec(client: KubeClient, ref: CustomResourceRef, obj: any, errors: FieldError[], extra: Record<string, unknown> = {}): Promise<void> {
+export async function stallInvalidSpec(
+  client: KubeClient,
+  ref: CustomResourceRef,
+  obj: any,
+  errors: FieldError[],
+  extra: Record<string, unknown> = {},
+): Promise<void> {
   const message = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
   const status = {
     ...(obj.status ?? {}),
     ...extra,
     observedGeneration: obj.metadata.generation,
-    conditions: setConditions(obj.status?.conditions, [
-      { type: 'Ready', status: 'False', reason: 'InvalidSpec', message },
-      { type: 'Reconciling', status: 'False', reason: 'Stalled', message: 'waiting for a valid spec' },
-      { type: 'Stalled', status: 'True', reason: 'InvalidSpec', message },
-    ], obj.metadata.generation, new Date()),
+    conditions: setConditions(
+      obj.status?.conditions,
+      [
+        { type: 'Ready', status: 'False', reason: 'InvalidSpec', message },
+        { type: 'Reconciling', status: 'False', reason: 'Stalled', message: 'waiting for a valid spec' },
+        { type: 'Stalled', status: 'True', reason: 'InvalidSpec', message },
+      ],
+      obj.metadata.generation,
+      new Date(),
+    ),
   };
   if (!statusEqual(status, obj.status)) await client.replaceStatus(ref, { ...obj, status });
 }

@@ -18,7 +18,9 @@ export function backoffSeconds(n: number, b: { initialSeconds?: number; maxSecon
 
 export function formatDuration(msTotal: number): string {
   let s = Math.max(0, Math.round(msTotal / 1000));
-  const h = Math.floor(s / 3600); s -= h * 3600;
-  const m = Math.floor(s / 60); s -= m * 60;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
   return `${h ? `${h}h` : ''}${h || m ? `${m}m` : ''}${s}s`;
 }
