@@ -1,4 +1,4 @@
-import type { V1OwnerReference } from '@kubernetes/client-node';
+import type { V1OwnerReference } from '../kube/types.ts';
 
 export interface Owner {
   apiVersion?: string;

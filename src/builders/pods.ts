@@ -1,5 +1,5 @@
 // Pure builders of the pods Gaffer creates: (cluster or job, settings) -> V1Pod.
-import type { V1Container, V1EnvVar, V1Pod, V1PodTemplateSpec } from '@kubernetes/client-node';
+import type { V1Container, V1EnvVar, V1Pod, V1PodTemplateSpec } from '../kube/types.ts';
 import { API_VERSION } from '../api/v1alpha1/group.ts';
 import type { ComputeCluster } from '../api/v1alpha1/resources.ts';
 import { templateHash } from './hash.ts';

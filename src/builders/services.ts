@@ -1,5 +1,5 @@
 // Pure builders of the master Service and the headless workers Service.
-import type { V1Service, V1ServicePort } from '@kubernetes/client-node';
+import type { V1Service, V1ServicePort } from '../kube/types.ts';
 import { API_VERSION } from '../api/v1alpha1/group.ts';
 import type { ComputeCluster } from '../api/v1alpha1/resources.ts';
 import { baseLabels, names, roleSelector } from './labels.ts';

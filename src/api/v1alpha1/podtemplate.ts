@@ -1,7 +1,7 @@
 // The PodTemplateSpec schema, read from the real API server's OpenAPI by
 // `npm run gen:openapi` (hack/gen-openapi.ts) and committed, so pod templates are
 // validated field by field at `kubectl apply` time instead of passed through blind.
-import type { V1PodTemplateSpec } from '@kubernetes/client-node';
+import type { V1PodTemplateSpec } from '../../kube/types.ts';
 import { embedded, type NodeOptions } from './dsl.ts';
 import podTemplateDocument from './podtemplatespec.schema.json' with { type: 'json' };
 

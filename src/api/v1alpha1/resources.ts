@@ -1,5 +1,5 @@
 // The two kinds as whole objects: the single source for types, validation and CRDs.
-import type { V1ObjectMeta } from '@kubernetes/client-node';
+import type { V1ObjectMeta } from '../../kube/types.ts';
 import {
   clusterNameRule,
   computeClusterSpecSchema,

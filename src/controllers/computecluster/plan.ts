@@ -1,6 +1,6 @@
 // Decides what a ComputeCluster needs, from what is observed (pure; no I/O).
 // The reconciler records `intent` in status first, then carries out the actions.
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '../../kube/types.ts';
 import type { ComputeCluster, ComputeClusterStatus } from '../../api/v1alpha1/index.ts';
 import { LABELS, POD_DELETION_COST } from '../../builders/labels.ts';
 import { buildMasterPod, buildWorkerPod, masterRevision, workerRevision } from '../../builders/pods.ts';

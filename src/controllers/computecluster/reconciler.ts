@@ -1,7 +1,7 @@
 // ComputeCluster reconcile: a thin sequence of idempotent steps (KubeRay style).
 //   1. Services   2. plan from the caches   3. record intent in status
 //   4. delete, then create pods   5. write status if it changed   6. requeue when something is due
-import type { V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1Node, V1Pod, V1Service } from '../../kube/types.ts';
 import {
   GROUP,
   KINDS,
@@ -9,6 +9,7 @@ import {
   computeClusterKind,
   validateAs,
   type ComputeCluster,
+  type ComputeJob,
 } from '../../api/v1alpha1/index.ts';
 import { LABELS } from '../../builders/labels.ts';
 import { isControlledBy } from '../../builders/owner.ts';
@@ -27,11 +28,11 @@ export const CLUSTER_REF = { group: GROUP, version: VERSION, plural: KINDS.Compu
 
 export interface ClusterDeps {
   client: KubeClient;
-  clusters: Cache<any>;
-  pods: Cache<any>;
-  services: Cache<any>;
-  nodes: Cache<any>;
-  jobs: Cache<any>;
+  clusters: Cache<ComputeCluster>;
+  pods: Cache<V1Pod>;
+  services: Cache<V1Service>;
+  nodes: Cache<V1Node>;
+  jobs: Cache<ComputeJob>;
   events: EventRecorder;
   resyncMs: number;
 }
@@ -68,7 +69,7 @@ export class ComputeClusterReconciler implements Reconciler {
       .filter((p) => isControlledBy(p, c.metadata.uid) && p.metadata?.labels?.[LABELS.role] !== 'driver');
     const nodes = { get: (name: string) => this.d.nodes.get(name) }; // cluster-scoped: the key is the name
     const plan = planCluster(c, pods, nodes, now);
-    const activeJobs = this.d.jobs.byIndex('cluster', key).filter((j) => ACTIVE_JOB_PHASES.has(j.status?.phase)).length;
+    const activeJobs = this.d.jobs.byIndex('cluster', key).filter((j) => ACTIVE_JOB_PHASES.has(j.status?.phase ?? '')).length;
 
     let current = obj;
     if (plan.intent) {

@@ -44,7 +44,7 @@ export function watchClusters(
   owner(d.services);
   d.nodes.on((e) => {
     if (e.type === 'update' && nodeReady(e.old) === nodeReady(e.obj)) return;
-    for (const p of d.pods.byIndex('node', e.obj.metadata.name)) for (const k of clusterKeyOf(p)) ctl.enqueue(k);
+    for (const p of d.pods.byIndex('node', e.obj.metadata?.name ?? "")) for (const k of clusterKeyOf(p)) ctl.enqueue(k);
   });
   d.jobs.on((e) => {
     if (

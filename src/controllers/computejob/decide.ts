@@ -1,6 +1,6 @@
 // Decides a ComputeJob's next status and actions from what is observed (pure; no I/O).
 // The reconciler writes the status first, then acts: intent survives a crash.
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '../../kube/types.ts';
 import type { Attempt, ComputeCluster, ComputeJob, ComputeJobStatus, FailureRule } from '../../api/v1alpha1/index.ts';
 import { LABELS, names } from '../../builders/labels.ts';
 import { isControlledBy } from '../../builders/owner.ts';

@@ -10,6 +10,7 @@ import {
 } from '../../api/v1alpha1/index.ts';
 import { LABELS } from '../../builders/labels.ts';
 import { isControlledBy } from '../../builders/owner.ts';
+import type { V1Node, V1Pod } from '../../kube/types.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { isAlreadyExists, isConflict, isNotFound, errorMessage, isRefused } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
@@ -23,10 +24,10 @@ export const JOB_REF = { group: GROUP, version: VERSION, plural: KINDS.ComputeJo
 
 export interface JobDeps {
   client: KubeClient;
-  clusters: Cache<any>;
-  jobs: Cache<any>;
-  pods: Cache<any>;
-  nodes: Cache<any>;
+  clusters: Cache<ComputeCluster>;
+  jobs: Cache<ComputeJob>;
+  pods: Cache<V1Pod>;
+  nodes: Cache<V1Node>;
   events: EventRecorder;
   resyncMs: number;
 }

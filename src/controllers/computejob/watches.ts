@@ -43,6 +43,6 @@ export function watchJobs(ctl: Controller, d: Pick<JobDeps, 'jobs' | 'pods' | 'c
   });
   d.nodes.on((e) => {
     if (e.type === 'update' && nodeReady(e.old) === nodeReady(e.obj)) return;
-    for (const p of d.pods.byIndex('node', e.obj.metadata.name)) for (const k of jobKeyOf(p)) ctl.enqueue(k);
+    for (const p of d.pods.byIndex('node', e.obj.metadata?.name ?? "")) for (const k of jobKeyOf(p)) ctl.enqueue(k);
   });
 }

@@ -1,5 +1,5 @@
 // What is wrong with a pod that the kubelet will not fix by itself (pure).
-import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import type { V1Node, V1Pod } from '../../kube/types.ts';
 import { ms } from './time.ts';
 
 export interface PodProblem {
