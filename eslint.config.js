@@ -88,8 +88,9 @@ export default tseslint.config(
     ),
   },
   {
-    // Tests and scripts talk to the API server directly and may be long; the boundaries are src/'s.
+    // Tests and scripts talk to the API server directly, read raw JSON and may be long; the
+    // boundaries and the ban on `any` are src/'s. chai's `expect(x).to.be.true` is an expression.
     files: ['test/**/*.ts', 'hack/**/*.ts'],
-    rules: { '@typescript-eslint/no-unused-expressions': 'off' },
+    rules: { '@typescript-eslint/no-unused-expressions': 'off', '@typescript-eslint/no-explicit-any': 'off' },
   },
 );
