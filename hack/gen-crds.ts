@@ -1,7 +1,9 @@
-// Writes crds/*.yaml and charts/gaffer/files/crds/*.yaml from the TypeScript schemas (npm run gen). A unit test fails when
-// the committed files differ from what this would write.
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// `npm run gen`: writes crds/*.yaml and charts/gaffer/files/crds/*.yaml from the TypeScript
+// schemas, and the generated tables of docs/api.md. Unit tests fail when the committed files
+// differ from what this would write (test/unit/crds.test.ts).
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { renderCRDFiles } from '../src/api/v1alpha1/crd.ts';
+import { renderApiDoc } from '../src/api/v1alpha1/docs.ts';
 
 // The same files go to crds/ (kubectl apply) and into the Helm chart.
 const files = await renderCRDFiles();
@@ -14,3 +16,10 @@ for (const target of ['crds/', 'charts/gaffer/files/crds/']) {
     console.log(`wrote ${target}${name} (${Math.round(content.length / 1024)} KiB)`);
   }
 }
+
+// The field and rule tables of docs/api.md, between their markers; the prose around them is written by hand.
+const doc = new URL('../docs/api.md', import.meta.url);
+const before = readFileSync(doc, 'utf8');
+const after = renderApiDoc(before);
+if (after !== before) writeFileSync(doc, after);
+console.log(`${after === before ? 'checked' : 'wrote'} docs/api.md (generated tables)`);

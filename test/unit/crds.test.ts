@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { renderCRDFiles } from '../../src/api/v1alpha1/crd.ts';
+import { renderApiDoc } from '../../src/api/v1alpha1/docs.ts';
 
 describe('crds/', () => {
   it('is what `npm run gen` writes (run it after changing src/api)', async () => {
@@ -25,9 +26,38 @@ describe('crds/', () => {
     }
   });
 
+  it('docs/api.md holds the tables `npm run gen` writes (run it after changing src/api)', () => {
+    const doc = readFileSync('docs/api.md', 'utf8');
+    expect(renderApiDoc(doc) === doc, 'docs/api.md is stale: run npm run gen').to.equal(true);
+  });
+
   const crd = (plural: string) => parse(readFileSync(`crds/compute.gaffer.dev_${plural}.yaml`, 'utf8'));
 
-  it('names both kinds as api.md does', () => {
+  it('describes every field outside the embedded pod templates (kubectl explain, docs/api.md)', () => {
+    const missing: string[] = [];
+    let fields = 0;
+    // An embedded PodTemplateSpec comes from the API server's OpenAPI as is: its own node is
+    // described, what is inside it is Kubernetes' schema.
+    const isPodTemplate = (n: any) => !!n.properties?.spec?.properties?.containers;
+    // The root's metadata may hold nothing but its type: the API server describes it (ObjectMeta).
+    const describedByServer = (field: string) => /^\w+\.metadata$/.test(field);
+    const walk = (n: any, path: string) => {
+      for (const [k, v] of Object.entries<any>(n.properties ?? {})) {
+        const field = `${path}.${k}`;
+        if (describedByServer(field)) continue;
+        fields++;
+        if (typeof v.description !== 'string' || !v.description.trim()) missing.push(field);
+        if (isPodTemplate(v)) continue;
+        walk(v, field);
+        if (v.items) walk(v.items, `${field}[]`);
+      }
+    };
+    for (const p of ['computeclusters', 'computejobs']) walk(crd(p).spec.versions[0].schema.openAPIV3Schema, p);
+    expect(fields).to.be.greaterThan(150);
+    expect(missing, `fields without a description: ${missing.join(', ')}`).to.deep.equal([]);
+  });
+
+  it('names both kinds as docs/api.md does', () => {
     const cc = crd('computeclusters').spec;
     const cj = crd('computejobs').spec;
     expect(cc.names).to.deep.include({ kind: 'ComputeCluster', shortNames: ['cc'], categories: ['gaffer'] });

@@ -1,6 +1,20 @@
-// ComputeCluster: one master pod and a pool of worker pods (../shared/design/api.md).
-import { backoffSchema, conditionsSchema } from './common.ts';
-import { bool, int, intOrString, list, mapOf, obj, oneOf, opt, str, time, type Static, type Rule } from './dsl.ts';
+// ComputeCluster: one master pod and a pool of worker pods (docs/api.md).
+import { backoffField, conditionsSchema } from './common.ts';
+import {
+  bool,
+  int,
+  intOrString,
+  list,
+  mapOf,
+  obj,
+  oneOf,
+  opt,
+  str,
+  time,
+  type Resolved,
+  type Rule,
+  type Static,
+} from './dsl.ts';
 import { MAX_CLUSTER_NAME_LENGTH, MAX_WORKER_REPLICAS } from './group.ts';
 import { podTemplate } from './podtemplate.ts';
 
@@ -9,13 +23,25 @@ const servicePort = obj({
     str({
       maxLength: 15,
       pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
-      description: 'IANA_SVC_NAME; required when there is more than one port.',
+      description:
+        'Port name (IANA_SVC_NAME: lower-case letters, digits and "-", at most 15 characters); Kubernetes requires it when the Service has more than one port.',
     }),
   ),
-  port: int({ minimum: 1, maximum: 65535, description: 'Port the Service exposes.' }),
-  targetPort: opt(intOrString({ description: 'Container port number or name; defaults to port.' })),
-  protocol: opt(oneOf(['TCP', 'UDP', 'SCTP'] as const, { default: 'TCP' })),
-  nodePort: opt(int({ minimum: 1, maximum: 65535, description: 'Only with serviceType NodePort or LoadBalancer.' })),
+  port: int({ minimum: 1, maximum: 65535, description: 'Port the master Service exposes.' }),
+  targetPort: opt(
+    intOrString({ description: 'Container port number or name the Service forwards to; unset: the same as port.' }),
+  ),
+  protocol: opt(oneOf(['TCP', 'UDP', 'SCTP'] as const, { description: 'Protocol of the port: TCP, UDP or SCTP.' }), {
+    default: 'TCP',
+  }),
+  nodePort: opt(
+    int({
+      minimum: 1,
+      maximum: 65535,
+      description:
+        'Node port to ask for, only with serviceType NodePort or LoadBalancer; unset: Kubernetes allocates one.',
+    }),
+  ),
 });
 export type ServicePort = Static<typeof servicePort>;
 
@@ -29,44 +55,96 @@ const masterHasPorts: Rule<{ ports?: unknown[]; template?: ContainerPorts }> = {
     (m.ports?.length ?? 0) > 0 || (m.template?.spec?.containers ?? []).some((c) => (c.ports?.length ?? 0) > 0),
 };
 
+const masterFailurePolicySchema = obj(
+  {
+    action: opt(
+      oneOf(['RecreateMaster', 'RestartCluster'] as const, {
+        description:
+          'RecreateMaster: a new master pod, workers keep running. RestartCluster: master and all workers are recreated.',
+      }),
+      { default: 'RecreateMaster' },
+    ),
+    maxRestarts: opt(
+      int({
+        minimum: 0,
+        maximum: 1000,
+        description:
+          'Master recreations allowed within windowSeconds; one more loss gives Stalled=True (reason MasterRestartLimit, phase Failed) and no new master until the window frees a restart.',
+      }),
+      { default: 5 },
+    ),
+    windowSeconds: opt(
+      int({
+        minimum: 1,
+        maximum: 604800,
+        description: 'Sliding window, in seconds, over which maxRestarts counts master recreations.',
+      }),
+      { default: 3600 },
+    ),
+  },
+  {
+    description:
+      'What the operator does when the master is lost: its pod failed, exited, was evicted or deleted, crash-loops or is on a lost node.',
+  },
+);
+
 export const masterSchema = obj(
   {
-    template: podTemplate({ description: 'Pod template of the master.' }),
+    template: podTemplate({
+      description:
+        'Pod template of the master pod <cluster>-master, validated field by field; a change recreates the master.',
+    }),
     ports: opt(
       list(servicePort, {
         maxItems: 32,
         listType: 'map',
         listMapKeys: ['port', 'protocol'],
-        description: 'Ports of the master Service; default: the container ports of the master template.',
+        description:
+          'Ports of the master Service; unset or empty: the container ports of the master template. The first port is GAFFER_MASTER_PORT.',
       }),
     ),
-    serviceType: opt(oneOf(['ClusterIP', 'NodePort', 'LoadBalancer'] as const, { default: 'ClusterIP' })),
-    failurePolicy: opt(
-      obj(
-        {
-          action: opt(
-            oneOf(['RecreateMaster', 'RestartCluster'] as const, {
-              default: 'RecreateMaster',
-              description:
-                'RecreateMaster: a new master pod, workers keep running. RestartCluster: master and all workers are recreated.',
-            }),
-          ),
-          maxRestarts: opt(
-            int({
-              minimum: 0,
-              maximum: 1000,
-              default: 5,
-              description:
-                'Master restarts allowed within windowSeconds; beyond it Stalled=True, reason MasterRestartLimit.',
-            }),
-          ),
-          windowSeconds: opt(int({ minimum: 1, maximum: 604800, default: 3600 })),
-        },
-        { default: {}, description: 'What to do when the master is lost.' },
-      ),
+    serviceType: opt(
+      oneOf(['ClusterIP', 'NodePort', 'LoadBalancer'] as const, {
+        description: 'Type of the master Service <cluster>-master: ClusterIP, NodePort or LoadBalancer.',
+      }),
+      { default: 'ClusterIP' },
+    ),
+    failurePolicy: opt(masterFailurePolicySchema, { default: {} }),
+  },
+  {
+    rules: [masterHasPorts],
+    description: 'The master: one pod and the Service <cluster>-master in front of it.',
+  },
+);
+
+const updateStrategySchema = obj(
+  {
+    type: opt(
+      oneOf(['RollingUpdate', 'Recreate', 'OnDelete'] as const, {
+        description:
+          'RollingUpdate: replace outdated workers while no more than maxUnavailable are unavailable. Recreate: replace them all at once. OnDelete: only when you delete them.',
+      }),
+      { default: 'RollingUpdate' },
+    ),
+    maxUnavailable: opt(
+      intOrString({
+        description:
+          'RollingUpdate: workers that may be unavailable at once, a count of at least 1 or a percentage such as "25%" of the desired count (rounded down, at least 1).',
+        rules: [
+          {
+            rule: "type(self) == int ? self >= 1 : self.matches('^[1-9][0-9]?%$|^100%$')",
+            message: 'maxUnavailable must be a count of at least 1 or a percentage from 1% to 100%',
+            check: (v: number | string) => (typeof v === 'number' ? v >= 1 : /^[1-9][0-9]?%$|^100%$/.test(v)),
+          },
+        ],
+      }),
+      { default: 1 },
     ),
   },
-  { rules: [masterHasPorts] },
+  {
+    description:
+      'How workers on an older template revision are replaced (the revision is the hash of the worker template).',
+  },
 );
 
 export const workersSchema = obj(
@@ -76,137 +154,247 @@ export const workersSchema = obj(
         minimum: 0,
         maximum: MAX_WORKER_REPLICAS,
         description:
-          'Desired workers (the scale subresource); default minReplicas; clamped to [minReplicas, maxReplicas].',
+          'Desired number of workers, the scale subresource path (kubectl scale, HPA, KEDA); unset: minReplicas. The effective count is clamped to [minReplicas, maxReplicas].',
       }),
     ),
-    minReplicas: opt(int({ minimum: 0, maximum: MAX_WORKER_REPLICAS, default: 0 })),
-    maxReplicas: opt(int({ minimum: 0, maximum: MAX_WORKER_REPLICAS, default: 1000 })),
-    template: podTemplate({ description: 'Pod template of every worker.' }),
-    updateStrategy: opt(
-      obj(
-        {
-          type: opt(oneOf(['RollingUpdate', 'Recreate', 'OnDelete'] as const, { default: 'RollingUpdate' })),
-          maxUnavailable: opt(
-            intOrString({
-              default: 1,
-              description: 'RollingUpdate: workers that may be down at once; a count or a percentage such as "25%".',
-              rules: [
-                {
-                  rule: "type(self) == int ? self >= 1 : self.matches('^[1-9][0-9]?%$|^100%$')",
-                  message: 'maxUnavailable must be a count of at least 1 or a percentage from 1% to 100%',
-                  check: (v: number | string) => (typeof v === 'number' ? v >= 1 : /^[1-9][0-9]?%$|^100%$/.test(v)),
-                },
-              ],
-            }),
-          ),
-        },
-        { default: {} },
-      ),
+    minReplicas: opt(
+      int({
+        minimum: 0,
+        maximum: MAX_WORKER_REPLICAS,
+        description:
+          'Lower bound of the effective worker count, and the count when replicas is unset; must not exceed maxReplicas.',
+      }),
+      { default: 0 },
     ),
+    maxReplicas: opt(
+      int({
+        minimum: 0,
+        maximum: MAX_WORKER_REPLICAS,
+        description: `Upper bound of the effective worker count (at most ${MAX_WORKER_REPLICAS}, so that worker indexes keep names valid).`,
+      }),
+      { default: 1000 },
+    ),
+    template: podTemplate({
+      description:
+        'Pod template of every worker <cluster>-worker-<index>, validated field by field; a change rolls out per updateStrategy.',
+    }),
+    updateStrategy: opt(updateStrategySchema, { default: {} }),
   },
   {
+    description:
+      'The worker pool: pods <cluster>-worker-<index> (the lowest free index is reused) and the headless Service <cluster>-workers.',
     rules: [
       {
         rule: 'self.minReplicas <= self.maxReplicas',
         message: 'minReplicas must not exceed maxReplicas',
         fieldPath: '.minReplicas',
-        check: (w: { minReplicas?: number; maxReplicas?: number }) => (w.minReplicas ?? 0) <= (w.maxReplicas ?? 1000),
+        check: (w: { minReplicas: number; maxReplicas: number }) => w.minReplicas <= w.maxReplicas,
       },
     ],
   },
 );
 
+const crashLoopSchema = obj(
+  {
+    maxContainerRestarts: opt(
+      int({
+        minimum: 1,
+        maximum: 10000,
+        description:
+          "Container restarts (summed over the pod's containers) tolerated within windowSeconds; more is a crash loop.",
+      }),
+      { default: 5 },
+    ),
+    windowSeconds: opt(
+      int({
+        minimum: 1,
+        maximum: 604800,
+        description:
+          'Window, in seconds, over which restarts count; for a pod older than the window, its restarts are prorated by its age (no history is kept, so the judgement survives an operator restart).',
+      }),
+      { default: 600 },
+    ),
+  },
+  {
+    description:
+      'A pod whose containers restarted more than maxContainerRestarts times within windowSeconds is deleted and recreated (reason CrashLoop).',
+  },
+);
+
 export const podRecoverySchema = obj(
   {
-    backoff: opt(backoffSchema('a pod is replaced')),
+    backoff: backoffField(
+      'Delay between pod replacements in a failure streak: the first replacement is immediate, each further one waits initialSeconds, doubling up to maxSeconds, after the previous one. Also paces retries of pods the API server refused.',
+    ),
     resetAfterSeconds: opt(
       int({
         minimum: 1,
         maximum: 604800,
-        default: 600,
-        description: 'The backoff resets after the pods have been healthy this long.',
+        description: 'The backoff streak resets after this many seconds without a replacement.',
       }),
+      { default: 600 },
     ),
-    crashLoop: opt(
-      obj(
-        {
-          maxContainerRestarts: opt(int({ minimum: 1, maximum: 10000, default: 5 })),
-          windowSeconds: opt(int({ minimum: 1, maximum: 604800, default: 600 })),
-        },
-        {
-          default: {},
-          description:
-            'A pod whose containers restarted more than maxContainerRestarts times within windowSeconds is deleted and recreated.',
-        },
-      ),
-    ),
+    crashLoop: opt(crashLoopSchema, { default: {} }),
     nodeLossSeconds: opt(
       int({
         minimum: 1,
         maximum: 86400,
-        default: 60,
-        description: 'A pod whose node is NotReady or Unknown this long is replaced.',
+        description:
+          "Seconds a pod's node may be not Ready (NotReady or Unknown) before the pod counts as lost: it is force-deleted and replaced (reason NodeLost); a deleted node counts at once. Also ends the attempt of a job whose driver runs there.",
+      }),
+      { default: 60 },
+    ),
+  },
+  {
+    description:
+      'How the operator replaces pods, master and workers, that the kubelet cannot heal: failed, exited, evicted, deleted, crash-looping or on a lost node.',
+  },
+);
+
+/** A ComputeClusterSpec schema; the description differs where it is embedded (a job's clusterTemplate). */
+export const clusterSpecSchema = (description: string) =>
+  obj(
+    {
+      suspend: opt(
+        bool({
+          description:
+            'true: delete the master and all workers, keeping the ComputeCluster and its Services; false: create them again.',
+        }),
+        { default: false },
+      ),
+      master: masterSchema,
+      workers: workersSchema,
+      podRecovery: opt(podRecoverySchema, { default: {} }),
+    },
+    { description },
+  );
+
+export const computeClusterSpecSchema = clusterSpecSchema(
+  'Desired state: the master, the workers and how failed pods are replaced. The operator never writes it.',
+);
+export type ComputeClusterSpec = Static<typeof computeClusterSpecSchema>;
+/** The spec once validated: every field with a schema default is present (validateCluster). */
+export type ResolvedComputeClusterSpec = Resolved<typeof computeClusterSpecSchema>;
+
+const masterStatusSchema = obj(
+  {
+    podName: opt(str({ description: 'Name of the master pod, <cluster>-master.' })),
+    serviceName: opt(str({ description: 'Name of the master Service, <cluster>-master.' })),
+    endpoint: opt(
+      str({
+        description:
+          'host:port of the master Service, <cluster>-master.<namespace>.svc:<port> with the first port (GAFFER_MASTER_ADDR).',
+      }),
+    ),
+    ready: opt(bool({ description: 'Whether the master pod is Ready and nothing is wrong with it.' })),
+    restarts: opt(
+      int({ description: 'Times the operator recreated the master after a loss; template changes do not count.' }),
+    ),
+    uid: opt(
+      str({
+        description:
+          'UID of the current master pod; empty while it is replaced. It changes with every new master, which ends the running attempts of jobs (reason MasterRestarted).',
       }),
     ),
   },
-  { default: {}, description: 'How the operator replaces pods that the kubelet cannot heal.' },
+  { description: 'The master pod and its Service.' },
 );
 
-export const computeClusterSpecSchema = obj({
-  suspend: opt(
-    bool({ default: false, description: 'true: delete all pods, keep the ComputeCluster and its Services.' }),
-  ),
-  master: masterSchema,
-  workers: workersSchema,
-  podRecovery: opt(podRecoverySchema),
-});
-export type ComputeClusterSpec = Static<typeof computeClusterSpecSchema>;
+const workersStatusSchema = obj(
+  {
+    replicas: opt(
+      int({ description: 'Worker pods that exist and are not terminating (the scale subresource status path).' }),
+    ),
+    desiredReplicas: opt(
+      int({
+        description:
+          'Effective desired count: replicas (or minReplicas) clamped to [minReplicas, maxReplicas]; 0 while suspended.',
+      }),
+    ),
+    readyReplicas: opt(int({ description: 'Worker pods that are Ready.' })),
+    updatedReplicas: opt(int({ description: 'Worker pods on the current template revision.' })),
+    selector: opt(
+      str({ description: 'Label selector of the worker pods (the scale subresource labelSelectorPath, for HPA).' }),
+    ),
+    summary: opt(str({ description: 'ready/desired, shown by the Workers printer column.' })),
+  },
+  { description: 'The worker pods.' },
+);
 
-export const computeClusterStatusSchema = obj({
-  observedGeneration: opt(int({ format: 'int64' })),
-  phase: opt(oneOf(['Pending', 'Running', 'Degraded', 'Suspended', 'Failed'] as const)),
-  conditions: opt(conditionsSchema),
-  master: opt(
-    obj({
-      podName: opt(str()),
-      serviceName: opt(str()),
-      endpoint: opt(str({ description: 'host:port of the master Service.' })),
-      ready: opt(bool()),
-      restarts: opt(int({ description: 'Masters recreated by the operator.' })),
-      uid: opt(str({ description: 'UID of the current master pod; changes with every new master.' })),
-    }),
-  ),
-  workers: opt(
-    obj({
-      replicas: opt(int({ description: 'Worker pods that exist.' })),
-      desiredReplicas: opt(int({ description: 'Effective desired count after clamping.' })),
-      readyReplicas: opt(int()),
-      updatedReplicas: opt(int({ description: 'Workers on the current template revision.' })),
-      selector: opt(str({ description: 'Label selector of the worker pods (scale subresource).' })),
-      summary: opt(str({ description: 'ready/desired, for the Workers printer column.' })),
-    }),
-  ),
-  revision: opt(obj({ master: opt(str()), workers: opt(str()) })),
-  recovery: opt(
-    obj({
-      podsReplaced: opt(int()),
-      lastReason: opt(str()),
-      nextAttemptTime: opt(time({ description: 'When the next replacement may happen (backoff).' })),
-      failureStreak: opt(
-        int({ description: 'Replacements in the current backoff streak; reset after resetAfterSeconds without one.' }),
+const recoveryStatusSchema = obj(
+  {
+    podsReplaced: opt(int({ description: 'Pods (master and workers) the operator replaced because they failed.' })),
+    lastReason: opt(
+      str({
+        description: 'Reason of the last replacement: PodFailed, PodSucceeded, Evicted, CrashLoop or NodeLost.',
+      }),
+    ),
+    nextAttemptTime: opt(time({ description: 'Earliest time the next replacement may happen (podRecovery.backoff).' })),
+    failureStreak: opt(
+      int({ description: 'Replacements in the current backoff streak; reset after resetAfterSeconds without one.' }),
+    ),
+    lastFailureTime: opt(time({ description: 'When the last replacement happened.' })),
+    masterRestartTimes: opt(
+      list(time(), {
+        maxItems: 1001,
+        description:
+          'When the master was recreated after a loss, within master.failurePolicy.windowSeconds (for maxRestarts).',
+      }),
+    ),
+  },
+  {
+    description:
+      'Pod replacements and the backoff, written before pods are deleted so that an operator restart neither forgets nor repeats one.',
+  },
+);
+
+export const computeClusterStatusSchema = obj(
+  {
+    observedGeneration: opt(
+      int({ format: 'int64', description: 'The metadata.generation this status was computed from.' }),
+    ),
+    phase: opt(
+      oneOf(['Pending', 'Running', 'Degraded', 'Suspended', 'Failed'] as const, {
+        description:
+          'Summary for printer columns (the conditions say more): Pending until first Ready, Running, Degraded (it has run and now the master or a worker is broken), Suspended, Failed (Stalled).',
+      }),
+    ),
+    conditions: opt(
+      conditionsSchema('Ready, Reconciling, Stalled, MasterReady, WorkersReady, ReplicaFailure, Suspended'),
+    ),
+    master: opt(masterStatusSchema),
+    workers: opt(workersStatusSchema),
+    revision: opt(
+      obj(
+        {
+          master: opt(str({ description: 'Revision of spec.master.template.' })),
+          workers: opt(str({ description: 'Revision of spec.workers.template.' })),
+        },
+        {
+          description:
+            'Hashes of the current pod templates, as in the compute.gaffer.dev/revision label of up-to-date pods.',
+        },
       ),
-      lastFailureTime: opt(time()),
-      masterRestartTimes: opt(
-        list(time(), { maxItems: 1001, description: 'Recent master recreations, for failurePolicy.maxRestarts.' }),
-      ),
-    }),
-  ),
-  activeJobs: opt(int()),
-});
+    ),
+    recovery: opt(recoveryStatusSchema),
+    activeJobs: opt(int({ description: 'ComputeJobs with an attempt running on this cluster.' })),
+  },
+  { description: 'Observed state, written by the operator only.' },
+);
 export type ComputeClusterStatus = Static<typeof computeClusterStatusSchema>;
 
-const labelsSchema = mapOf(str({ maxLength: 63 }), { maxProperties: 64 });
-export const templateMetadataSchema = obj({ labels: opt(labelsSchema), annotations: opt(mapOf(str())) });
+const labelsSchema = mapOf(str({ maxLength: 63 }), {
+  maxProperties: 64,
+  description:
+    'Labels of the ephemeral ComputeCluster; Gaffer adds compute.gaffer.dev/job and app.kubernetes.io/managed-by.',
+});
+export const templateMetadataSchema = obj(
+  {
+    labels: opt(labelsSchema),
+    annotations: opt(mapOf(str(), { description: 'Annotations of the ephemeral ComputeCluster.' })),
+  },
+  { description: 'Labels and annotations of the ephemeral ComputeCluster (its name is the job name).' },
+);
 
 export const clusterNameRule: Rule<{ metadata: { name?: string } }> = {
   rule: `!has(self.metadata.name) || (self.metadata.name.size() <= ${MAX_CLUSTER_NAME_LENGTH} && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$'))`,

@@ -5,12 +5,38 @@ import type { Rule } from './dsl.ts';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
+/** A value as YAML flow text: `10`, `TCP`, `[{action: Ignore, onReasons: [MasterRestarted]}]`. */
+export function flow(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(flow).join(', ')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${k}: ${flow(x)}`)
+      .join(', ')}}`;
+  }
+  return String(v);
+}
+
+/**
+ * A description as `kubectl explain` shows it, which does not show defaults: with the default
+ * appended, unless it is an object (its fields then say their own defaults).
+ */
+function explained(node: { description?: unknown; default?: unknown }): string | undefined {
+  const { description: d, default: v } = node;
+  if (typeof d !== 'string') return undefined;
+  if (v === undefined || (v !== null && typeof v === 'object' && !Array.isArray(v))) return d;
+  return `${d} Defaults to ${flow(v)}.`;
+}
+
 /** The structural-schema form of a schema node: Kubernetes extensions in, ajv-only keywords out. */
 export function toStructural(node: unknown): Json {
   if (Array.isArray(node)) return node.map(toStructural);
   if (node === null || typeof node !== 'object') return node as Json;
   const out: Record<string, Json> = {};
   for (const [key, value] of Object.entries(node)) {
+    if (key === 'description' && typeof value === 'string') {
+      out.description = explained(node)!;
+      continue;
+    }
     if (key === 'additionalProperties' && value === false) continue; // structural schemas prune instead
     if (key === 'x-gaffer-rules') {
       out['x-kubernetes-validations'] = (value as Rule[]).map((r) => ({

@@ -1,7 +1,9 @@
 // A small vocabulary over TypeBox for writing each kind's schema once. Every node it
 // builds is valid both as a Kubernetes structural schema (crds/) and for ajv (offline
-// validation), and TypeBox's Static<> gives the TypeScript type.
-import Type, { type Static, type TSchema } from 'typebox';
+// validation), and TypeBox's Static<> gives the TypeScript type. Defaults are declared
+// only through `opt(schema, { default })`, which also marks the property at the type
+// level, so `Resolved<>` knows which fields are always present once validated.
+import Type, { type Static, type TArray, type TObject, type TOptional, type TProperties, type TSchema } from 'typebox';
 
 export { Type, type Static, type TSchema };
 
@@ -9,8 +11,9 @@ export { Type, type Static, type TSchema };
  * A cross-field rule, written once for both places that check it: the CEL expression
  * goes into the CRD (checked by the API server at `kubectl apply`), the predicate is
  * used by `gaffer validate` offline. Unit tests run both over the same table of specs.
+ * `T` is the node's type after defaulting (ajv applies the defaults before the rules run).
  */
-export interface Rule<T = any> {
+export interface Rule<T = never> {
   /** CEL over `self` (the node the rule is attached to). */
   rule: string;
   message: string;
@@ -23,9 +26,9 @@ export interface Rule<T = any> {
 }
 
 export interface NodeOptions {
+  /** What `kubectl explain` and docs/api.md show; every field has one (test/unit/crds.test.ts). */
   description?: string;
   rules?: Rule[];
-  default?: unknown;
 }
 
 // Kubernetes extensions stay on the nodes; ajv is told they are annotations (validate.ts).
@@ -33,21 +36,18 @@ function ext(opts: NodeOptions | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (!opts) return out;
   if (opts.description) out.description = opts.description;
-  if (opts.default !== undefined) out.default = opts.default;
   if (opts.rules?.length) out['x-gaffer-rules'] = opts.rules;
   return out;
 }
 
-export const str = (
-  o: NodeOptions & { minLength?: number; maxLength?: number; pattern?: string; format?: string } = {},
-) => {
-  const { description, rules, default: d, ...rest } = o;
-  return Type.String({ ...rest, ...ext({ description, rules, default: d }) });
+export const str = (o: NodeOptions & { minLength?: number; maxLength?: number; pattern?: string } = {}) => {
+  const { description, rules, ...rest } = o;
+  return Type.String({ ...rest, ...ext({ description, rules }) });
 };
 
 export const int = (o: NodeOptions & { minimum?: number; maximum?: number; format?: 'int32' | 'int64' } = {}) => {
-  const { description, rules, default: d, ...rest } = o;
-  return Type.Integer({ ...rest, ...ext({ description, rules, default: d }) });
+  const { description, rules, ...rest } = o;
+  return Type.Integer({ ...rest, ...ext({ description, rules }) });
 };
 
 export const bool = (o: NodeOptions = {}) => Type.Boolean(ext(o));
@@ -100,8 +100,72 @@ export const list = <T extends TSchema>(
 export const obj = <P extends Record<string, TSchema>>(props: P, o: NodeOptions = {}) =>
   Type.Object(props, { additionalProperties: false, ...ext(o) });
 
-export const opt = Type.Optional;
+/** Hidden (non-enumerable) property naming the type of an embedded schema, for docs/api.md. */
+export const EMBEDDED = '~gaffer-embedded';
 
-/** A schema taken as is (the PodTemplateSpec read from the API server's OpenAPI). */
-export const embedded = <T>(schema: Record<string, unknown>, o: NodeOptions = {}) =>
-  Type.Unsafe<T>({ ...schema, ...ext(o) });
+/** A schema taken as is (the PodTemplateSpec read from the API server's OpenAPI), named `typeName` in the docs. */
+export const embedded = <T>(typeName: string, schema: Record<string, unknown>, o: NodeOptions = {}) => {
+  const node = Type.Unsafe<T>({ ...schema, ...ext(o) });
+  Object.defineProperty(node, EMBEDDED, { value: typeName, enumerable: false });
+  return node;
+};
+
+// ---- optional fields and defaults ----
+
+/** Type-level mark of a property whose schema has a `default` (see `opt`). */
+export interface TDefaulted {
+  readonly '~gaffer-default': true;
+}
+
+/** Hidden (non-enumerable) runtime twin of TDefaulted, so tests can tell how a default was declared. */
+export const DEFAULTED = '~gaffer-default';
+
+/**
+ * A copy of `schema` with `default` after the description and before the rules (the CRDs'
+ * key order), keeping TypeBox's hidden properties.
+ */
+function withDefault<T extends TSchema>(schema: T, value: unknown): T {
+  const out = {} as T;
+  const descriptors = Object.getOwnPropertyDescriptors(schema) as Record<string, PropertyDescriptor>;
+  const put = (key: string, d: PropertyDescriptor) => Object.defineProperty(out, key, d);
+  const dflt = { value: structuredClone(value), enumerable: true, writable: true, configurable: true };
+  for (const [key, d] of Object.entries(descriptors)) {
+    if (key === 'x-gaffer-rules') put('default', dflt);
+    if (key !== 'default') put(key, d);
+  }
+  if (!Object.hasOwn(out, 'default')) put('default', dflt);
+  put(DEFAULTED, { value: true, enumerable: false, writable: false, configurable: true });
+  return out;
+}
+
+/**
+ * An optional property. With `{ default }`, the API server (and ajv, offline) fill the value
+ * in when it is absent, so the property is optional in the input type (`Static<>`) and
+ * present in the validated one (`Resolved<>`). This is the only way to give a default.
+ */
+export function opt<T extends TSchema>(schema: T): TOptional<T>;
+export function opt<T extends TSchema>(schema: T, o: { default: Static<T> }): TOptional<T> & TDefaulted;
+export function opt<T extends TSchema>(schema: T, o?: { default: Static<T> }): TOptional<T> {
+  const optional = Type.Optional(schema) as TOptional<T>;
+  return o ? withDefault(optional, o.default) : optional;
+}
+
+type Evaluate<T> = { [K in keyof T]: T[K] } & {};
+type OptionalKeys<P extends TProperties> = {
+  [K in keyof P]: P[K] extends TDefaulted ? never : P[K] extends TOptional<TSchema> ? K : never;
+}[keyof P];
+type ResolvedProperties<P extends TProperties> = Evaluate<
+  { [K in Exclude<keyof P, OptionalKeys<P>>]: Resolved<P[K]> } & { [K in OptionalKeys<P>]?: Resolved<P[K]> }
+>;
+
+/**
+ * The type of a validated, defaulted value of schema T: like `Static<T>`, but every property
+ * declared with `opt(schema, { default })` is required, at every depth (objects and lists).
+ * Embedded schemas (pod templates) keep their own types.
+ */
+export type Resolved<T extends TSchema> =
+  T extends TObject<infer P extends TProperties>
+    ? ResolvedProperties<P>
+    : T extends TArray<infer I extends TSchema>
+      ? Resolved<I>[]
+      : Static<T>;

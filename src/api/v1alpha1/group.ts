@@ -1,4 +1,4 @@
-// Names that users, examples and tests rely on (../../../README.md, API reference).
+// Names that users, examples and tests rely on (docs/api.md).
 export const GROUP = 'compute.gaffer.dev';
 export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;

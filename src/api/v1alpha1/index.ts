@@ -1,6 +1,19 @@
 export * from './group.ts';
 export * from './resources.ts';
-export type { ComputeClusterSpec, ComputeClusterStatus, ServicePort } from './computecluster.ts';
-export type { ComputeJobSpec, ComputeJobStatus, Attempt, FailureRule } from './computejob.ts';
+export type {
+  ComputeClusterSpec,
+  ComputeClusterStatus,
+  ResolvedComputeClusterSpec,
+  ServicePort,
+} from './computecluster.ts';
+export type { ComputeJobSpec, ComputeJobStatus, ResolvedComputeJobSpec, Attempt, FailureRule } from './computejob.ts';
 export type { Backoff, Condition } from './common.ts';
-export { validateObject, validateAs, type FieldError, type ValidationResult } from './validate.ts';
+export type { Resolved } from './dsl.ts';
+export {
+  validateObject,
+  validateAs,
+  validateCluster,
+  validateJob,
+  type FieldError,
+  type ValidationResult,
+} from './validate.ts';

@@ -20,4 +20,5 @@ function closed(node: unknown): unknown {
 }
 const closedSchema = closed(document.schema) as Record<string, unknown>;
 
-export const podTemplate = (o: NodeOptions = {}) => embedded<V1PodTemplateSpec>(structuredClone(closedSchema), o);
+export const podTemplate = (o: NodeOptions = {}) =>
+  embedded<V1PodTemplateSpec>('PodTemplateSpec', structuredClone(closedSchema), o);

@@ -6,6 +6,7 @@ import {
   computeClusterStatusSchema,
   type ComputeClusterSpec,
   type ComputeClusterStatus,
+  type ResolvedComputeClusterSpec,
 } from './computecluster.ts';
 import {
   computeJobSpecSchema,
@@ -13,6 +14,7 @@ import {
   jobNameRule,
   type ComputeJobSpec,
   type ComputeJobStatus,
+  type ResolvedComputeJobSpec,
 } from './computejob.ts';
 import { Type, opt, str, type Rule, type TSchema } from './dsl.ts';
 import { API_VERSION, KINDS } from './group.ts';
@@ -39,14 +41,15 @@ export interface KindDefinition {
 const root = (kind: string, spec: TSchema, status: TSchema, nameRule: Rule) =>
   Type.Object(
     {
-      apiVersion: opt(str()),
-      kind: opt(str()),
-      // The API server owns metadata's schema; CRDs may only say it is an object.
+      apiVersion: opt(str({ description: `Version of the schema of this object: ${API_VERSION}.` })),
+      kind: opt(str({ description: `Kind of this object: ${kind}.` })),
+      // The API server owns metadata's schema (kubectl explain shows ObjectMeta's): a CRD may
+      // only say it is an object, not even describe it.
       metadata: Type.Unsafe<V1ObjectMeta>({ type: 'object' }),
       spec,
       status: opt(status),
     },
-    { 'x-gaffer-rules': [nameRule], description: `${kind} (${API_VERSION}); see the README's API reference.` },
+    { 'x-gaffer-rules': [nameRule], description: `${kind} (${API_VERSION}); see docs/api.md.` },
   );
 
 export const computeClusterKind: KindDefinition = {
@@ -88,3 +91,7 @@ interface Resource<S, T> {
 }
 export type ComputeCluster = Resource<ComputeClusterSpec, ComputeClusterStatus>;
 export type ComputeJob = Resource<ComputeJobSpec, ComputeJobStatus>;
+/** A ComputeCluster as validateCluster returns it: every schema default filled in. */
+export type ValidComputeCluster = Resource<ResolvedComputeClusterSpec, ComputeClusterStatus>;
+/** A ComputeJob as validateJob returns it: every schema default filled in, clusterTemplate.spec's too. */
+export type ValidComputeJob = Resource<ResolvedComputeJobSpec, ComputeJobStatus>;

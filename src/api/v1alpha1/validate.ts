@@ -2,7 +2,14 @@
 // defaults, then each cross-field rule's TypeScript twin of its CEL expression.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { API_VERSION } from './group.ts';
-import { ALL_KINDS, type KindDefinition } from './resources.ts';
+import {
+  ALL_KINDS,
+  computeClusterKind,
+  computeJobKind,
+  type KindDefinition,
+  type ValidComputeCluster,
+  type ValidComputeJob,
+} from './resources.ts';
 import type { Rule } from './dsl.ts';
 
 export interface FieldError {
@@ -14,7 +21,7 @@ export interface FieldError {
 export interface ValidationResult<T = unknown> {
   ok: boolean;
   errors: FieldError[];
-  /** The object with schema defaults applied, as the API server would store it. */
+  /** The object with schema defaults applied, as the API server would store it (typed as such only when ok). */
   value: T;
 }
 
@@ -88,27 +95,40 @@ function dedupe(errors: FieldError[]): FieldError[] {
   });
 }
 
+/** The parts of a schema node that the rule walk reads. */
+interface SchemaNode {
+  'x-gaffer-rules'?: Rule[];
+  properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+  additionalProperties?: SchemaNode | boolean;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+function passes(rule: Rule, value: unknown): boolean {
+  try {
+    return (rule.check as (self: unknown) => boolean)(value);
+  } catch {
+    return false;
+  }
+}
+
 /** Walks schema and value together, running each node's cross-field rules where the value is present. */
-function checkRules(schema: any, value: any, path: string, out: FieldError[]): void {
+function checkRules(schema: SchemaNode, value: unknown, path: string, out: FieldError[]): void {
   if (value === undefined || value === null || !schema || typeof schema !== 'object') return;
-  for (const rule of (schema['x-gaffer-rules'] ?? []) as Rule[]) {
-    let ok = false;
-    try {
-      ok = rule.check(value);
-    } catch {
-      ok = false;
-    }
-    if (!ok) {
+  for (const rule of schema['x-gaffer-rules'] ?? []) {
+    if (!passes(rule, value)) {
       const field = [path, (rule.fieldPath ?? rule.reportAs)?.replace(/^\./, '')].filter(Boolean).join('.');
       out.push({ field: field || '(object)', message: rule.message });
     }
   }
-  if (schema.properties && typeof value === 'object' && !Array.isArray(value)) {
+  if (schema.properties && isObject(value) && !Array.isArray(value)) {
     for (const [k, s] of Object.entries(schema.properties)) checkRules(s, value[k], path ? `${path}.${k}` : k, out);
   }
-  if (schema.items && Array.isArray(value)) value.forEach((v, i) => checkRules(schema.items, v, `${path}[${i}]`, out));
-  if (schema.additionalProperties && typeof schema.additionalProperties === 'object' && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) checkRules(schema.additionalProperties, v, `${path}.${k}`, out);
+  if (schema.items && Array.isArray(value)) value.forEach((v, i) => checkRules(schema.items!, v, `${path}[${i}]`, out));
+  const additional = schema.additionalProperties;
+  if (isObject(additional) && isObject(value)) {
+    for (const [k, v] of Object.entries(value)) checkRules(additional, v, `${path}.${k}`, out);
   }
 }
 
@@ -118,13 +138,12 @@ export function kindOf(kind: string | undefined): KindDefinition | undefined {
 
 /** Validates one ComputeCluster or ComputeJob object as the API server would, offline. */
 export function validateObject<T = unknown>(obj: unknown): ValidationResult<T> {
-  const value = structuredClone(obj) as any;
-  if (!value || typeof value !== 'object')
-    return { ok: false, errors: [{ field: '(document)', message: 'not an object' }], value };
+  const value = structuredClone(obj) as T;
+  if (!isObject(value)) return { ok: false, errors: [{ field: '(document)', message: 'not an object' }], value };
   if (value.apiVersion !== API_VERSION) {
     return { ok: false, errors: [{ field: 'apiVersion', message: `must be ${API_VERSION}` }], value };
   }
-  const def = kindOf(value.kind);
+  const def = kindOf(typeof value.kind === 'string' ? value.kind : undefined);
   if (!def)
     return {
       ok: false,
@@ -134,11 +153,28 @@ export function validateObject<T = unknown>(obj: unknown): ValidationResult<T> {
   return validateAs<T>(def, value);
 }
 
+/**
+ * Validates an object as the given kind (its apiVersion and kind are not checked) and
+ * applies the schema defaults, on a copy. Prefer the typed validateCluster/validateJob.
+ */
 export function validateAs<T = unknown>(def: KindDefinition, obj: unknown): ValidationResult<T> {
-  const value = structuredClone(obj) as any;
+  const value = structuredClone(obj) as T;
   const validate = validatorFor(def);
   const errors: FieldError[] = [];
   if (!validate(value)) errors.push(...(validate.errors ?? []).map(describe));
-  if (!errors.length) checkRules(def.schema, value, '', errors);
+  if (!errors.length) checkRules(def.schema as SchemaNode, value, '', errors);
   return { ok: errors.length === 0, errors: dedupe(errors), value };
+}
+
+/**
+ * A ComputeCluster, validated and defaulted: when `ok`, `value` has every field that has a
+ * schema default, so callers need no `?? default` of their own.
+ */
+export function validateCluster(obj: unknown): ValidationResult<ValidComputeCluster> {
+  return validateAs<ValidComputeCluster>(computeClusterKind, obj);
+}
+
+/** A ComputeJob, validated and defaulted (clusterTemplate.spec included), as validateCluster. */
+export function validateJob(obj: unknown): ValidationResult<ValidComputeJob> {
+  return validateAs<ValidComputeJob>(computeJobKind, obj);
 }

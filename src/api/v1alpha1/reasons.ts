@@ -1,0 +1,118 @@
+// Every reason Gaffer writes, in one place: condition reasons and Event reasons are part of
+// the API (users alert on them, failurePolicy rules match them), so they are named once
+// here and typed, and docs/api.md lists them.
+
+/** Condition types of both kinds (kstatus: Ready, Reconciling, Stalled, plus each kind's own). */
+export const CONDITIONS = {
+  Ready: 'Ready',
+  Reconciling: 'Reconciling',
+  Stalled: 'Stalled',
+  Suspended: 'Suspended',
+  // ComputeCluster
+  MasterReady: 'MasterReady',
+  WorkersReady: 'WorkersReady',
+  ReplicaFailure: 'ReplicaFailure',
+  // ComputeJob
+  Complete: 'Complete',
+  Failed: 'Failed',
+} as const;
+export type ConditionType = (typeof CONDITIONS)[keyof typeof CONDITIONS];
+
+/** What is wrong with a pod that its kubelet will not fix (shared/podhealth.ts). */
+export const POD_PROBLEMS = {
+  Evicted: 'Evicted',
+  PodFailed: 'PodFailed',
+  PodSucceeded: 'PodSucceeded',
+  CrashLoop: 'CrashLoop',
+  NodeLost: 'NodeLost',
+} as const;
+export type PodProblemReason = (typeof POD_PROBLEMS)[keyof typeof POD_PROBLEMS];
+
+/** Reasons both kinds use in their kstatus conditions and events. */
+const COMMON_REASONS = {
+  Stalled: 'Stalled',
+  NotStalled: 'NotStalled',
+  Suspended: 'Suspended',
+  NotSuspended: 'NotSuspended',
+  InvalidSpec: 'InvalidSpec',
+  FailedCreate: 'FailedCreate',
+} as const;
+
+/** Reasons of ComputeCluster conditions and events. */
+export const CLUSTER_REASONS = {
+  ...COMMON_REASONS,
+  ...POD_PROBLEMS,
+  // Ready / MasterReady / WorkersReady
+  Ready: 'Ready',
+  MasterNotReady: 'MasterNotReady',
+  WorkersNotReady: 'WorkersNotReady',
+  PodReady: 'PodReady',
+  PodNotReady: 'PodNotReady',
+  NoMaster: 'NoMaster',
+  AllReady: 'AllReady',
+  NotAllReady: 'NotAllReady',
+  // Reconciling / Stalled / ReplicaFailure
+  Reconciled: 'Reconciled',
+  Progressing: 'Progressing',
+  MasterRestartLimit: 'MasterRestartLimit',
+  NoFailure: 'NoFailure',
+  // Events, and why a pod was deleted (logs)
+  MasterLost: 'MasterLost',
+  MasterTemplateChanged: 'MasterTemplateChanged',
+  TemplateChanged: 'TemplateChanged',
+  RestartCluster: 'RestartCluster',
+  ScaleDown: 'ScaleDown',
+} as const;
+export type ClusterReason = (typeof CLUSTER_REASONS)[keyof typeof CLUSTER_REASONS];
+
+/**
+ * Why an attempt ended other than by the driver's own exit: these are what failurePolicy
+ * rules' `onReasons` match (with the kubelet's waiting reasons, such as ImagePullBackOff).
+ */
+export const ATTEMPT_END_REASONS = {
+  Succeeded: 'Succeeded',
+  Failed: 'Failed',
+  Evicted: 'Evicted',
+  MasterRestarted: 'MasterRestarted',
+  NodeLost: 'NodeLost',
+  PodDeleted: 'PodDeleted',
+  Suspended: 'Suspended',
+  StartupTimeout: 'StartupTimeout',
+  Unschedulable: 'Unschedulable',
+} as const;
+
+/** Reasons of ComputeJob status, conditions and events. */
+export const JOB_REASONS = {
+  ...COMMON_REASONS,
+  ...ATTEMPT_END_REASONS,
+  // status.reason of a finished job
+  FailedByRule: 'FailedByRule',
+  BackoffLimitExceeded: 'BackoffLimitExceeded',
+  DeadlineExceeded: 'DeadlineExceeded',
+  ClusterConflict: 'ClusterConflict',
+  ClusterNotReady: 'ClusterNotReady',
+  ClusterDeleted: 'ClusterDeleted',
+  // events
+  JobSucceeded: 'JobSucceeded',
+  AttemptStarted: 'AttemptStarted',
+  AttemptFailed: 'AttemptFailed',
+} as const;
+export type JobReason = (typeof JOB_REASONS)[keyof typeof JOB_REASONS];
+
+/** Attempt ends that are not the driver's fault: the default `Ignore` rule of failurePolicy. */
+export const DEFAULT_IGNORED_REASONS: string[] = [
+  ATTEMPT_END_REASONS.MasterRestarted,
+  ATTEMPT_END_REASONS.NodeLost,
+  ATTEMPT_END_REASONS.Evicted,
+];
+
+/**
+ * A reason as written to a condition or an Event: one of Gaffer's own, a job phase, or a
+ * reason reported by the kubelet or scheduler (a container's waiting reason, for example)
+ * that Gaffer passes on as it is.
+ */
+export type Reason = ClusterReason | JobReason | ExternalReason;
+/** A reason coming from another component, passed on verbatim (see `external`). */
+export type ExternalReason = string & { readonly __external: unique symbol };
+/** Marks a reason taken from another component's status (kubelet, scheduler) as such. */
+export const external = (reason: string): ExternalReason => reason as ExternalReason;
