@@ -1,6 +1,7 @@
 // The operator's configuration: every flag, its default and its check, in one table.
 // Environment is read here only (KUBECONFIG, POD_NAMESPACE, HOSTNAME), nowhere else.
 import { parseArgs } from 'node:util';
+import { errorMessage } from './kube/errors.ts';
 import { LOG_LEVELS, type LogLevel } from './runtime/logger.ts';
 
 export interface OperatorConfig {
@@ -224,7 +225,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     const normalized = argv.map((a) => (FLAGS.some((f) => f.kind === 'bool' && a === `--${f.name}`) ? `${a}=true` : a));
     ({ values } = parseArgs({ args: normalized, options, strict: true, allowPositionals: false }));
   } catch (e) {
-    throw new ConfigError(`${(e as Error).message.replace(/\. To specify.*$/s, '')} (see --help)`);
+    throw new ConfigError(`${errorMessage(e).replace(/\. To specify.*$/s, '')} (see --help)`);
   }
   if (values.help) return 'help';
   const out: Record<string, unknown> = {};

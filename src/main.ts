@@ -1,7 +1,11 @@
 // The operator process: flags -> operator -> run until SIGTERM/SIGINT.
 import { ConfigError, helpText, parseConfig } from './config.ts';
+import { apiErrorFields, errorMessage } from './kube/errors.ts';
 import { buildOperator } from './operator.ts';
 import { createLogger } from './runtime/logger.ts';
+
+/** Where an unexpected error came from: its stack, if it has one. */
+const stackOf = (e: unknown): string | undefined => (e instanceof Error ? e.stack : undefined);
 
 /** Runs the operator; resolves with an exit code, or -1 while it keeps running. */
 export async function runOperator(argv: string[]): Promise<number> {
@@ -31,7 +35,7 @@ export async function runOperator(argv: string[]): Promise<number> {
     op.manager.shutdown().then(
       () => process.exit(0),
       (e) => {
-        log.error('shutdown failed', { error: String(e) });
+        log.error('shutdown failed', { error: apiErrorFields(e), stack: stackOf(e) });
         process.exit(1);
       },
     );
@@ -39,7 +43,7 @@ export async function runOperator(argv: string[]): Promise<number> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('unhandledRejection', (e) =>
-    log.error('unhandled rejection', { error: String((e as Error)?.stack ?? e) }),
+    log.error('unhandled rejection', { error: apiErrorFields(e), stack: stackOf(e) }),
   );
   await op.manager.start();
   log.info('operator started', {
@@ -56,7 +60,7 @@ export function exitWhenDone(p: Promise<number>): void {
       if (code >= 0) process.exit(code);
     },
     (e) => {
-      process.stderr.write(`gaffer: ${(e as Error)?.stack ?? e}\n`);
+      process.stderr.write(`gaffer: ${stackOf(e) ?? errorMessage(e)}\n`);
       process.exit(1);
     },
   );

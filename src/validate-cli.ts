@@ -4,6 +4,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { GROUP, validateObject } from './api/v1alpha1/index.ts';
+import { errorMessage } from './kube/errors.ts';
 
 function files(path: string): string[] {
   const st = statSync(path);
@@ -12,7 +13,8 @@ function files(path: string): string[] {
     .sort()
     .flatMap((f) => {
       const p = join(path, f);
-      return statSync(p).isDirectory() ? files(p) : /\.(ya?ml|json)$/.test(f) ? [p] : [];
+      if (statSync(p).isDirectory()) return files(p);
+      return /\.(ya?ml|json)$/.test(f) ? [p] : [];
     });
 }
 
@@ -30,7 +32,7 @@ export function validatePaths(paths: string[]): ValidateReport {
     try {
       list = files(path);
     } catch (e) {
-      r.lines.push(`${path}: cannot read: ${(e as Error).message}`);
+      r.lines.push(`${path}: cannot read: ${errorMessage(e)}`);
       r.errors++;
       continue;
     }

@@ -15,6 +15,7 @@ import {
   type EventsV1Event,
 } from '@kubernetes/client-node';
 import { httpStatus } from './errors.ts';
+import { nameOf, namespaceOf, type HasMetadata } from './meta.ts';
 
 export interface RequestObserver {
   (verb: string, resource: string, code: number | 'error'): void;
@@ -92,36 +93,45 @@ export class KubeClient {
       'services',
       () =>
         this.core.patchNamespacedService(
-          { namespace, name: body.metadata!.name!, body, fieldManager: FIELD_MANAGER, force: true },
+          { namespace, name: nameOf(body), body, fieldManager: FIELD_MANAGER, force: true },
           setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
         ),
       this.opts.writes,
     );
   }
 
-  /** Replaces /status as a whole; the cached resourceVersion makes it conditional (409 if stale). */
-  replaceStatus(ref: CustomResourceRef, obj: any): Promise<any> {
-    const { namespace, name } = obj.metadata;
+  /**
+   * Replaces /status as a whole; the cached resourceVersion makes it conditional (409 if stale).
+   * Resolves with the object as the server stored it (the custom-objects API returns it untyped).
+   */
+  replaceStatus<T extends HasMetadata>(ref: CustomResourceRef, obj: T): Promise<T> {
     return this.call(
       'update',
       `${ref.plural}/status`,
-      () =>
-        this.custom.replaceNamespacedCustomObjectStatus({
+      async () =>
+        (await this.custom.replaceNamespacedCustomObjectStatus({
           ...ref,
-          namespace,
-          name,
+          namespace: namespaceOf(obj),
+          name: nameOf(obj),
           body: obj,
           fieldManager: FIELD_MANAGER,
-        }),
+        })) as T,
       this.opts.writes,
     );
   }
 
-  createCustom(ref: CustomResourceRef, namespace: string, body: unknown): Promise<any> {
+  /** Creates a custom object; resolves with it as the server stored it. */
+  createCustom<T>(ref: CustomResourceRef, namespace: string, body: T): Promise<T> {
     return this.call(
       'create',
       ref.plural,
-      () => this.custom.createNamespacedCustomObject({ ...ref, namespace, body, fieldManager: FIELD_MANAGER }),
+      async () =>
+        (await this.custom.createNamespacedCustomObject({
+          ...ref,
+          namespace,
+          body,
+          fieldManager: FIELD_MANAGER,
+        })) as T,
       this.opts.writes,
     );
   }

@@ -1,6 +1,7 @@
 // Kubernetes Events (events.k8s.io/v1) about Gaffer's objects: what users see in
 // `kubectl describe` and `kubectl get events`. Best effort: a failed event is logged, never fatal.
 import { V1MicroTime, type EventsV1Event } from '@kubernetes/client-node';
+import type { Reason } from '../api/v1alpha1/reasons.ts';
 import type { KubeClient } from './client.ts';
 
 export interface EventTarget {
@@ -16,7 +17,8 @@ export class EventRecorder {
     private readonly onError: (e: unknown) => void,
   ) {}
 
-  record(target: EventTarget, type: 'Normal' | 'Warning', reason: string, note: string, action = reason): void {
+  /** `reason` is one of Gaffer's named reasons (src/api/v1alpha1/reasons.ts), or one passed on from the kubelet. */
+  record(target: EventTarget, type: 'Normal' | 'Warning', reason: Reason, note: string, action: string = reason): void {
     const ns = target.metadata?.namespace ?? 'default';
     const body: EventsV1Event = {
       apiVersion: 'events.k8s.io/v1',

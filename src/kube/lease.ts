@@ -1,4 +1,5 @@
 import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import { namespacedKey } from '../runtime/keys.ts';
 import type { LeaseRecord, LeaseStore } from '../runtime/leaderelection.ts';
 import { isNotFound } from './errors.ts';
 import type { KubeClient } from './client.ts';
@@ -23,11 +24,11 @@ const toSpec = (r: LeaseRecord) =>
 
 export function leaseStore(client: KubeClient, namespace: string, name: string): LeaseStore {
   return {
-    describe: `${namespace}/${name}`,
+    describe: namespacedKey(namespace, name),
     async get() {
       try {
         const l = await client.readLease(namespace, name);
-        return { record: toRecord(l), resourceVersion: l.metadata!.resourceVersion! };
+        return { record: toRecord(l), resourceVersion: l.metadata?.resourceVersion ?? '' };
       } catch (e) {
         if (isNotFound(e)) return undefined;
         throw e;

@@ -1,29 +1,41 @@
 // List/watch sources for the informers: the resources the controllers cache.
-import { Watch, type KubeConfig } from '@kubernetes/client-node';
-import type { ListPage, ListWatchSource, WatchEventType, WatchHandle } from '../runtime/informer.ts';
+//
+// Each source lists and watches one resource, so it takes the server's JSON as that
+// resource's type: the one place where what the API server sends becomes a typed object.
+import { Watch, type KubeConfig, type V1Node, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import type { KObject, ListPage, ListWatchSource, WatchEvent, WatchHandle } from '../runtime/informer.ts';
 import type { KubeClient, CustomResourceRef } from './client.ts';
 
 // Typed list calls return class instances with Date fields; watch events are plain JSON.
-// One shape in the cache: plain JSON everywhere.
+// One shape in the cache: plain JSON everywhere (so a cached V1Pod's "Date" fields are strings).
 const plain = <T>(o: unknown): T => JSON.parse(JSON.stringify(o)) as T;
 
-function page<T>(list: any): ListPage<T> {
+/** A list response as both the typed (V1PodList...) and the custom-object calls return it. */
+interface ListResponse {
+  items?: unknown[];
+  metadata?: { resourceVersion?: string; _continue?: string; continue?: string };
+}
+
+function page<T>(list: ListResponse): ListPage<T> {
   return {
-    items: (list.items ?? []).map((i: unknown) => plain<T>(i)),
+    items: (list.items ?? []).map((i) => plain<T>(i)),
     resourceVersion: list.metadata?.resourceVersion ?? '',
     continue: list.metadata?._continue ?? list.metadata?.continue,
   };
 }
 
+/** A watch callback's arguments as one event: the object is the resource's (a Status on ERROR). */
+const watchEvent = <T>(type: string, object: unknown) => ({ type, object }) as WatchEvent<T>;
+
 interface SourceSpec {
   resource: string;
   /** The collection's URL path, all namespaces or one. */
   path: string;
-  list: (opts: { limit: number; _continue?: string; labelSelector?: string }) => Promise<unknown>;
+  list: (opts: { limit: number; _continue?: string; labelSelector?: string }) => Promise<ListResponse>;
   labelSelector?: string;
 }
 
-function makeSource<T>(kc: KubeConfig, client: KubeClient, spec: SourceSpec): ListWatchSource<T> {
+function makeSource<T extends KObject>(kc: KubeConfig, client: KubeClient, spec: SourceSpec): ListWatchSource<T> {
   const watch = new Watch(kc);
   return {
     resource: spec.resource,
@@ -48,7 +60,7 @@ function makeSource<T>(kc: KubeConfig, client: KubeClient, spec: SourceSpec): Li
           timeoutSeconds,
           labelSelector: spec.labelSelector,
         },
-        (type, obj) => onEvent(type as WatchEventType, obj),
+        (type, obj) => onEvent(watchEvent<T>(type, obj)),
         onDone,
       );
       return { abort: () => controller.abort() };
@@ -64,8 +76,8 @@ export interface SourceOptions {
 const nsPath = (ns: string | undefined, group: string, plural: string) =>
   ns ? `${group}/namespaces/${ns}/${plural}` : `${group}/${plural}`;
 
-export function podSource(kc: KubeConfig, client: KubeClient, o: SourceOptions) {
-  return makeSource<any>(kc, client, {
+export function podSource(kc: KubeConfig, client: KubeClient, o: SourceOptions): ListWatchSource<V1Pod> {
+  return makeSource<V1Pod>(kc, client, {
     resource: 'pods',
     path: nsPath(o.namespace, '/api/v1', 'pods'),
     labelSelector: o.labelSelector,
@@ -76,8 +88,8 @@ export function podSource(kc: KubeConfig, client: KubeClient, o: SourceOptions) 
   });
 }
 
-export function serviceSource(kc: KubeConfig, client: KubeClient, o: SourceOptions) {
-  return makeSource<any>(kc, client, {
+export function serviceSource(kc: KubeConfig, client: KubeClient, o: SourceOptions): ListWatchSource<V1Service> {
+  return makeSource<V1Service>(kc, client, {
     resource: 'services',
     path: nsPath(o.namespace, '/api/v1', 'services'),
     labelSelector: o.labelSelector,
@@ -88,16 +100,22 @@ export function serviceSource(kc: KubeConfig, client: KubeClient, o: SourceOptio
   });
 }
 
-export function nodeSource(kc: KubeConfig, client: KubeClient) {
-  return makeSource<any>(kc, client, {
+export function nodeSource(kc: KubeConfig, client: KubeClient): ListWatchSource<V1Node> {
+  return makeSource<V1Node>(kc, client, {
     resource: 'nodes',
     path: '/api/v1/nodes',
     list: (q) => client.core.listNode(q),
   });
 }
 
-export function customSource(kc: KubeConfig, client: KubeClient, ref: CustomResourceRef, o: SourceOptions) {
-  return makeSource<any>(kc, client, {
+/** A custom resource's objects, as `T` (the caller names the kind's type: src/kube knows no CRD). */
+export function customSource<T extends KObject>(
+  kc: KubeConfig,
+  client: KubeClient,
+  ref: CustomResourceRef,
+  o: SourceOptions,
+): ListWatchSource<T> {
+  return makeSource<T>(kc, client, {
     resource: ref.plural,
     path: nsPath(o.namespace, `/apis/${ref.group}/${ref.version}`, ref.plural),
     labelSelector: o.labelSelector,

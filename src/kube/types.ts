@@ -2,6 +2,7 @@
 // src/kube imports @kubernetes/client-node (the lint's import boundary). Types only: no
 // code here talks to the API server.
 export type {
+  KubeConfig,
   V1Container,
   V1EnvVar,
   V1Node,

@@ -2,7 +2,7 @@
 // controller-runtime's contract: reconcile(key) returns an optional requeueAfter or throws
 // to back off; a TerminalError is not retried; a 409 Conflict requeues without an error log.
 import { randomUUID } from 'node:crypto';
-import { isConflict } from '../kube/errors.ts';
+import { apiErrorFields, isConflict } from '../kube/errors.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { WorkQueue } from './queue.ts';
@@ -19,8 +19,19 @@ export interface Reconciler {
   reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | void>;
 }
 
-/** An error that retrying will not fix: logged, not requeued (until the object changes). */
-export class TerminalError extends Error {}
+/**
+ * An error that retrying will not fix (controller-runtime's reconcile.TerminalError): a
+ * Reconciler throws it for, say, a write the API server refuses (400, 403, 422) whatever the
+ * attempt. The controller logs it with the error's fields, counts it as an error, forgets the
+ * key's backoff and does not requeue it: the next change of the object (an informer event)
+ * brings it back. `cause` keeps the original error for the log.
+ */
+export class TerminalError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TerminalError';
+  }
+}
 
 export class Controller {
   readonly queue: WorkQueue;
@@ -95,17 +106,20 @@ export class Controller {
       } catch (e) {
         if (isConflict(e)) {
           // Our cache was behind the server: try again once it has caught up. Not an error.
-          rlog.debug('conflict, requeueing', { error: String((e as Error).message ?? e) });
+          rlog.debug('conflict, requeueing', { error: apiErrorFields(e) });
           m.reconcileTotal.inc({ controller: this.name, result: 'conflict' });
           this.queue.addRateLimited(key);
         } else if (e instanceof TerminalError) {
-          rlog.error('reconcile failed; not retrying until the object changes', { error: e.message });
+          rlog.error('reconcile failed; not retrying until the object changes', {
+            error: apiErrorFields(e),
+            ...(e.cause !== undefined && { cause: apiErrorFields(e.cause) }),
+          });
           m.reconcileTotal.inc({ controller: this.name, result: 'terminal_error' });
           m.reconcileErrors.inc({ controller: this.name });
           this.queue.forget(key);
         } else {
           rlog.error('reconcile failed; retrying with backoff', {
-            error: (e as Error)?.message ?? String(e),
+            error: apiErrorFields(e),
             retries: this.queue.retries(key),
           });
           m.reconcileTotal.inc({ controller: this.name, result: 'error' });

@@ -18,10 +18,14 @@ export function startHealthServer(
   host: string,
   checks: { healthz: Probe; readyz: Probe },
 ): Promise<Server> {
+  const probes = new Map<string, Probe>([
+    ['/healthz', checks.healthz],
+    ['/livez', checks.healthz],
+    ['/readyz', checks.readyz],
+  ]);
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const probe =
-      path === '/healthz' || path === '/livez' ? checks.healthz : path === '/readyz' ? checks.readyz : undefined;
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const probe = probes.get(path);
     if (!probe) {
       res.writeHead(404).end('not found\n');
       return;

@@ -1,27 +1,28 @@
 // A reflector and cache: list, then watch from the list's resourceVersion; relist on 410
 // Gone; restart with backoff on any other error (client-node's own informer stops on
 // errors). Handlers only receive events; they must not throw (they enqueue keys).
+import { apiErrorFields, httpStatus } from '../kube/errors.ts';
+import { objectKey, type KObject } from './keys.ts';
 import type { Logger } from './logger.ts';
 
-export interface KObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    labels?: Record<string, string>;
-    [k: string]: any;
-  };
-}
+export { objectKey, type KObject } from './keys.ts';
 
 export interface ListPage<T> {
   items: T[];
   resourceVersion: string;
   continue?: string;
 }
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+/** The metav1.Status an ERROR watch event carries (410 Gone: the resourceVersion is too old). */
+export interface WatchStatus {
+  code?: number;
+  reason?: string;
+  message?: string;
+}
+/** One watch event: an object of the resource, a bookmark (only a resourceVersion), or an error. */
+export type WatchEvent<T> =
+  | { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: T }
+  | { type: 'BOOKMARK'; object: KObject }
+  | { type: 'ERROR'; object: WatchStatus };
 export interface WatchHandle {
   abort(): void;
 }
@@ -32,7 +33,7 @@ export interface ListWatchSource<T> {
   list(opts: { limit: number; continue?: string }): Promise<ListPage<T>>;
   watch(
     resourceVersion: string,
-    onEvent: (type: WatchEventType, obj: any) => void,
+    onEvent: (e: WatchEvent<T>) => void,
     onDone: (err?: unknown) => void,
   ): Promise<WatchHandle>;
 }
@@ -46,12 +47,21 @@ export interface InformerHooks {
   synced?(resource: string, value: boolean): void;
 }
 
-export const objectKey = (o: KObject): string =>
-  o.metadata?.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : `${o.metadata?.name}`;
+/** client-node ends an idle watch with a TimeoutError after 30 s, and an aborted one with an AbortError. */
+const isQuietEnd = (err: unknown): boolean =>
+  err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+
+/** An informer as the manager runs it, whatever it caches. */
+export interface RunnableInformer {
+  readonly resource: string;
+  readonly hasSynced: boolean;
+  start(): void;
+  stop(): Promise<void>;
+}
 
 class GoneError extends Error {}
 
-export class Informer<T extends KObject> {
+export class Informer<T extends KObject> implements RunnableInformer {
   private readonly store = new Map<string, T>();
   private readonly indexers = new Map<string, { fn: (o: T) => string[]; map: Map<string, Set<string>> }>();
   private readonly handlers: ((e: InformerEvent<T>) => void)[] = [];
@@ -135,7 +145,7 @@ export class Informer<T extends KObject> {
         this.log.warn('list/watch failed, retrying', {
           resource: this.resource,
           retryInMs: backoff,
-          error: String((e as Error)?.message ?? e),
+          error: apiErrorFields(e),
         });
         await this.sleep(backoff);
         backoff = Math.min(backoff * 2, max);
@@ -160,7 +170,7 @@ export class Informer<T extends KObject> {
   private async relist(): Promise<string> {
     const fresh = new Map<string, T>();
     let cont: string | undefined;
-    let rv = '';
+    let rv: string;
     do {
       const page = await this.source.list({ limit: this.opts.pageSize ?? 500, continue: cont });
       for (const item of page.items) fresh.set(objectKey(item), item);
@@ -182,21 +192,20 @@ export class Informer<T extends KObject> {
     return new Promise((resolve, reject) => {
       let rv = resourceVersion;
       let gone = false;
-      const onEvent = (type: WatchEventType, obj: any) => {
-        if (type === 'ERROR') {
-          if (obj?.code === 410) gone = true;
+      const onEvent = (e: WatchEvent<T>) => {
+        if (e.type === 'ERROR') {
+          if (e.object?.code === 410) gone = true;
           return;
         }
-        if (obj?.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
-        if (type === 'ADDED' || type === 'MODIFIED') this.upsert(obj);
-        else if (type === 'DELETED') this.remove(objectKey(obj));
+        if (e.object?.metadata?.resourceVersion) rv = e.object.metadata.resourceVersion;
+        if (e.type === 'ADDED' || e.type === 'MODIFIED') this.upsert(e.object);
+        else if (e.type === 'DELETED') this.remove(objectKey(e.object));
       };
       const onDone = (err?: unknown) => {
         this.watchHandle = undefined;
-        const status = err as { statusCode?: number; code?: number } | undefined;
-        if (gone || status?.statusCode === 410 || status?.code === 410) return reject(new GoneError());
-        // client-node ends an idle watch with a TimeoutError after 30 s: just watch again.
-        if (!err || (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError') return resolve(rv);
+        if (gone || httpStatus(err) === 410) return reject(new GoneError());
+        // A clean close, or an idle or aborted watch: just watch again.
+        if (!err || isQuietEnd(err)) return resolve(rv);
         reject(err);
       };
       this.source.watch(rv, onEvent, onDone).then((h) => {
@@ -248,7 +257,7 @@ export class Informer<T extends KObject> {
       try {
         h(e);
       } catch (err) {
-        this.log.error('informer handler threw', { resource: this.resource, error: String(err) });
+        this.log.error('informer handler threw', { resource: this.resource, error: apiErrorFields(err) });
       }
     }
   }

@@ -1,6 +1,7 @@
 // Leader election on a coordination.k8s.io/v1 Lease, after client-go's leaderelection
 // (tryAcquireOrRenew): expiry is judged by our own clock from when we last saw the record
 // change, never by the holder's timestamps, so clock skew between replicas does not matter.
+import { apiErrorFields, isConflict } from '../kube/errors.ts';
 import type { Logger } from './logger.ts';
 
 export interface LeaseRecord {
@@ -79,7 +80,7 @@ export class LeaderElector {
     const tried = this.tryAcquireOrRenew().catch((e) => {
       this.o.log.warn('leader election: lease request failed', {
         lease: this.store.describe,
-        error: String((e as Error)?.message ?? e),
+        error: apiErrorFields(e),
       });
       return false;
     });
@@ -167,13 +168,8 @@ export class LeaderElector {
 
   // A 409 is the normal outcome of a lost race; anything else is worth a line.
   private warn(what: string, e: unknown): void {
-    const code = (e as { code?: number })?.code;
-    if (code === 409) return;
-    this.o.log.warn(`leader election: lease ${what} failed`, {
-      lease: this.store.describe,
-      code,
-      error: String((e as Error)?.message ?? e),
-    });
+    if (isConflict(e)) return;
+    this.o.log.warn(`leader election: lease ${what} failed`, { lease: this.store.describe, error: apiErrorFields(e) });
   }
 
   private observe(record: LeaseRecord, at: number): void {
@@ -197,7 +193,8 @@ export class LeaderElector {
       this.o.log.info('released the lease', { lease: this.store.describe });
     } catch (e) {
       this.o.log.warn('could not release the lease; a standby takes over when it expires', {
-        error: String((e as Error)?.message ?? e),
+        lease: this.store.describe,
+        error: apiErrorFields(e),
       });
     }
   }

@@ -4,7 +4,7 @@
 import type { Server } from 'node:http';
 import type { Controller } from './controller.ts';
 import { closeServer, startHealthServer, startMetricsServer } from './health.ts';
-import type { Informer, KObject } from './informer.ts';
+import type { RunnableInformer } from './informer.ts';
 import type { LeaderElector } from './leaderelection.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
@@ -12,7 +12,7 @@ import type { Metrics } from './metrics.ts';
 export interface ManagerOptions {
   log: Logger;
   metrics: Metrics;
-  informers: Informer<KObject>[];
+  informers: RunnableInformer[];
   controllers: Controller[];
   elector?: LeaderElector;
   healthAddr: { host: string; port: number };
