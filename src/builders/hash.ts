@@ -4,10 +4,11 @@ import { createHash } from 'node:crypto';
 export function stableStringify(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stableStringify).join(',')}]`;
   if (v && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .filter((k) => (v as any)[k] !== undefined)
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
       .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableStringify((v as any)[k])}`)
+      .map((k) => `${JSON.stringify(k)}:${stableStringify(o[k])}`)
       .join(',')}}`;
   }
   return JSON.stringify(v);

@@ -1,4 +1,4 @@
-// Label and annotation keys, and the names of owned objects (api.md "Names, labels and wiring").
+// Label and annotation keys, and the names of owned objects (docs/api.md "Names, labels and wiring").
 export const LABELS = {
   name: 'app.kubernetes.io/name',
   managedBy: 'app.kubernetes.io/managed-by',

@@ -1,3 +1,4 @@
+import { nameOf, uidOf } from '../kube/meta.ts';
 import type { V1OwnerReference } from '../kube/types.ts';
 
 export interface Owner {
@@ -10,8 +11,8 @@ export interface Owner {
 export const controllerRef = (owner: Owner, apiVersion: string, kind: string): V1OwnerReference => ({
   apiVersion,
   kind,
-  name: owner.metadata.name!,
-  uid: owner.metadata.uid!,
+  name: nameOf(owner),
+  uid: uidOf(owner),
   controller: true,
   blockOwnerDeletion: true,
 });

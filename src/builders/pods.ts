@@ -1,7 +1,8 @@
 // Pure builders of the pods Gaffer creates: (cluster or job, settings) -> V1Pod.
 import type { V1Container, V1EnvVar, V1Pod, V1PodTemplateSpec } from '../kube/types.ts';
 import { API_VERSION } from '../api/v1alpha1/group.ts';
-import type { ComputeCluster } from '../api/v1alpha1/resources.ts';
+import type { ValidComputeCluster as ComputeCluster } from '../api/v1alpha1/index.ts';
+import { nameOf, namespaceOf } from '../kube/meta.ts';
 import { templateHash } from './hash.ts';
 import { LABELS, baseLabels, names, type Role } from './labels.ts';
 import { controllerRef, type Owner } from './owner.ts';
@@ -13,7 +14,7 @@ export interface Wiring {
   masterPort?: number;
 }
 
-/** The GAFFER_* environment of api.md; `extra` adds the role's own variables. */
+/** The GAFFER_* environment of docs/api.md; `extra` adds the role's own variables. */
 export function gafferEnv(w: Wiring, role: Role, extra: Record<string, string> = {}): V1EnvVar[] {
   const host = `${names.masterService(w.cluster)}.${w.namespace}.svc`;
   const vars: Record<string, string> = {
@@ -74,16 +75,16 @@ export const masterRevision = (c: ComputeCluster) => templateHash(c.spec.master.
 export const workerRevision = (c: ComputeCluster) => templateHash(c.spec.workers.template);
 
 const wiringOf = (c: ComputeCluster): Wiring => ({
-  cluster: c.metadata.name!,
-  namespace: c.metadata.namespace!,
+  cluster: nameOf(c),
+  namespace: namespaceOf(c),
   masterPort: masterPorts(c)[0]?.port,
 });
 
 export function buildMasterPod(c: ComputeCluster): V1Pod {
-  const cluster = c.metadata.name!;
+  const cluster = nameOf(c);
   return buildPod({
     name: names.master(cluster),
-    namespace: c.metadata.namespace!,
+    namespace: namespaceOf(c),
     template: c.spec.master.template,
     labels: { ...baseLabels(cluster), [LABELS.role]: 'master', [LABELS.revision]: masterRevision(c) },
     owner: { ref: c, apiVersion: API_VERSION, kind: 'ComputeCluster' },
@@ -92,10 +93,10 @@ export function buildMasterPod(c: ComputeCluster): V1Pod {
 }
 
 export function buildWorkerPod(c: ComputeCluster, index: number, desiredWorkers: number): V1Pod {
-  const cluster = c.metadata.name!;
+  const cluster = nameOf(c);
   return buildPod({
     name: names.worker(cluster, index),
-    namespace: c.metadata.namespace!,
+    namespace: namespaceOf(c),
     template: c.spec.workers.template,
     labels: {
       ...baseLabels(cluster),
@@ -121,15 +122,15 @@ export function buildDriverPod(
   attempt: number,
   desiredWorkers: number,
 ): V1Pod {
-  const jobName = job.metadata.name!;
+  const jobName = nameOf(job);
   const template = structuredClone(job.spec.template);
   template.spec = { ...(template.spec ?? { containers: [] }), restartPolicy: 'Never' };
   return buildPod({
     name: names.driver(jobName, attempt),
-    namespace: job.metadata.namespace!,
+    namespace: namespaceOf(job),
     template,
     labels: {
-      ...baseLabels(cluster.metadata.name!),
+      ...baseLabels(nameOf(cluster)),
       [LABELS.role]: 'driver',
       [LABELS.job]: jobName,
       [LABELS.attempt]: String(attempt),

@@ -1,7 +1,8 @@
 // Pure builders of the master Service and the headless workers Service.
 import type { V1Service, V1ServicePort } from '../kube/types.ts';
 import { API_VERSION } from '../api/v1alpha1/group.ts';
-import type { ComputeCluster } from '../api/v1alpha1/resources.ts';
+import type { ValidComputeCluster as ComputeCluster } from '../api/v1alpha1/index.ts';
+import { nameOf } from '../kube/meta.ts';
 import { baseLabels, names, roleSelector } from './labels.ts';
 import { controllerRef } from './owner.ts';
 
@@ -11,7 +12,7 @@ export function masterPorts(c: ComputeCluster): V1ServicePort[] {
     return c.spec.master.ports.map((p) => ({
       ...(p.name ? { name: p.name } : {}),
       port: p.port,
-      targetPort: (p.targetPort ?? p.port) as any,
+      targetPort: p.targetPort ?? p.port,
       protocol: p.protocol ?? 'TCP',
       ...(p.nodePort ? { nodePort: p.nodePort } : {}),
     }));
@@ -32,7 +33,7 @@ function containerPorts(
       out.push({
         ...(p.name ? { name: p.name } : {}),
         port: p.containerPort,
-        targetPort: p.containerPort as any,
+        targetPort: p.containerPort,
         protocol: p.protocol ?? 'TCP',
       });
     }
@@ -48,7 +49,7 @@ function containerPorts(
 const owned = (c: ComputeCluster) => [controllerRef(c, API_VERSION, 'ComputeCluster')];
 
 export function buildMasterService(c: ComputeCluster): V1Service {
-  const cluster = c.metadata.name!;
+  const cluster = nameOf(c);
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -67,7 +68,7 @@ export function buildMasterService(c: ComputeCluster): V1Service {
 }
 
 export function buildWorkersService(c: ComputeCluster): V1Service {
-  const cluster = c.metadata.name!;
+  const cluster = nameOf(c);
   return {
     apiVersion: 'v1',
     kind: 'Service',

@@ -1,10 +1,12 @@
 // ComputeCluster status, computed on a copy from what was observed and planned (pure).
-import type { ComputeCluster, ComputeClusterStatus } from '../../api/v1alpha1/index.ts';
+import type { ComputeClusterStatus, ValidComputeCluster } from '../../api/v1alpha1/index.ts';
+import { CLUSTER_REASONS as R, CONDITIONS } from '../../api/v1alpha1/reasons.ts';
 import { LABELS, names, roleSelector, selectorString } from '../../builders/labels.ts';
 import { masterRevision, workerRevision } from '../../builders/pods.ts';
 import { masterPorts } from '../../builders/services.ts';
+import { isTerminating, labelOf, nameOf, uidOf } from '../../kube/meta.ts';
 import { setConditions, type ConditionInput } from '../shared/conditions.ts';
-import { isReady, isTerminating } from '../shared/podhealth.ts';
+import { isReady } from '../shared/podhealth.ts';
 import type { ClusterPlan } from './plan.ts';
 
 export interface StatusInputs {
@@ -15,142 +17,149 @@ export interface StatusInputs {
   now: Date;
 }
 
-export function computeClusterStatus(c: ComputeCluster, s: StatusInputs): ComputeClusterStatus {
-  const prev = c.status ?? {};
-  const { plan } = s;
+/** Counts that several conditions and fields are made of. */
+interface Tally {
+  desired: number;
+  workers: number;
+  ready: number;
+  updated: number;
+  masterReady: boolean;
+  workersReady: boolean;
+  suspended: boolean;
+  stalled?: { reason: string; message: string };
+  readyNow: boolean;
+}
+
+function tally(c: ValidComputeCluster, plan: ClusterPlan): Tally {
   const obs = plan.observed;
-  const cluster = c.metadata.name!;
   const desired = plan.desiredWorkers;
   const workers = [...obs.workers.values()].filter((p) => !isTerminating(p));
   const ready = workers.filter(isReady).length;
   const rev = workerRevision(c);
-  const updated = workers.filter((p) => p.metadata?.labels?.[LABELS.revision] === rev).length;
+  const updated = workers.filter((p) => labelOf(p, LABELS.revision) === rev).length;
   const m = obs.master && !isTerminating(obs.master) ? obs.master : undefined;
   const masterReady = !!m && isReady(m) && !obs.masterProblem;
-  const port = masterPorts(c)[0]?.port;
-  const suspended = !!c.spec.suspend;
-  const recovery = { ...(prev.recovery ?? {}), ...(plan.intent ?? {}) } as Record<string, unknown>;
-  delete recovery.masterRestarts;
-  delete recovery.clearMasterUid;
-
   const workersReady = ready >= desired && updated >= Math.min(desired, workers.length) && workers.length === desired;
-  const converged = !plan.progress.length && !plan.deletes.length && !plan.creates.length;
-  const conds: ConditionInput[] = [];
+  const suspended = c.spec.suspend;
   const stalled = plan.stalled;
   const readyNow = !suspended && !stalled && masterReady && workersReady;
-  conds.push(
-    readyNow
-      ? { type: 'Ready', status: 'True', reason: 'Ready', message: `master ready, ${ready}/${desired} workers ready` }
+  return { desired, workers: workers.length, ready, updated, masterReady, workersReady, suspended, stalled, readyNow };
+}
+
+function readyCondition(t: Tally): ConditionInput {
+  const counts = `${t.ready}/${t.desired} workers ready`;
+  if (t.readyNow)
+    return { type: CONDITIONS.Ready, status: 'True', reason: R.Ready, message: `master ready, ${counts}` };
+  if (t.suspended)
+    return { type: CONDITIONS.Ready, status: 'False', reason: R.Suspended, message: 'the cluster is suspended' };
+  if (t.stalled)
+    return { type: CONDITIONS.Ready, status: 'False', reason: t.stalled.reason, message: t.stalled.message };
+  const reason = t.masterReady ? R.WorkersNotReady : R.MasterNotReady;
+  const message = `master ${t.masterReady ? 'ready' : 'not ready'}, ${counts}`;
+  return { type: CONDITIONS.Ready, status: 'False', reason, message };
+}
+
+function reconcilingCondition(plan: ClusterPlan): ConditionInput {
+  const type = CONDITIONS.Reconciling;
+  if (plan.stalled) return { type, status: 'False', reason: R.Stalled, message: 'waiting for a change (see Stalled)' };
+  if (!plan.progress.length && !plan.actions.some((a) => a.kind !== 'event')) {
+    return { type, status: 'False', reason: R.Reconciled, message: 'the pods match the spec' };
+  }
+  return { type, status: 'True', reason: R.Progressing, message: plan.progress.join('; ') || 'applying the spec' };
+}
+
+function masterCondition(c: ValidComputeCluster, plan: ClusterPlan, t: Tally): ConditionInput {
+  const type = CONDITIONS.MasterReady;
+  if (t.masterReady)
+    return { type, status: 'True', reason: R.PodReady, message: `${names.master(nameOf(c))} is ready` };
+  const m = plan.observed.master && !isTerminating(plan.observed.master) ? plan.observed.master : undefined;
+  const problem = plan.observed.masterProblem;
+  const fallback = m
+    ? { reason: R.PodNotReady, message: `${nameOf(m)} is not ready` }
+    : { reason: R.NoMaster, message: 'no master pod' };
+  const reason = t.suspended ? R.Suspended : (problem?.reason ?? fallback.reason);
+  return { type, status: 'False', reason, message: problem?.message ?? fallback.message };
+}
+
+function conditions(c: ValidComputeCluster, s: StatusInputs, t: Tally): ConditionInput[] {
+  const counts = `${t.ready}/${t.desired} workers ready`;
+  const off = (type: string, reason: string): ConditionInput => ({ type, status: 'False', reason, message: '' });
+  return [
+    readyCondition(t),
+    reconcilingCondition(s.plan),
+    t.stalled ? { type: CONDITIONS.Stalled, status: 'True', ...t.stalled } : off(CONDITIONS.Stalled, R.NotStalled),
+    masterCondition(c, s.plan, t),
+    t.workersReady
+      ? { type: CONDITIONS.WorkersReady, status: 'True', reason: R.AllReady, message: counts }
       : {
-          type: 'Ready',
+          type: CONDITIONS.WorkersReady,
           status: 'False',
-          reason: suspended
-            ? 'Suspended'
-            : stalled
-              ? stalled.reason
-              : !masterReady
-                ? 'MasterNotReady'
-                : 'WorkersNotReady',
-          message: suspended
-            ? 'the cluster is suspended'
-            : stalled
-              ? stalled.message
-              : `master ${masterReady ? 'ready' : 'not ready'}, ${ready}/${desired} workers ready`,
+          reason: R.NotAllReady,
+          message: `${counts}, ${t.updated} on the current template`,
         },
-  );
-  conds.push(
-    converged && !stalled
-      ? { type: 'Reconciling', status: 'False', reason: 'Reconciled', message: 'the pods match the spec' }
-      : {
-          type: 'Reconciling',
-          status: stalled ? 'False' : 'True',
-          reason: stalled ? 'Stalled' : 'Progressing',
-          message: stalled ? 'waiting for a change (see Stalled)' : plan.progress.join('; ') || 'applying the spec',
-        },
-  );
-  conds.push(
-    stalled
-      ? { type: 'Stalled', status: 'True', reason: stalled.reason, message: stalled.message }
-      : { type: 'Stalled', status: 'False', reason: 'NotStalled', message: '' },
-  );
-  conds.push(
-    masterReady
-      ? { type: 'MasterReady', status: 'True', reason: 'PodReady', message: `${names.master(cluster)} is ready` }
-      : {
-          type: 'MasterReady',
-          status: 'False',
-          reason: suspended ? 'Suspended' : (obs.masterProblem?.reason ?? (m ? 'PodNotReady' : 'NoMaster')),
-          message: obs.masterProblem?.message ?? (m ? `${m.metadata!.name} is not ready` : 'no master pod'),
-        },
-  );
-  conds.push(
-    workersReady
-      ? { type: 'WorkersReady', status: 'True', reason: 'AllReady', message: `${ready}/${desired} workers ready` }
-      : {
-          type: 'WorkersReady',
-          status: 'False',
-          reason: 'NotAllReady',
-          message: `${ready}/${desired} workers ready, ${updated} on the current template`,
-        },
-  );
-  conds.push(
     s.createError
-      ? { type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: s.createError }
-      : { type: 'ReplicaFailure', status: 'False', reason: 'NoFailure', message: '' },
-  );
-  conds.push(
-    suspended
+      ? { type: CONDITIONS.ReplicaFailure, status: 'True', reason: R.FailedCreate, message: s.createError }
+      : off(CONDITIONS.ReplicaFailure, R.NoFailure),
+    t.suspended
       ? {
-          type: 'Suspended',
+          type: CONDITIONS.Suspended,
           status: 'True',
-          reason: 'Suspended',
+          reason: R.Suspended,
           message: 'spec.suspend is true: pods deleted, Services kept',
         }
-      : { type: 'Suspended', status: 'False', reason: 'NotSuspended', message: '' },
-  );
+      : off(CONDITIONS.Suspended, R.NotSuspended),
+  ];
+}
 
-  // Degraded: it ran, and now something is broken (not merely being added by a scale-up
-  // or a rollout). A cluster still starting up is Pending.
+/**
+ * Pending until first Ready; Degraded once it has run and something is broken (not merely
+ * being added by a scale-up or a rollout); Failed when stalled.
+ */
+function phaseOf(prev: ComputeClusterStatus, plan: ClusterPlan, t: Tally): ComputeClusterStatus['phase'] {
+  if (t.suspended) return 'Suspended';
+  if (t.stalled) return 'Failed';
+  if (t.readyNow) return 'Running';
   const hasRun = prev.phase === 'Running' || prev.phase === 'Degraded';
-  const broken = !masterReady || obs.problems.size > 0;
-  const phase: ComputeClusterStatus['phase'] = suspended
-    ? 'Suspended'
-    : stalled
-      ? 'Failed'
-      : readyNow
-        ? 'Running'
-        : !hasRun
-          ? 'Pending'
-          : broken
-            ? 'Degraded'
-            : 'Running';
+  if (!hasRun) return 'Pending';
+  const broken = !t.masterReady || plan.observed.problems.size > 0;
+  return broken ? 'Degraded' : 'Running';
+}
 
-  const uid = plan.intent?.clearMasterUid ? '' : (m?.metadata?.uid ?? prev.master?.uid ?? '');
+function masterStatus(c: ValidComputeCluster, plan: ClusterPlan, t: Tally): ComputeClusterStatus['master'] {
+  const cluster = nameOf(c);
+  const prev = c.status?.master;
+  const m = plan.observed.master && !isTerminating(plan.observed.master) ? plan.observed.master : undefined;
+  const port = masterPorts(c)[0]?.port;
+  const host = `${names.masterService(cluster)}.${c.metadata.namespace}.svc`;
+  const liveUid = m ? uidOf(m) : '';
+  return {
+    podName: names.master(cluster),
+    serviceName: names.masterService(cluster),
+    endpoint: port !== undefined ? `${host}:${port}` : host,
+    ready: t.masterReady,
+    restarts: plan.intent?.masterRestarts ?? prev?.restarts ?? 0,
+    uid: plan.intent?.clearMasterUid ? '' : liveUid || prev?.uid || '',
+  };
+}
+
+export function computeClusterStatus(c: ValidComputeCluster, s: StatusInputs): ComputeClusterStatus {
+  const prev = c.status ?? {};
+  const t = tally(c, s.plan);
   return {
     observedGeneration: c.metadata.generation,
-    phase,
-    conditions: setConditions(prev.conditions, conds, c.metadata.generation, s.now),
-    master: {
-      podName: names.master(cluster),
-      serviceName: names.masterService(cluster),
-      endpoint:
-        port !== undefined
-          ? `${names.masterService(cluster)}.${c.metadata.namespace}.svc:${port}`
-          : `${names.masterService(cluster)}.${c.metadata.namespace}.svc`,
-      ready: masterReady,
-      restarts: plan.intent?.masterRestarts ?? prev.master?.restarts ?? 0,
-      uid,
-    },
+    phase: phaseOf(prev, s.plan, t),
+    conditions: setConditions(prev.conditions, conditions(c, s, t), c.metadata.generation, s.now),
+    master: masterStatus(c, s.plan, t),
     workers: {
-      replicas: workers.length,
-      desiredReplicas: desired,
-      readyReplicas: ready,
-      updatedReplicas: updated,
-      selector: selectorString(roleSelector(cluster, 'worker')),
-      summary: `${ready}/${desired}`,
+      replicas: t.workers,
+      desiredReplicas: t.desired,
+      readyReplicas: t.ready,
+      updatedReplicas: t.updated,
+      selector: selectorString(roleSelector(nameOf(c), 'worker')),
+      summary: `${t.ready}/${t.desired}`,
     },
-    revision: { master: masterRevision(c), workers: rev },
-    recovery: recovery as ComputeClusterStatus['recovery'],
+    revision: { master: masterRevision(c), workers: workerRevision(c) },
+    recovery: s.plan.intent?.recovery ?? prev.recovery ?? {},
     activeJobs: s.activeJobs,
   };
 }

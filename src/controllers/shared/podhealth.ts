@@ -1,9 +1,13 @@
 // What is wrong with a pod that the kubelet will not fix by itself (pure).
+import { POD_PROBLEMS, type PodProblemReason } from '../../api/v1alpha1/reasons.ts';
+import { isTerminating, nameOf } from '../../kube/meta.ts';
 import type { V1Node, V1Pod } from '../../kube/types.ts';
 import { ms } from './time.ts';
 
+export { isTerminating };
+
 export interface PodProblem {
-  reason: 'Evicted' | 'PodFailed' | 'PodSucceeded' | 'CrashLoop' | 'NodeLost';
+  reason: PodProblemReason;
   message: string;
 }
 
@@ -12,82 +16,84 @@ export interface NodeLookup {
   get(name: string): V1Node | undefined;
 }
 
+/** The parts of spec.podRecovery that judge a pod (schema defaults applied). */
 export interface RecoverySettings {
-  crashLoop?: { maxContainerRestarts?: number; windowSeconds?: number };
-  nodeLossSeconds?: number;
+  crashLoop: { maxContainerRestarts: number; windowSeconds: number };
+  nodeLossSeconds: number;
 }
 
-export const isTerminating = (p: V1Pod) => !!p.metadata?.deletionTimestamp;
 export const isReady = (p: V1Pod) =>
   p.status?.phase === 'Running' && !!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
 function terminatedSummary(p: V1Pod): string {
   const t = p.status?.containerStatuses?.map((c) => c.state?.terminated).find((x) => x);
-  return t ? `exit code ${t.exitCode}${t.reason ? ` (${t.reason})` : ''}` : 'no container status';
+  if (!t) return 'no container status';
+  return `exit code ${t.exitCode}${t.reason ? ` (${t.reason})` : ''}`;
 }
 
 export function nodeReadySince(node: V1Node | undefined): { ready: boolean; since?: number } {
   const c = node?.status?.conditions?.find((x) => x.type === 'Ready');
-  return { ready: c?.status === 'True', since: ms(c?.lastTransitionTime as any) };
+  return { ready: c?.status === 'True', since: ms(c?.lastTransitionTime) };
+}
+
+/** A pod that ended (Failed or Succeeded) will never run again: it needs replacing. */
+function endedProblem(p: V1Pod): PodProblem | undefined {
+  const phase = p.status?.phase;
+  if (phase === 'Failed' && p.status?.reason === 'Evicted') {
+    return { reason: POD_PROBLEMS.Evicted, message: `pod ${nameOf(p)} was evicted: ${p.status.message ?? ''}`.trim() };
+  }
+  if (phase === 'Failed')
+    return { reason: POD_PROBLEMS.PodFailed, message: `pod ${nameOf(p)} failed: ${terminatedSummary(p)}` };
+  if (phase === 'Succeeded') {
+    return { reason: POD_PROBLEMS.PodSucceeded, message: `pod ${nameOf(p)} exited: ${terminatedSummary(p)}` };
+  }
+  return undefined;
+}
+
+/**
+ * Crash loop: restarts within the window, estimated from the restart count and the pod's
+ * age, so no history has to be kept (and it survives an operator restart).
+ */
+function crashLoopProblem(p: V1Pod, r: RecoverySettings, now: number): PodProblem | undefined {
+  const max = r.crashLoop.maxContainerRestarts;
+  const window = r.crashLoop.windowSeconds * 1000;
+  const restarts = (p.status?.containerStatuses ?? []).reduce((s, c) => s + (c.restartCount ?? 0), 0);
+  if (restarts <= max) return undefined;
+  const age = Math.max(1, now - (ms(p.status?.startTime) ?? ms(p.metadata?.creationTimestamp) ?? now));
+  const inWindow = age <= window ? restarts : (restarts * window) / age;
+  if (inWindow <= max) return undefined;
+  return {
+    reason: POD_PROBLEMS.CrashLoop,
+    message: `pod ${nameOf(p)} restarted its containers ${restarts} times (limit ${max} in ${window / 1000}s)`,
+  };
+}
+
+/** A pod whose node has not been Ready for nodeLossSeconds (or is gone) is lost; else when it would be. */
+export function nodeLoss(p: V1Pod, nodes: NodeLookup, nodeLossSeconds: number, now: number): PodHealth {
+  const nodeName = p.spec?.nodeName;
+  if (!nodeName) return {};
+  const node = nodes.get(nodeName);
+  const { ready, since } = nodeReadySince(node);
+  if (ready) return {};
+  const lossMs = nodeLossSeconds * 1000;
+  const lostAt = (node ? (since ?? now) : now - lossMs) + lossMs;
+  if (lostAt > now) return { nodeLossAt: lostAt };
+  const notReadyFor = Math.round((now - lostAt + lossMs) / 1000);
+  const message = `node ${nodeName} of pod ${nameOf(p)} has not been Ready for ${notReadyFor}s${node ? '' : ' (node deleted)'}`;
+  return { problem: { reason: POD_PROBLEMS.NodeLost, message } };
 }
 
 /**
  * A problem, or undefined. `nodeLossAt` is set when the pod's node is not Ready yet
  * but not for long enough: when the pod would count as lost (for requeueing).
  */
-export function podProblem(
-  p: V1Pod,
-  nodes: NodeLookup,
-  r: RecoverySettings,
-  now: number,
-): { problem?: PodProblem; nodeLossAt?: number } {
-  const phase = p.status?.phase;
-  if (phase === 'Failed') {
-    if (p.status?.reason === 'Evicted')
-      return {
-        problem: {
-          reason: 'Evicted',
-          message: `pod ${p.metadata!.name} was evicted: ${p.status.message ?? ''}`.trim(),
-        },
-      };
-    return { problem: { reason: 'PodFailed', message: `pod ${p.metadata!.name} failed: ${terminatedSummary(p)}` } };
-  }
-  if (phase === 'Succeeded')
-    return { problem: { reason: 'PodSucceeded', message: `pod ${p.metadata!.name} exited: ${terminatedSummary(p)}` } };
+export interface PodHealth {
+  problem?: PodProblem;
+  nodeLossAt?: number;
+}
 
-  // Crash loop: restarts within the window, estimated from the restart count and the pod's
-  // age, so no history has to be kept (and it survives an operator restart).
-  const max = r.crashLoop?.maxContainerRestarts ?? 5;
-  const window = (r.crashLoop?.windowSeconds ?? 600) * 1000;
-  const restarts = (p.status?.containerStatuses ?? []).reduce((s, c) => s + (c.restartCount ?? 0), 0);
-  if (restarts > max) {
-    const age = Math.max(1, now - (ms(p.status?.startTime as any) ?? ms(p.metadata?.creationTimestamp as any) ?? now));
-    const inWindow = age <= window ? restarts : (restarts * window) / age;
-    if (inWindow > max)
-      return {
-        problem: {
-          reason: 'CrashLoop',
-          message: `pod ${p.metadata!.name} restarted its containers ${restarts} times (limit ${max} in ${window / 1000}s)`,
-        },
-      };
-  }
-
-  const nodeName = p.spec?.nodeName;
-  if (nodeName) {
-    const node = nodes.get(nodeName);
-    const { ready, since } = nodeReadySince(node);
-    if (!ready) {
-      const lossMs = (r.nodeLossSeconds ?? 60) * 1000;
-      const lostAt = (node ? (since ?? now) : now - lossMs) + lossMs;
-      if (lostAt <= now)
-        return {
-          problem: {
-            reason: 'NodeLost',
-            message: `node ${nodeName} of pod ${p.metadata!.name} has not been Ready for ${Math.round((now - lostAt + lossMs) / 1000)}s${node ? '' : ' (node deleted)'}`,
-          },
-        };
-      return { nodeLossAt: lostAt };
-    }
-  }
-  return {};
+export function podProblem(p: V1Pod, nodes: NodeLookup, r: RecoverySettings, now: number): PodHealth {
+  const problem = endedProblem(p) ?? crashLoopProblem(p, r, now);
+  if (problem) return { problem };
+  return nodeLoss(p, nodes, r.nodeLossSeconds, now);
 }

@@ -1,0 +1,61 @@
+// Step 1 of planning a ComputeCluster: what its pods are and what is wrong with them (pure).
+import { LABELS } from '../../builders/labels.ts';
+import { isTerminating, labelOf, nameOf } from '../../kube/meta.ts';
+import type { V1Pod } from '../../kube/types.ts';
+import { podProblem, type NodeLookup, type PodProblem, type RecoverySettings } from '../shared/podhealth.ts';
+import { soonest } from '../shared/time.ts';
+import { deletePod, type DeletePod } from './actions.ts';
+import { CLUSTER_REASONS } from '../../api/v1alpha1/reasons.ts';
+
+export interface Observed {
+  master?: V1Pod;
+  masterProblem?: PodProblem;
+  /** Worker pods by index, including terminating ones (they still hold their name). */
+  workers: Map<number, V1Pod>;
+  /** Problems of the pods that are not terminating, by pod name. */
+  problems: Map<string, PodProblem>;
+}
+
+export interface Observation {
+  observed: Observed;
+  /**
+   * Pods terminating on a lost node: they stay so forever (their kubelet is gone) and keep
+   * their name from the replacement, so they are force-deleted once the node counts as lost.
+   */
+  forceDeletes: DeletePod[];
+  /** When a pod on a NotReady node would count as lost. */
+  wakeAt?: number;
+}
+
+/** Sorts the cluster's pods by role; a worker without a valid index label is not Gaffer's. */
+function byRole(pods: V1Pod[]): Observed {
+  const observed: Observed = { workers: new Map(), problems: new Map() };
+  for (const p of pods) {
+    const role = labelOf(p, LABELS.role);
+    if (role === 'master') observed.master = p;
+    if (role !== 'worker') continue;
+    const index = Number(labelOf(p, LABELS.workerIndex));
+    if (Number.isInteger(index) && index >= 0) observed.workers.set(index, p);
+  }
+  return observed;
+}
+
+export function observe(pods: V1Pod[], nodes: NodeLookup, recovery: RecoverySettings, now: number): Observation {
+  const observed = byRole(pods);
+  const forceDeletes: DeletePod[] = [];
+  let wakeAt: number | undefined;
+  for (const p of [observed.master, ...observed.workers.values()]) {
+    if (!p) continue;
+    const { problem, nodeLossAt } = podProblem(p, nodes, recovery, now);
+    wakeAt = soonest(wakeAt, nodeLossAt);
+    if (isTerminating(p)) {
+      if (problem?.reason === CLUSTER_REASONS.NodeLost) {
+        forceDeletes.push(deletePod(p, problem.reason, `${problem.message}; force-deleting the pod stuck terminating`));
+      }
+    } else if (problem) {
+      observed.problems.set(nameOf(p), problem);
+    }
+  }
+  observed.masterProblem = observed.master ? observed.problems.get(nameOf(observed.master)) : undefined;
+  return { observed, forceDeletes, wakeAt };
+}

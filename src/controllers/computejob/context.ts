@@ -1,0 +1,85 @@
+// What every step of a ComputeJob decision reads (JobContext) and writes (Outcome: the new
+// status, built on a copy, the actions and the wake time).
+import type { Attempt, ComputeJobStatus, ValidComputeCluster, ValidComputeJob } from '../../api/v1alpha1/index.ts';
+import type { Reason } from '../../api/v1alpha1/reasons.ts';
+import { isControlledBy } from '../../builders/owner.ts';
+import { nameOf, uidOf } from '../../kube/meta.ts';
+import type { V1Pod } from '../../kube/types.ts';
+import type { NodeLookup } from '../shared/podhealth.ts';
+import { iso, soonest } from '../shared/time.ts';
+import type { JobAction } from './actions.ts';
+
+export interface JobContext {
+  job: ValidComputeJob;
+  /** The cluster the job runs on (clusterRef, or its ephemeral cluster), schema defaults applied. */
+  cluster?: ValidComputeCluster;
+  /** The ephemeral cluster, when the job's own (controlled by it). */
+  ownedCluster?: ValidComputeCluster;
+  clusterName: string;
+  ephemeral: boolean;
+  /** The job's driver pods, all attempts. */
+  drivers: V1Pod[];
+  nodes: NodeLookup;
+  now: number;
+}
+
+export function jobContext(
+  job: ValidComputeJob,
+  cluster: ValidComputeCluster | undefined,
+  drivers: V1Pod[],
+  nodes: NodeLookup,
+  now: number,
+): JobContext {
+  const ephemeral = !!job.spec.clusterTemplate;
+  const owned = ephemeral && cluster && isControlledBy(cluster, uidOf(job)) ? cluster : undefined;
+  const clusterName = job.spec.clusterRef?.name ?? nameOf(job);
+  return { job, cluster, ownedCluster: owned, clusterName, ephemeral, drivers, nodes, now };
+}
+
+export type Status = ComputeJobStatus & { attempts: Attempt[]; attemptCount: number; failed: number };
+
+/** The decision being made: status on a copy, the actions in order, the soonest due time. */
+export class Outcome {
+  readonly status: Status;
+  readonly actions: JobAction[] = [];
+  wakeAt?: number;
+
+  constructor(
+    prev: ComputeJobStatus | undefined,
+    readonly now: number,
+  ) {
+    const st = structuredClone(prev ?? {});
+    this.status = {
+      ...st,
+      attempts: [...(st.attempts ?? [])],
+      attemptCount: st.attemptCount ?? 0,
+      failed: st.failed ?? 0,
+    };
+  }
+
+  wake(t: number | undefined): void {
+    this.wakeAt = soonest(this.wakeAt, t);
+  }
+
+  act(a: JobAction): void {
+    this.actions.push(a);
+  }
+
+  event(type: 'Normal' | 'Warning', reason: Reason, message: string): void {
+    this.actions.push({ kind: 'event', type, reason, message });
+  }
+
+  get finished(): boolean {
+    return this.status.phase === 'Succeeded' || this.status.phase === 'Failed';
+  }
+
+  /** The attempt that has started and not ended, if any. */
+  get active(): Attempt | undefined {
+    const last = this.status.attempts[this.status.attempts.length - 1];
+    return last && !last.finishTime ? last : undefined;
+  }
+
+  endAttempt(a: Attempt, fields: Partial<Attempt>): void {
+    Object.assign(a, { finishTime: iso(this.now), ...fields });
+  }
+}

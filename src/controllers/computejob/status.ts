@@ -1,0 +1,79 @@
+// ComputeJob status: how a job finishes, and its kstatus conditions from its phase (pure).
+import { MAX_ATTEMPT_HISTORY } from '../../api/v1alpha1/computejob.ts';
+import type { ComputeJobStatus } from '../../api/v1alpha1/index.ts';
+import { CONDITIONS, JOB_REASONS, type JobReason, type Reason } from '../../api/v1alpha1/reasons.ts';
+import { setConditions, type ConditionInput } from '../shared/conditions.ts';
+import { formatDuration, iso, ms } from '../shared/time.ts';
+import type { JobContext, Outcome } from './context.ts';
+
+/** Ends the job: the running attempt (if any) ends uncounted with the job's reason. */
+export function finish(out: Outcome, phase: 'Succeeded' | 'Failed', reason: JobReason | Reason, message: string): void {
+  const st = out.status;
+  const active = out.active;
+  if (active) out.endAttempt(active, { reason, message, counted: false });
+  st.phase = phase;
+  st.reason = reason;
+  st.message = message;
+  st.completionTime = iso(out.now);
+  st.duration = formatDuration(out.now - (ms(st.startTime) ?? out.now));
+  delete st.nextAttemptTime;
+  delete st.clusterWaitStartTime;
+  if (phase === 'Succeeded') out.event('Normal', JOB_REASONS.JobSucceeded, message);
+  else out.event('Warning', reason, message);
+}
+
+function progressOf(st: ComputeJobStatus): string {
+  switch (st.phase ?? 'Pending') {
+    case 'Pending':
+      return 'starting';
+    case 'WaitingForCluster':
+      return `waiting for ComputeCluster ${st.clusterName} to be Ready`;
+    case 'Running':
+      return `attempt ${(st.attemptCount ?? 1) - 1} is running`;
+    case 'Retrying':
+      return `retrying at ${st.nextAttemptTime}`;
+    case 'Suspended':
+      return 'suspended';
+    default:
+      return st.phase ?? 'Pending';
+  }
+}
+
+/** A condition that is True in one phase and False otherwise. */
+function when(on: boolean, type: string, yes: Omit<ConditionInput, 'type' | 'status'>, no: string): ConditionInput {
+  return on ? { type, status: 'True', ...yes } : { type, status: 'False', reason: no, message: '' };
+}
+
+export function jobConditions(st: ComputeJobStatus): ConditionInput[] {
+  const phase = st.phase ?? 'Pending';
+  const done = phase === 'Succeeded' || phase === 'Failed';
+  const msg = st.message ?? '';
+  const failure = { reason: st.reason ?? JOB_REASONS.Failed, message: msg };
+  return [
+    phase === 'Succeeded'
+      ? { type: CONDITIONS.Ready, status: 'True', reason: JOB_REASONS.Succeeded, message: msg }
+      : { type: CONDITIONS.Ready, status: 'False', reason: phase, message: done ? msg : progressOf(st) },
+    done || phase === 'Suspended'
+      ? { type: CONDITIONS.Reconciling, status: 'False', reason: phase, message: '' }
+      : { type: CONDITIONS.Reconciling, status: 'True', reason: phase, message: progressOf(st) },
+    when(phase === 'Failed', CONDITIONS.Stalled, failure, JOB_REASONS.NotStalled),
+    when(phase === 'Succeeded', CONDITIONS.Complete, { reason: JOB_REASONS.Succeeded, message: msg }, phase),
+    when(phase === 'Failed', CONDITIONS.Failed, failure, phase),
+    when(
+      phase === 'Suspended',
+      CONDITIONS.Suspended,
+      { reason: JOB_REASONS.Suspended, message: 'spec.suspend is true' },
+      JOB_REASONS.NotSuspended,
+    ),
+  ];
+}
+
+/** The status to write: bounded attempt history, phase, conditions. */
+export function finalStatus(ctx: JobContext, out: Outcome): ComputeJobStatus {
+  const st: ComputeJobStatus = { ...out.status, attempts: out.status.attempts.slice(-MAX_ATTEMPT_HISTORY) };
+  if (!st.attempts?.length) delete st.attempts;
+  st.phase ??= 'Pending';
+  const generation = ctx.job.metadata.generation;
+  st.conditions = setConditions(ctx.job.status?.conditions, jobConditions(st), generation, new Date(out.now));
+  return st;
+}

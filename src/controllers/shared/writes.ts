@@ -1,0 +1,64 @@
+// Writes shared by both reconcilers: status (only when it changed), and which API errors an
+// action takes as done already.
+import type { Condition, FieldError } from '../../api/v1alpha1/index.ts';
+import { CONDITIONS, JOB_REASONS } from '../../api/v1alpha1/reasons.ts';
+import { stableStringify } from '../../builders/hash.ts';
+import type { CustomResourceRef, KubeClient } from '../../kube/client.ts';
+import type { V1ObjectMeta } from '../../kube/types.ts';
+import { setConditions, type ConditionInput } from './conditions.ts';
+
+/** The parts of a custom resource a status write needs. */
+export interface StatusObject<S> {
+  apiVersion?: string;
+  kind?: string;
+  metadata: V1ObjectMeta;
+  status?: S;
+}
+
+/** Equal for the purpose of writing: a status is written only when it changed. */
+export const statusEqual = (a: unknown, b: unknown) => stableStringify(a ?? {}) === stableStringify(b ?? {});
+
+/** A test of an API error: the ones an action lists are "done already", not failures. */
+export type ApiErrorTest = (e: unknown) => boolean;
+export const tolerated = (e: unknown, tests: readonly ApiErrorTest[]) => tests.some((t) => t(e));
+
+/**
+ * Replaces /status, conditional on the cached resourceVersion (409 when stale: the controller
+ * requeues). Every other refusal is retried with backoff too: none of them is terminal, and a
+ * write that is never retried could leave a job's TTL or a backoff wake-up unserved.
+ */
+export async function writeStatus<T extends StatusObject<unknown>>(
+  client: KubeClient,
+  ref: CustomResourceRef,
+  obj: T,
+  status: T['status'],
+): Promise<T> {
+  return client.replaceStatus(ref, { ...obj, status });
+}
+
+/**
+ * What only the controller can reject (the CRD normally catches it first): Stalled=True with
+ * the fields named, and nothing running is touched. Written only when it changed.
+ */
+export async function stallInvalidSpec(
+  client: KubeClient,
+  ref: CustomResourceRef,
+  obj: StatusObject<{ conditions?: Condition[] }>,
+  errors: FieldError[],
+  extra: Record<string, unknown> = {},
+): Promise<void> {
+  const message = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+  const stalled: ConditionInput[] = [
+    { type: CONDITIONS.Ready, status: 'False', reason: JOB_REASONS.InvalidSpec, message },
+    { type: CONDITIONS.Reconciling, status: 'False', reason: JOB_REASONS.Stalled, message: 'waiting for a valid spec' },
+    { type: CONDITIONS.Stalled, status: 'True', reason: JOB_REASONS.InvalidSpec, message },
+  ];
+  const generation = obj.metadata.generation;
+  const status = {
+    ...(obj.status ?? {}),
+    ...extra,
+    observedGeneration: generation,
+    conditions: setConditions(obj.status?.conditions, stalled, generation, new Date()),
+  };
+  if (!statusEqual(status, obj.status)) await writeStatus(client, ref, obj, status);
+}
