@@ -3,33 +3,31 @@
 import { expect } from 'chai';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { podTemplateSchemaFromOpenAPI } from '../../hack/openapi.ts';
 import { validateObject } from '../../src/api/v1alpha1/index.ts';
 import { invalidCases, minimalCluster, minimalJob } from '../fixtures/specs.ts';
-import { deleteNamespace, ensureCluster, k, kjson, kubectl, testNamespace } from './cluster.ts';
+import { k, setup } from './harness.ts';
 
 function yamlFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
     const p = join(dir, f);
-    return statSync(p).isDirectory() ? yamlFiles(p) : p.endsWith('.yaml') ? [p] : [];
+    if (statSync(p).isDirectory()) return yamlFiles(p);
+    return p.endsWith('.yaml') ? [p] : [];
   });
 }
 
 describe('API v1alpha1 on the real API server', function () {
   this.timeout(120_000);
-  let ns: string;
-  before(async () => {
-    await ensureCluster();
-    ns = await testNamespace('api');
-  });
-  after(async () => {
-    if (ns) await deleteNamespace(ns);
-  });
+  const s = setup('api');
+
+  /** Client-side apply, as a first `kubectl apply` of a new object creates it. */
+  const create = (obj: object) => s.ns.apply(obj, { serverSide: false });
+  const scaleUrl = (name: string) =>
+    `/apis/compute.gaffer.dev/v1alpha1/namespaces/${s.ns.name}/computeclusters/${name}/scale`;
 
   for (const file of yamlFiles('examples')) {
     it(`accepts ${file}`, async () => {
-      const out = await k(['apply', '-n', ns, '--server-side', '-f', file]);
+      const out = await s.ns.k(['apply', '--server-side', '-f', file]);
       expect(out).to.match(/serverside-applied/);
     });
   }
@@ -38,7 +36,7 @@ describe('API v1alpha1 on the real API server', function () {
     for (const c of invalidCases) {
       it(c.name, async () => {
         const obj = c.build();
-        const r = await kubectl(['apply', '-n', ns, '-f', '-'], stringify(obj));
+        const r = await s.ns.tryApply(obj, { serverSide: false });
         expect(r.code, `accepted: ${r.stdout}`).to.not.equal(0);
         for (const text of c.expect) expect(r.stderr).to.include(text);
         // Offline validation (gaffer validate) must reject it too, naming the same thing.
@@ -52,11 +50,10 @@ describe('API v1alpha1 on the real API server', function () {
     }
   });
 
-  it('applies server-side defaults that match the offline ones', async () => {
-    const c = minimalCluster();
-    c.metadata.name = 'defaults';
-    await k(['apply', '-n', ns, '-f', '-'], stringify(c));
-    const stored = await kjson(['get', '-n', ns, 'computecluster', 'defaults']);
+  it('applies server-side defaults that match the offline ones to a ComputeCluster', async () => {
+    const c = minimalCluster('defaults');
+    await create(c);
+    const stored = await s.ns.get('computecluster', 'defaults');
     expect(stored.spec.master.failurePolicy).to.deep.equal({
       action: 'RecreateMaster',
       maxRestarts: 5,
@@ -64,11 +61,12 @@ describe('API v1alpha1 on the real API server', function () {
     });
     expect(stored.spec.podRecovery.nodeLossSeconds).to.equal(60);
     expect(stored.spec).to.deep.equal(validateObject<any>(c).value.spec);
+  });
 
-    const j = minimalJob();
-    j.metadata.name = 'defaults';
-    await k(['apply', '-n', ns, '-f', '-'], stringify(j));
-    const storedJob = await kjson(['get', '-n', ns, 'computejob', 'defaults']);
+  it('applies server-side defaults that match the offline ones to a ComputeJob', async () => {
+    const j = minimalJob('defaults');
+    await create(j);
+    const storedJob = await s.ns.get('computejob', 'defaults');
     expect(storedJob.spec.failurePolicy.rules).to.deep.equal([
       { action: 'Ignore', onReasons: ['MasterRestarted', 'NodeLost', 'Evicted'] },
     ]);
@@ -76,109 +74,64 @@ describe('API v1alpha1 on the real API server', function () {
   });
 
   it('keeps status apart from spec (status subresource)', async () => {
-    const c = minimalCluster();
-    c.metadata.name = 'status';
-    await k(['apply', '-n', ns, '-f', '-'], stringify(c));
+    await create(minimalCluster('status'));
     // A status in a write to the main resource is ignored ...
-    await k(['patch', '-n', ns, 'cc', 'status', '--type=merge', '-p', '{"status":{"phase":"Running"}}']);
-    expect((await kjson(['get', '-n', ns, 'cc', 'status'])).status).to.equal(undefined);
+    await s.ns.patch('cc', 'status', { status: { phase: 'Running' } });
+    expect((await s.ns.get('cc', 'status')).status).to.equal(undefined);
     // ... and only the status subresource writes it, without bumping the generation.
-    const before = (await kjson(['get', '-n', ns, 'cc', 'status'])).metadata.generation;
-    await k([
-      'patch',
-      '-n',
-      ns,
-      'cc',
-      'status',
-      '--subresource=status',
-      '--type=merge',
-      '-p',
-      '{"status":{"phase":"Running","observedGeneration":1}}',
-    ]);
-    const after = await kjson(['get', '-n', ns, 'cc', 'status']);
+    const before = (await s.ns.get('cc', 'status')).metadata.generation;
+    await s.ns.patch('cc', 'status', { status: { phase: 'Running', observedGeneration: 1 } }, 'status');
+    const after = await s.ns.get('cc', 'status');
     expect(after.status.phase).to.equal('Running');
     expect(after.metadata.generation).to.equal(before);
   });
 
   it('scales spec.workers.replicas through the scale subresource', async () => {
-    const c = minimalCluster();
-    c.metadata.name = 'scaled';
-    await k(['apply', '-n', ns, '-f', '-'], stringify(c));
-    await k([
-      'patch',
-      '-n',
-      ns,
-      'cc',
-      'scaled',
-      '--subresource=status',
-      '--type=merge',
-      '-p',
-      '{"status":{"workers":{"replicas":2,"selector":"compute.gaffer.dev/cluster=scaled,compute.gaffer.dev/role=worker"}}}',
-    ]);
-    await k(['scale', '-n', ns, 'computecluster/scaled', '--replicas=5']);
-    expect((await kjson(['get', '-n', ns, 'cc', 'scaled'])).spec.workers.replicas).to.equal(5);
-    const scale = JSON.parse(
-      await k(['get', '--raw', `/apis/compute.gaffer.dev/v1alpha1/namespaces/${ns}/computeclusters/scaled/scale`]),
-    );
+    await create(minimalCluster('scaled'));
+    const selector = 'compute.gaffer.dev/cluster=scaled,compute.gaffer.dev/role=worker';
+    await s.ns.patch('cc', 'scaled', { status: { workers: { replicas: 2, selector } } }, 'status');
+    await s.ns.scale('computecluster', 'scaled', 5);
+    expect((await s.ns.get('cc', 'scaled')).spec.workers.replicas).to.equal(5);
+    const scale = JSON.parse(await k(['get', '--raw', scaleUrl('scaled')]));
     expect(scale.spec.replicas).to.equal(5);
-    expect(scale.status).to.deep.equal({
-      replicas: 2,
-      selector: 'compute.gaffer.dev/cluster=scaled,compute.gaffer.dev/role=worker',
-    });
+    expect(scale.status).to.deep.equal({ replicas: 2, selector });
     // An HPA may target a ComputeCluster.
-    await k(
-      ['apply', '-n', ns, '-f', '-'],
-      stringify({
-        apiVersion: 'autoscaling/v2',
-        kind: 'HorizontalPodAutoscaler',
-        metadata: { name: 'scaled' },
-        spec: {
-          scaleTargetRef: { apiVersion: 'compute.gaffer.dev/v1alpha1', kind: 'ComputeCluster', name: 'scaled' },
-          minReplicas: 1,
-          maxReplicas: 8,
-          metrics: [
-            { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } },
-          ],
-        },
-      }),
-    );
+    await create({
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'scaled' },
+      spec: {
+        scaleTargetRef: { apiVersion: 'compute.gaffer.dev/v1alpha1', kind: 'ComputeCluster', name: 'scaled' },
+        minReplicas: 1,
+        maxReplicas: 8,
+        metrics: [
+          { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } },
+        ],
+      },
+    });
   });
 
   it('shows the printer columns in kubectl get cc,cjob and the gaffer category', async () => {
-    const c = minimalCluster();
-    c.metadata.name = 'columns';
-    await k(['apply', '-n', ns, '-f', '-'], stringify(c));
-    await k([
-      'patch',
-      '-n',
-      ns,
+    await create(minimalCluster('columns'));
+    await s.ns.patch(
       'cc',
       'columns',
-      '--subresource=status',
-      '--type=merge',
-      '-p',
-      '{"status":{"phase":"Running","master":{"ready":true},"workers":{"summary":"2/2"}}}',
-    ]);
-    const j = minimalJob();
-    j.metadata.name = 'columns';
-    await k(['apply', '-n', ns, '-f', '-'], stringify(j));
-    await k([
-      'patch',
-      '-n',
-      ns,
+      { status: { phase: 'Running', master: { ready: true }, workers: { summary: '2/2' } } },
+      'status',
+    );
+    await create(minimalJob('columns'));
+    await s.ns.patch(
       'cjob',
       'columns',
-      '--subresource=status',
-      '--type=merge',
-      '-p',
-      '{"status":{"phase":"Succeeded","clusterName":"columns","attemptCount":2,"duration":"1m5s"}}',
-    ]);
-    const out = await k(['get', '-n', ns, 'cc,cjob']);
+      { status: { phase: 'Succeeded', clusterName: 'columns', attemptCount: 2, duration: '1m5s' } },
+      'status',
+    );
+    const out = await s.ns.k(['get', 'cc,cjob']);
     expect(out).to.match(/NAME\s+WORKERS\s+PHASE\s+MASTER\s+AGE/);
     expect(out).to.match(/computecluster\.compute\.gaffer\.dev\/columns\s+2\/2\s+Running\s+true\s+\d+s/);
     expect(out).to.match(/NAME\s+CLUSTER\s+PHASE\s+ATTEMPTS\s+AGE\s+DURATION/);
     expect(out).to.match(/computejob\.compute\.gaffer\.dev\/columns\s+columns\s+Succeeded\s+2\s+\d+s\s+1m5s/);
-    const all = await k(['get', '-n', ns, 'gaffer', '-o', 'name']);
+    const all = await s.ns.k(['get', 'gaffer', '-o', 'name']);
     expect(all)
       .to.include('computecluster.compute.gaffer.dev/columns')
       .and.to.include('computejob.compute.gaffer.dev/columns');

@@ -3,9 +3,12 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { parseAllDocuments } from 'yaml';
-import { CLUSTER_DIR, KUBECONFIG, ROOT } from '../../hack/kubectl.ts';
 import {
+  CLUSTER_DIR,
+  KUBECONFIG,
+  Namespace,
   OPERATOR_NAMESPACE,
+  ROOT,
   deleteNamespace,
   ensureCluster,
   k,
@@ -13,7 +16,7 @@ import {
   kubectl,
   testNamespace,
   waitFor,
-} from './cluster.ts';
+} from './harness.ts';
 
 const chart = `${ROOT}charts/gaffer`;
 function helm(args: string[]) {
@@ -30,6 +33,26 @@ const render = (...set: string[]) => {
     .map((d) => d.toJS())
     .filter(Boolean);
 };
+
+/** What the operator needs and nothing more: `kubectl auth can-i` as the chart's ServiceAccount. */
+const permissions: { verb: string; what: string; ns: string; subresource?: string; answer: 'yes' | 'no' }[] = [
+  { verb: 'create', what: 'pods', ns: 'default', answer: 'yes' },
+  { verb: 'update', what: 'computeclusters.compute.gaffer.dev', ns: 'default', subresource: 'status', answer: 'yes' },
+  { verb: 'create', what: 'leases.coordination.k8s.io', ns: OPERATOR_NAMESPACE, answer: 'yes' },
+  { verb: 'create', what: 'leases.coordination.k8s.io', ns: 'default', answer: 'no' },
+  { verb: 'update', what: 'computeclusters.compute.gaffer.dev', ns: 'default', answer: 'no' }, // never writes spec
+  { verb: 'get', what: 'secrets', ns: 'default', answer: 'no' },
+  { verb: 'delete', what: 'nodes', ns: 'default', answer: 'no' },
+  { verb: 'update', what: 'pods', ns: 'default', answer: 'no' },
+];
+
+/** Values that values.schema.json rejects, and the name the error must give. */
+const badValues: [string, string][] = [
+  ['replicaCount=-1', 'replicaCount'],
+  ['operator.logLevel=loud', 'logLevel'],
+  ['leaderElection.leaseDuration=soon', 'leaseDuration'],
+  ['unknownKey=1', 'unknownKey'],
+];
 
 describe('Helm chart', function () {
   this.timeout(180_000);
@@ -97,46 +120,34 @@ describe('Helm chart', function () {
     );
   });
 
-  it('the chart ServiceAccount can do what the operator needs and nothing more', async () => {
-    const can = async (verb: string, what: string, ns = 'default', sub?: string) =>
-      (
-        await kubectl([
-          'auth',
-          'can-i',
-          verb,
-          what,
-          '-n',
-          ns,
-          `--as=system:serviceaccount:${OPERATOR_NAMESPACE}:gaffer`,
-          ...(sub ? [`--subresource=${sub}`] : []),
-        ])
-      ).stdout.trim();
-    expect(await can('create', 'pods')).to.equal('yes');
-    expect(await can('update', 'computeclusters.compute.gaffer.dev', 'default', 'status')).to.equal('yes');
-    expect(await can('create', 'leases.coordination.k8s.io', OPERATOR_NAMESPACE)).to.equal('yes');
-    expect(await can('create', 'leases.coordination.k8s.io')).to.equal('no');
-    expect(await can('update', 'computeclusters.compute.gaffer.dev')).to.equal('no'); // never writes spec
-    expect(await can('get', 'secrets')).to.equal('no');
-    expect(await can('delete', 'nodes')).to.equal('no');
-    expect(await can('update', 'pods')).to.equal('no');
-  });
+  for (const p of permissions) {
+    const sub = p.subresource ? `/${p.subresource}` : '';
+    it(`the chart ServiceAccount ${p.answer === 'yes' ? 'may' : 'may not'} ${p.verb} ${p.what}${sub} in ${p.ns}`, async () => {
+      const r = await kubectl([
+        'auth',
+        'can-i',
+        p.verb,
+        p.what,
+        '-n',
+        p.ns,
+        `--as=system:serviceaccount:${OPERATOR_NAMESPACE}:gaffer`,
+        ...(p.subresource ? [`--subresource=${p.subresource}`] : []),
+      ]);
+      expect(r.stdout.trim()).to.equal(p.answer);
+    });
+  }
 
-  it('rejects bad values through values.schema.json, naming the value', () => {
-    const cases: [string, string][] = [
-      ['replicaCount=-1', 'replicaCount'],
-      ['operator.logLevel=loud', 'logLevel'],
-      ['leaderElection.leaseDuration=soon', 'leaseDuration'],
-      ['unknownKey=1', 'unknownKey'],
-    ];
-    for (const [set, field] of cases) {
+  for (const [set, field] of badValues) {
+    it(`rejects ${set} through values.schema.json, naming ${field}`, () => {
       const r = helm(['template', 'gaffer', chart, '--set', set]);
       expect(r.code).to.not.equal(0);
       expect(r.err).to.include(field);
-    }
-  });
+    });
+  }
 
   it('installs into a restricted namespace, upgrades (CRDs included), and uninstalls keeping the CRDs', async () => {
     const ns = await testNamespace('helm');
+    const t = new Namespace(ns);
     try {
       await k(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted']);
       // The CRDs already exist (kubectl apply); let this release adopt them.
@@ -156,8 +167,7 @@ describe('Helm chart', function () {
       // Pod Security admitted the operator pods (KWOK runs them; the image is never pulled).
       await waitFor(
         '2 operator pods',
-        async () =>
-          (await kjson(['get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/instance=gaffer-test'])).items.length === 2,
+        async () => (await t.list('pods', 'app.kubernetes.io/instance=gaffer-test')).length === 2,
         60_000,
       );
       const upgrade = helm(['upgrade', 'gaffer-test', chart, '-n', ns, '--set', 'operator.workers=8']);
@@ -165,7 +175,7 @@ describe('Helm chart', function () {
       const crd = await kjson(['get', 'crd', 'computeclusters.compute.gaffer.dev']);
       expect(crd.metadata.annotations['meta.helm.sh/release-name']).to.equal('gaffer-test');
       expect(crd.metadata.annotations['helm.sh/resource-policy']).to.equal('keep');
-      const d = await kjson(['get', 'deployment', '-n', ns, 'gaffer-test']);
+      const d = await t.get('deployment', 'gaffer-test');
       expect(d.spec.template.spec.containers[0].args).to.include('--workers=8');
       const uninstall = helm(['uninstall', 'gaffer-test', '-n', ns]);
       expect(uninstall.code, uninstall.err).to.equal(0);

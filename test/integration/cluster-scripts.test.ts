@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from '../../hack/kubectl.ts';
+import { ROOT } from './harness.ts';
 
 function run(script: string, env: Record<string, string>) {
   const r = spawnSync('bash', [join(ROOT, 'hack', script)], {

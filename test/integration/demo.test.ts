@@ -1,8 +1,7 @@
 // npm run demo's narration (hack/demo.ts) against the local control plane.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { ROOT } from '../../hack/kubectl.ts';
-import { ensureCluster } from './cluster.ts';
+import { ROOT, ensureCluster } from './harness.ts';
 
 describe('npm run demo', function () {
   this.timeout(300_000);

@@ -1,9 +1,7 @@
 // The ComputeJob controller on the real control plane: KWOK completes the driver with a
 // chosen exit code after a chosen delay (hack/README.md).
 import { expect } from 'chai';
-import { stringify } from 'yaml';
-import { deleteNamespace, ensureCluster, k, kjson, kubectl, testNamespace, waitFor } from './cluster.ts';
-import { OperatorProcess } from './operator-process.ts';
+import { cond, envOf, setup, sleep, waitFor, whileNodeNotReady } from './harness.ts';
 
 const image = 'registry.invalid/compute:1';
 const clusterSpec = (o: { workers?: number; nodeLossSeconds?: number } = {}) => ({
@@ -36,42 +34,18 @@ function jobManifest(
 
 describe('ComputeJob controller', function () {
   this.timeout(240_000);
-  let ns: string;
-  let op: OperatorProcess;
-  const startOperator = async () => {
-    op = new OperatorProcess(['--leader-elect=false', '--namespaces', ns, '--resync-period', '1m']);
-    await op.started();
-  };
-  before(async () => {
-    await ensureCluster();
-    ns = await testNamespace('cj');
-    await startOperator();
-  });
-  after(async () => {
-    await op?.stop();
-    if (ns) await deleteNamespace(ns);
-  });
+  const s = setup('cj', { operator: ['--resync-period', '1m'] });
 
-  const apply = (obj: any) => k(['apply', '-n', ns, '--server-side', '-f', '-'], stringify(obj));
-  const job = (name: string) => kjson(['get', '-n', ns, 'computejob', name]);
-  const cc = (name: string) => kjson(['get', '-n', ns, 'computecluster', name]);
-  const cond = (o: any, type: string) => o.status?.conditions?.find((x: any) => x.type === type);
+  const job = (name: string) => s.ns.get('computejob', name);
+  const cc = (name: string) => s.ns.get('computecluster', name);
   const phase = (name: string, p: string, timeout = 60_000) =>
-    waitFor(
-      `${name} ${p}`,
-      async () => {
-        const j = await job(name);
-        return j.status?.phase === p && j;
-      },
-      timeout,
-      200,
-    );
+    s.ns.until('computejob', name, p, (j) => j.status?.phase === p, timeout, 200);
   const drivers = async (name: string) =>
-    (await kjson(['get', 'pods', '-n', ns, '-l', `compute.gaffer.dev/job=${name}`])).items.filter(
-      (p: any) => !p.metadata.deletionTimestamp,
-    );
+    (await s.ns.list('pods', `compute.gaffer.dev/job=${name}`)).filter((p: any) => !p.metadata.deletionTimestamp);
+  const driverRunning = (name: string, timeout?: number) =>
+    waitFor('driver running', async () => (await drivers(name))[0]?.status?.phase === 'Running', timeout);
   const sharedCluster = async (name = 'shared', o: { nodeLossSeconds?: number } = {}) => {
-    await apply({
+    await s.ns.apply({
       apiVersion: 'compute.gaffer.dev/v1alpha1',
       kind: 'ComputeCluster',
       metadata: { name },
@@ -79,22 +53,35 @@ describe('ComputeJob controller', function () {
     });
     await waitFor(`${name} Ready`, async () => cond(await cc(name), 'Ready')?.status === 'True');
   };
+  /** KWOK completes the driver after `after` with this exit code (hack/README.md). */
+  const exits = (after: string, code?: number) => ({
+    'sim.gaffer.dev/complete-after': after,
+    ...(code === undefined ? {} : { 'sim.gaffer.dev/exit-code': String(code) }),
+  });
+  /** A job whose driver exits with `code` after 1 s, and a failurePolicy rule: `action` on that code. */
+  const applyRuleJob = (name: string, code: number, action: string, extra: object) =>
+    s.ns.apply(
+      jobManifest(name, {
+        sim: exits('1s', code),
+        extra: { ...extra, failurePolicy: { rules: [{ action, onExitCodes: { operator: 'In', values: [code] } }] } },
+      }),
+    );
+  const suspend = (name: string, suspend: boolean) => s.ns.patch('cjob', name, { spec: { suspend } });
 
   it('waits for a clusterRef cluster, runs the driver wired to it, and succeeds on exit 0', async () => {
-    await apply(jobManifest('first', { cluster: 'later', sim: { 'sim.gaffer.dev/complete-after': '3s' } }));
+    await s.ns.apply(jobManifest('first', { cluster: 'later', sim: exits('3s') }));
     const waiting = await phase('first', 'WaitingForCluster');
     expect(cond(waiting, 'Reconciling').status).to.equal('True');
     await sharedCluster('later');
     const running = await phase('first', 'Running');
     const [driver] = await drivers('first');
     expect(driver.metadata.name).to.equal('first-driver-0');
-    const env = Object.fromEntries(driver.spec.containers[0].env.map((e: any) => [e.name, e.value]));
-    expect(env).to.deep.include({
+    expect(envOf(driver)).to.deep.include({
       GAFFER_ROLE: 'driver',
       GAFFER_JOB: 'first',
       GAFFER_ATTEMPT: '0',
       GAFFER_CLUSTER: 'later',
-      GAFFER_MASTER_ADDR: `later-master.${ns}.svc:7077`,
+      GAFFER_MASTER_ADDR: `later-master.${s.ns.name}.svc:7077`,
       GAFFER_WORKERS: '1',
     });
     expect(driver.spec.restartPolicy).to.equal('Never');
@@ -108,22 +95,19 @@ describe('ComputeJob controller', function () {
     expect(done.status.attempts.every((a: any) => a.finishTime)).to.equal(true); // nothing reported as running
     expect(done.status.duration).to.match(/^\d+s$/);
     await waitFor('activeJobs 0', async () => (await cc('later')).status.activeJobs === 0);
-    await k(['wait', '-n', ns, '--for=condition=Complete', 'computejob/first', '--timeout=5s']);
+    await s.ns.k(['wait', '--for=condition=Complete', 'computejob/first', '--timeout=5s']);
   });
 
   it('fails with ClusterNotReady after clusterReadyTimeoutSeconds', async () => {
-    await apply(jobManifest('orphan', { cluster: 'nowhere', extra: { clusterReadyTimeoutSeconds: 3 } }));
+    await s.ns.apply(jobManifest('orphan', { cluster: 'nowhere', extra: { clusterReadyTimeoutSeconds: 3 } }));
     const j = await phase('orphan', 'Failed', 30_000);
     expect(j.status.reason).to.equal('ClusterNotReady');
     expect(cond(j, 'Failed').status).to.equal('True');
   });
 
   it('runs on an ephemeral cluster it owns and deletes it afterwards (cleanupPolicy Delete)', async () => {
-    await apply(jobManifest('eph', { template: true, sim: { 'sim.gaffer.dev/complete-after': '2s' } }));
-    const c = await waitFor(
-      'ephemeral cluster',
-      async () => (await kubectl(['get', '-n', ns, 'cc', 'eph', '-o', 'json'])).code === 0 && cc('eph'),
-    );
+    await s.ns.apply(jobManifest('eph', { template: true, sim: exits('2s') }));
+    const c = await waitFor('ephemeral cluster', async () => (await s.ns.exists('cc', 'eph')) && cc('eph'));
     const j = await job('eph');
     expect(c.metadata.ownerReferences[0]).to.include({
       kind: 'ComputeJob',
@@ -132,31 +116,26 @@ describe('ComputeJob controller', function () {
       controller: true,
     });
     await phase('eph', 'Succeeded');
-    await waitFor('cluster deleted', async () => (await kubectl(['get', '-n', ns, 'cc', 'eph'])).code !== 0, 30_000);
+    await s.ns.untilGone('cc', 'eph', 30_000);
   });
 
   it('keeps the ephemeral cluster of a failed job with cleanupPolicy KeepOnFailure', async () => {
-    await apply(
+    await s.ns.apply(
       jobManifest('keepit', {
         template: true,
-        sim: { 'sim.gaffer.dev/complete-after': '1s', 'sim.gaffer.dev/exit-code': '1' },
+        sim: exits('1s', 1),
         extra: { backoffLimit: 0, cleanupPolicy: 'KeepOnFailure' },
       }),
     );
     const j = await phase('keepit', 'Failed');
     expect(j.status.reason).to.equal('BackoffLimitExceeded');
-    await new Promise((r) => setTimeout(r, 2000));
-    expect((await kubectl(['get', '-n', ns, 'cc', 'keepit'])).code).to.equal(0);
+    await sleep(2000);
+    expect(await s.ns.exists('cc', 'keepit')).to.equal(true);
   });
 
   it('retries failed attempts after the exponential backoff until backoffLimit counted failures', async () => {
     await sharedCluster();
-    await apply(
-      jobManifest('flaky', {
-        sim: { 'sim.gaffer.dev/complete-after': '1s', 'sim.gaffer.dev/exit-code': '1' },
-        extra: { backoffLimit: 2 },
-      }),
-    );
+    await s.ns.apply(jobManifest('flaky', { sim: exits('1s', 1), extra: { backoffLimit: 2 } }));
     const retrying = await phase('flaky', 'Retrying');
     expect(retrying.status.nextAttemptTime).to.be.a('string');
     const j = await phase('flaky', 'Failed', 90_000);
@@ -176,36 +155,20 @@ describe('ComputeJob controller', function () {
     expect(await drivers('flaky')).to.have.length(3); // finished drivers are kept for their logs
   });
 
-  it('applies failurePolicy rules: FailJob by exit code, Ignore does not count', async () => {
-    await apply(
-      jobManifest('usage', {
-        sim: { 'sim.gaffer.dev/complete-after': '1s', 'sim.gaffer.dev/exit-code': '2' },
-        extra: {
-          backoffLimit: 5,
-          failurePolicy: { rules: [{ action: 'FailJob', onExitCodes: { operator: 'In', values: [2] } }] },
-        },
-      }),
-    );
+  it('applies failurePolicy rules: FailJob by exit code', async () => {
+    await applyRuleJob('usage', 2, 'FailJob', { backoffLimit: 5 });
     const j = await phase('usage', 'Failed');
     expect(j.status.reason).to.equal('FailedByRule');
     expect(j.status.attemptCount).to.equal(1);
+  });
 
-    await apply(
-      jobManifest('ignored', {
-        sim: { 'sim.gaffer.dev/complete-after': '1s', 'sim.gaffer.dev/exit-code': '3' },
-        extra: {
-          backoffLimit: 0,
-          backoff: { initialSeconds: 1, maxSeconds: 1 },
-          failurePolicy: { rules: [{ action: 'Ignore', onExitCodes: { operator: 'In', values: [3] } }] },
-        },
-      }),
-    );
-    const later = await waitFor(
+  it('applies failurePolicy rules: Ignore does not count', async () => {
+    await applyRuleJob('ignored', 3, 'Ignore', { backoffLimit: 0, backoff: { initialSeconds: 1, maxSeconds: 1 } });
+    const later = await s.ns.until(
+      'computejob',
+      'ignored',
       'two ignored attempts',
-      async () => {
-        const j = await job('ignored');
-        return (j.status?.attempts ?? []).filter((a: any) => a.finishTime).length >= 2 && j;
-      },
+      (j) => (j.status?.attempts ?? []).filter((a: any) => a.finishTime).length >= 2,
       60_000,
     );
     expect(later.status.phase).to.not.equal('Failed');
@@ -213,27 +176,26 @@ describe('ComputeJob controller', function () {
     expect(later.status.attempts.filter((a: any) => a.finishTime).every((a: any) => a.counted === false)).to.equal(
       true,
     );
-    await k(['delete', '-n', ns, 'computejob', 'ignored']);
+    await s.ns.delete('computejob', 'ignored');
   });
 
   it('ends an attempt with MasterRestarted when the master changes, and retries it without counting', async () => {
     await sharedCluster('mcluster');
-    await apply(
+    await s.ns.apply(
       jobManifest('survivor', {
         cluster: 'mcluster',
         extra: { backoffLimit: 0, backoff: { initialSeconds: 1, maxSeconds: 1 } },
       }),
     );
     const r = await phase('survivor', 'Running');
-    await waitFor('driver running', async () => (await drivers('survivor'))[0]?.status?.phase === 'Running');
+    await driverRunning('survivor');
     const oldMaster = r.status.attempts[0].masterUID;
-    await k(['annotate', '-n', ns, 'pod', 'mcluster-master', 'sim.gaffer.dev/fail-after=0s']);
-    const j = await waitFor(
+    await s.ns.annotate('pod', 'mcluster-master', { 'sim.gaffer.dev/fail-after': '0s' });
+    const j = await s.ns.until(
+      'computejob',
+      'survivor',
       'second attempt running',
-      async () => {
-        const j = await job('survivor');
-        return j.status.attempts?.length === 2 && j.status.phase === 'Running' && j;
-      },
+      (j) => j.status.attempts?.length === 2 && j.status.phase === 'Running',
       60_000,
     );
     expect(j.status.attempts[0]).to.include({ reason: 'MasterRestarted', counted: false });
@@ -243,27 +205,22 @@ describe('ComputeJob controller', function () {
       'old driver gone',
       async () => (await drivers('survivor')).map((p: any) => p.metadata.name).join() === 'survivor-driver-1',
     );
-    await k(['delete', '-n', ns, 'computejob', 'survivor']);
+    await s.ns.delete('computejob', 'survivor');
   });
 
   it('treats an evicted driver (reason Evicted) and a lost node (NodeLost) as not counted', async () => {
     await sharedCluster('nl', { nodeLossSeconds: 3 });
-    await apply(
+    await s.ns.apply(
       jobManifest('evictee', {
         cluster: 'nl',
         extra: { backoffLimit: 0, backoff: { initialSeconds: 1, maxSeconds: 1 } },
       }),
     );
-    await waitFor('driver running', async () => (await drivers('evictee'))[0]?.status?.phase === 'Running');
-    await k([
-      'annotate',
-      '-n',
-      ns,
-      'pod',
-      'evictee-driver-0',
-      'sim.gaffer.dev/fail-after=0s',
-      'sim.gaffer.dev/pod-reason=Evicted',
-    ]);
+    await driverRunning('evictee');
+    await s.ns.annotate('pod', 'evictee-driver-0', {
+      'sim.gaffer.dev/fail-after': '0s',
+      'sim.gaffer.dev/pod-reason': 'Evicted',
+    });
     await waitFor(
       'attempt 1 running',
       async () =>
@@ -273,28 +230,24 @@ describe('ComputeJob controller', function () {
       60_000,
     );
     const node = (await drivers('evictee')).find((p: any) => p.metadata.name === 'evictee-driver-1').spec.nodeName;
-    try {
-      await k(['label', 'node', node, 'sim.gaffer.dev/not-ready=true']);
-      const j = await waitFor(
+    await whileNodeNotReady(node, async () => {
+      const j = await s.ns.until(
+        'computejob',
+        'evictee',
         'NodeLost',
-        async () => {
-          const j = await job('evictee');
-          return j.status.attempts?.[1]?.reason === 'NodeLost' && j;
-        },
+        (j) => j.status.attempts?.[1]?.reason === 'NodeLost',
         60_000,
       );
       expect(j.status.attempts[0]).to.include({ reason: 'Evicted', counted: false });
       expect(j.status.attempts[1]).to.include({ counted: false });
       expect(j.status.failed).to.equal(0);
-    } finally {
-      await k(['label', 'node', node, 'sim.gaffer.dev/not-ready-']);
-    }
-    await k(['delete', '-n', ns, 'computejob', 'evictee']);
+    });
+    await s.ns.delete('computejob', 'evictee');
   });
 
   it('fails with DeadlineExceeded after activeDeadlineSeconds and stops the driver', async () => {
-    await apply(jobManifest('slow', { extra: { activeDeadlineSeconds: 4 } }));
-    await waitFor('driver running', async () => (await drivers('slow'))[0]?.status?.phase === 'Running');
+    await s.ns.apply(jobManifest('slow', { extra: { activeDeadlineSeconds: 4 } }));
+    await driverRunning('slow');
     const j = await phase('slow', 'Failed', 30_000);
     expect(j.status.reason).to.equal('DeadlineExceeded');
     await waitFor('driver stopped', async () => (await drivers('slow')).length === 0, 30_000);
@@ -302,7 +255,7 @@ describe('ComputeJob controller', function () {
   });
 
   it('fails an attempt that does not start within startupDeadlineSeconds with the blocker as its reason', async () => {
-    await apply(
+    await s.ns.apply(
       jobManifest('stuck', {
         sim: { 'sim.gaffer.dev/image-pull-error': 'true' },
         extra: { backoffLimit: 0, startupDeadlineSeconds: 3 },
@@ -317,59 +270,48 @@ describe('ComputeJob controller', function () {
     await sharedCluster();
     const m = jobManifest('nowhere', { extra: { backoffLimit: 0, startupDeadlineSeconds: 3 } });
     m.spec.template.spec.nodeSelector = { 'gaffer.dev/no-such-node': 'true' };
-    await apply(m);
+    await s.ns.apply(m);
     const j = await phase('nowhere', 'Failed', 30_000);
     expect(j.status.attempts[0].reason).to.equal('Unschedulable');
     expect(j.status.attempts[0].message).to.match(/didn't match Pod's node affinity\/selector|node\(s\) didn't match/);
   });
 
   it('suspends (driver stopped, ephemeral cluster deleted) and resumes', async () => {
-    await apply(jobManifest('napper', { template: true }));
-    await waitFor('driver running', async () => (await drivers('napper'))[0]?.status?.phase === 'Running', 60_000);
-    await k(['patch', '-n', ns, 'cjob', 'napper', '--type=merge', '-p', '{"spec":{"suspend":true}}']);
-    const s = await phase('napper', 'Suspended');
-    expect(cond(s, 'Suspended').status).to.equal('True');
+    await s.ns.apply(jobManifest('napper', { template: true }));
+    await driverRunning('napper', 60_000);
+    await suspend('napper', true);
+    const suspended = await phase('napper', 'Suspended');
+    expect(cond(suspended, 'Suspended').status).to.equal('True');
     await waitFor(
       'driver and cluster gone',
-      async () =>
-        (await drivers('napper')).length === 0 && (await kubectl(['get', '-n', ns, 'cc', 'napper'])).code !== 0,
+      async () => (await drivers('napper')).length === 0 && !(await s.ns.exists('cc', 'napper')),
       30_000,
     );
-    await k(['patch', '-n', ns, 'cjob', 'napper', '--type=merge', '-p', '{"spec":{"suspend":false}}']);
-    const r = await waitFor(
+    await suspend('napper', false);
+    const r = await s.ns.until(
+      'computejob',
+      'napper',
       'resumed',
-      async () => {
-        const j = await job('napper');
-        return j.status.phase === 'Running' && j.status.attempts.length === 2 && j;
-      },
+      (j) => j.status.phase === 'Running' && j.status.attempts.length === 2,
       60_000,
     );
     expect(r.status.attempts[0]).to.include({ reason: 'Suspended', counted: false });
-    await k(['delete', '-n', ns, 'computejob', 'napper']);
+    await s.ns.delete('computejob', 'napper');
   });
 
   it('deletes a finished job and its pods after ttlSecondsAfterFinished', async () => {
-    await apply(
-      jobManifest('shortlived', {
-        sim: { 'sim.gaffer.dev/complete-after': '1s' },
-        extra: { ttlSecondsAfterFinished: 2 },
-      }),
-    );
+    await s.ns.apply(jobManifest('shortlived', { sim: exits('1s'), extra: { ttlSecondsAfterFinished: 2 } }));
     await phase('shortlived', 'Succeeded');
-    await waitFor(
-      'job deleted',
-      async () => (await kubectl(['get', '-n', ns, 'cjob', 'shortlived'])).code !== 0,
-      30_000,
-    );
+    await s.ns.untilGone('cjob', 'shortlived', 30_000);
     await waitFor('driver deleted', async () => (await drivers('shortlived')).length === 0, 30_000);
   });
 
   it('is crash safe: an operator killed mid-attempt starts no second driver and keeps the count', async () => {
-    await apply(jobManifest('sturdy', { sim: { 'sim.gaffer.dev/complete-after': '8s' } }));
+    await s.ns.apply(jobManifest('sturdy', { sim: exits('8s') }));
     await waitFor('driver created', async () => (await drivers('sturdy')).length === 1, 30_000, 50);
-    op.signal('SIGKILL');
-    await op.wait();
-    await startOperator();
+    s.op.signal('SIGKILL');
+    await s.op.wait();
+    await s.startOperator();
     const j = await phase('sturdy', 'Succeeded', 60_000);
     expect(j.status.attemptCount).to.equal(1);
     expect((await drivers('sturdy')).map((p: any) => p.metadata.name)).to.deep.equal(['sturdy-driver-0']);
@@ -377,9 +319,9 @@ describe('ComputeJob controller', function () {
 
   it('fails running clusterRef jobs with a clear reason when their cluster is deleted; nothing hangs', async () => {
     await sharedCluster('doomed');
-    await apply(jobManifest('abandoned', { cluster: 'doomed' }));
-    await waitFor('driver running', async () => (await drivers('abandoned'))[0]?.status?.phase === 'Running');
-    await k(['delete', '-n', ns, 'computecluster', 'doomed', '--timeout=30s']);
+    await s.ns.apply(jobManifest('abandoned', { cluster: 'doomed' }));
+    await driverRunning('abandoned');
+    await s.ns.delete('computecluster', 'doomed', '--timeout=30s');
     const j = await phase('abandoned', 'Failed', 30_000);
     expect(j.status.reason).to.equal('ClusterDeleted');
     expect(j.status.message).to.include('doomed');

@@ -2,39 +2,35 @@
 // an API server restart, leader election between operator processes, and /readyz.
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { stringify } from 'yaml';
-import { KUBECONFIG, ROOT } from '../../hack/kubectl.ts';
+import { baseLabels } from '../../src/builders/labels.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { loadKubeConfig } from '../../src/kube/config.ts';
 import { podSource } from '../../src/kube/sources.ts';
 import { Informer, type InformerEvent } from '../../src/runtime/informer.ts';
 import { silentLogger } from '../../src/runtime/logger.ts';
 import { TokenBucket } from '../../src/runtime/ratelimit.ts';
-import { OPERATOR_NAMESPACE, deleteNamespace, ensureCluster, k, kjson, testNamespace, waitFor } from './cluster.ts';
-import { OperatorProcess, serviceAccountKubeconfig } from './operator-process.ts';
+import { podManifest } from '../fixtures/pods.ts';
+import {
+  KUBECONFIG,
+  OPERATOR_NAMESPACE,
+  ROOT,
+  apply,
+  k,
+  kjson,
+  operatorsPerTest,
+  serviceAccountKubeconfig,
+  setup,
+  sleep,
+  waitFor,
+} from './harness.ts';
 
-const pod = (name: string, labels: Record<string, string>) =>
-  stringify({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, labels },
-    spec: { containers: [{ name: 'c', image: 'registry.invalid/x:1' }] },
-  });
-const managed = (cluster: string) => ({
-  'app.kubernetes.io/managed-by': 'gaffer',
-  'compute.gaffer.dev/cluster': cluster,
-});
+/** A pod labelled as Gaffer labels a cluster's pods. */
+const managed = (name: string, cluster: string) =>
+  podManifest(name, { labels: baseLabels(cluster), containers: ['c'] });
 
 describe('controller runtime on the real control plane', function () {
   this.timeout(180_000);
-  let ns: string;
-  before(async () => {
-    await ensureCluster();
-    ns = await testNamespace('rt');
-  });
-  after(async () => {
-    if (ns) await deleteNamespace(ns);
-  });
+  const s = setup('rt');
 
   describe('informer cache', () => {
     let informer: Informer<any>;
@@ -45,7 +41,7 @@ describe('controller runtime on the real control plane', function () {
       const bucket = new TokenBucket(50, 100);
       const client = new KubeClient(kc, { writes: bucket, events: bucket });
       informer = new Informer(
-        podSource(kc, client, { namespace: ns, labelSelector: 'app.kubernetes.io/managed-by=gaffer' }),
+        podSource(kc, client, { namespace: s.ns.name, labelSelector: 'app.kubernetes.io/managed-by=gaffer' }),
         silentLogger(),
         {
           minBackoffMs: 200,
@@ -66,41 +62,41 @@ describe('controller runtime on the real control plane', function () {
     });
     after(() => informer?.stop());
 
-    const key = (name: string) => `${ns}/${name}`;
+    const key = (name: string) => `${s.ns.name}/${name}`;
 
     it('sees adds, updates and deletes of selected objects only, and indexes them', async () => {
-      await k(['apply', '-n', ns, '-f', '-'], pod('a', managed('one')));
-      await k(['apply', '-n', ns, '-f', '-'], pod('unmanaged', { app: 'other' }));
+      await s.ns.apply(managed('a', 'one'));
+      await s.ns.apply(podManifest('unmanaged', { labels: { app: 'other' }, containers: ['c'] }));
       await waitFor('a in cache', async () => informer.get(key('a')));
-      expect(informer.byIndex('cluster', `${ns}/one`).map((p) => p.metadata.name)).to.deep.equal(['a']);
-      await k(['annotate', '-n', ns, 'pod', 'a', 'touched=yes']);
+      expect(informer.byIndex('cluster', `${s.ns.name}/one`).map((p) => p.metadata.name)).to.deep.equal(['a']);
+      await s.ns.annotate('pod', 'a', { touched: 'yes' });
       await waitFor('update seen', async () => informer.get(key('a'))?.metadata.annotations?.touched === 'yes');
       expect(events.some((e) => e.type === 'update' && e.obj.metadata.name === 'a')).to.equal(true);
-      await k(['delete', '-n', ns, 'pod', 'a', '--wait=true']);
+      await s.ns.delete('pod', 'a', '--wait=true');
       await waitFor('a gone', async () => !informer.get(key('a')));
       expect(events.some((e) => e.type === 'delete' && e.obj.metadata.name === 'a')).to.equal(true);
-      expect(informer.byIndex('cluster', `${ns}/one`)).to.deep.equal([]);
+      expect(informer.byIndex('cluster', `${s.ns.name}/one`)).to.deep.equal([]);
       expect(informer.get(key('unmanaged'))).to.equal(undefined);
       // Plain JSON in the cache, the same shape whether it came from a list or a watch.
       expect(events.every((e) => typeof e.obj.metadata.creationTimestamp === 'string')).to.equal(true);
     });
 
     it('recovers after kube-apiserver restarts and sees changes made while it was away', async () => {
-      await k(['apply', '-n', ns, '-f', '-'], pod('before', managed('two')));
-      await k(['apply', '-n', ns, '-f', '-'], pod('doomed', managed('two')));
+      await s.ns.apply(managed('before', 'two'));
+      await s.ns.apply(managed('doomed', 'two'));
       await waitFor('pods in cache', async () => informer.get(key('before')) && informer.get(key('doomed')));
       const restartsBefore = restarts;
       execFileSync('bash', [`${ROOT}hack/cluster-restart.sh`, 'kube-apiserver', '--down-seconds', '3'], {
         stdio: 'ignore',
       });
       // Changed at once, while the informer is still backing off from the outage.
-      await k(['apply', '-n', ns, '-f', '-'], pod('during', managed('two')));
-      await k(['delete', '-n', ns, 'pod', 'doomed', '--wait=false']);
+      await s.ns.apply(managed('during', 'two'));
+      await s.ns.delete('pod', 'doomed', '--wait=false');
       await waitFor('cache caught up', async () => informer.get(key('during')) && !informer.get(key('doomed')), 60_000);
       expect(restarts).to.be.greaterThan(restartsBefore);
       expect(informer.get(key('before'))).to.not.equal(undefined);
       // And it keeps following changes afterwards.
-      await k(['annotate', '-n', ns, 'pod', 'before', 'after-restart=yes']);
+      await s.ns.annotate('pod', 'before', { 'after-restart': 'yes' });
       await waitFor(
         'update after restart',
         async () => informer.get(key('before'))?.metadata.annotations?.['after-restart'] === 'yes',
@@ -109,15 +105,7 @@ describe('controller runtime on the real control plane', function () {
   });
 
   describe('operator processes', () => {
-    const procs: OperatorProcess[] = [];
-    const start = (args: string[], kubeconfig?: string) => {
-      const p = new OperatorProcess(args, { kubeconfig });
-      procs.push(p);
-      return p;
-    };
-    afterEach(async () => {
-      await Promise.all(procs.splice(0).map((p) => p.stop()));
-    });
+    const start = operatorsPerTest();
 
     // The chart lets the operator hold Leases in its own namespace only.
     const lease = (id: string) => kjson(['get', 'lease', '-n', OPERATOR_NAMESPACE, id]);
@@ -125,7 +113,7 @@ describe('controller runtime on the real control plane', function () {
       '--leader-election-namespace',
       OPERATOR_NAMESPACE,
       '--leader-election-id',
-      `${id}-${ns}`,
+      `${id}-${s.ns.name}`,
     ];
 
     it('elect exactly one leader; SIGKILL of the leader is replaced within lease duration plus a few seconds', async () => {
@@ -134,19 +122,22 @@ describe('controller runtime on the real control plane', function () {
       await Promise.all([a.started(), b.started()]);
       const leader = await waitFor(
         'a leader',
-        async () => ((await a.isLeader()) ? a : (await b.isLeader()) ? b : undefined),
+        async () => {
+          if (await a.isLeader()) return a;
+          return (await b.isLeader()) ? b : undefined;
+        },
         30_000,
       );
       const standby = leader === a ? b : a;
-      await new Promise((r) => setTimeout(r, 3000));
+      await sleep(3000);
       expect([await a.isLeader(), await b.isLeader()].filter(Boolean)).to.have.length(1);
-      expect((await lease(`kill-test-${ns}`)).spec.holderIdentity).to.equal(leader.identity);
+      expect((await lease(`kill-test-${s.ns.name}`)).spec.holderIdentity).to.equal(leader.identity);
 
       const killedAt = Date.now();
       leader.signal('SIGKILL');
       await waitFor('standby leads', () => standby.isLeader(), 30_000, 100);
       const took = Date.now() - killedAt;
-      expect((await lease(`kill-test-${ns}`)).spec.holderIdentity).to.equal(standby.identity);
+      expect((await lease(`kill-test-${s.ns.name}`)).spec.holderIdentity).to.equal(standby.identity);
       expect(took, `takeover took ${took} ms`).to.be.lessThan(15_000 + 5_000);
       expect(took, 'a standby must wait for the lease to expire').to.be.greaterThan(5_000);
     });
@@ -157,7 +148,7 @@ describe('controller runtime on the real control plane', function () {
       await waitFor('a leads', () => a.isLeader(), 30_000);
       const b = start(electionArgs('term-test'));
       await b.started();
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000);
       const termAt = Date.now();
       a.signal('SIGTERM');
       expect(await a.wait()).to.equal(0);
@@ -169,11 +160,11 @@ describe('controller runtime on the real control plane', function () {
 
     it('/readyz is false until every cache has synced', async () => {
       // A ServiceAccount that may list everything but pods: the pod cache cannot sync.
-      await k(['create', 'serviceaccount', 'limited', '-n', ns]);
+      await s.ns.k(['create', 'serviceaccount', 'limited']);
       const rules = (resources: string) => ({
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'ClusterRole',
-        metadata: { name: `${ns}-${resources.split(',')[0]}` },
+        metadata: { name: `${s.ns.name}-${resources.split(',')[0]}` },
         rules: [{ apiGroups: ['', 'compute.gaffer.dev'], resources: resources.split(','), verbs: ['list', 'watch'] }],
       });
       const bind = (role: string) => ({
@@ -181,11 +172,11 @@ describe('controller runtime on the real control plane', function () {
         kind: 'ClusterRoleBinding',
         metadata: { name: role },
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
-        subjects: [{ kind: 'ServiceAccount', name: 'limited', namespace: ns }],
+        subjects: [{ kind: 'ServiceAccount', name: 'limited', namespace: s.ns.name }],
       });
-      await k(['apply', '-f', '-'], stringify(rules('services,nodes,computeclusters,computejobs')));
-      await k(['apply', '-f', '-'], stringify(bind(`${ns}-services`)));
-      const kubeconfig = await serviceAccountKubeconfig(ns, 'limited');
+      await apply(rules('services,nodes,computeclusters,computejobs'));
+      await apply(bind(`${s.ns.name}-services`));
+      const kubeconfig = await serviceAccountKubeconfig(s.ns.name, 'limited');
       try {
         const op = start(['--leader-elect=false'], kubeconfig);
         await op.started();
@@ -198,14 +189,20 @@ describe('controller runtime on the real control plane', function () {
           20_000,
         );
         expect(notReady.body).to.include('caches not synced: pods');
-        await new Promise((r) => setTimeout(r, 2000));
+        await sleep(2000);
         expect((await op.readyz()).status).to.equal(503);
-        await k(['apply', '-f', '-'], stringify(rules('pods')));
-        await k(['apply', '-f', '-'], stringify(bind(`${ns}-pods`)));
+        await apply(rules('pods'));
+        await apply(bind(`${s.ns.name}-pods`));
         await waitFor('readyz ok', async () => (await op.readyz()).status === 200, 60_000);
         expect((await op.get(op.healthPort, '/healthz')).status).to.equal(200);
       } finally {
-        await k(['delete', 'clusterrole,clusterrolebinding', `${ns}-services`, `${ns}-pods`, '--ignore-not-found']);
+        await k([
+          'delete',
+          'clusterrole,clusterrolebinding',
+          `${s.ns.name}-services`,
+          `${s.ns.name}-pods`,
+          '--ignore-not-found',
+        ]);
       }
     });
   });

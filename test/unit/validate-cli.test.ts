@@ -10,6 +10,45 @@ import { invalidCases } from '../fixtures/specs.ts';
 const cli = (args: string[]) =>
   spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { encoding: 'utf8' });
 
+/** A fresh directory with these files. */
+function dirWith(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gaffer-validate-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+/** `gaffer <args>` as a CLI: its exit status, and text its stdout or stderr must contain. */
+const cliCases: { name: string; args: () => string[]; status: number; stream: 'stdout' | 'stderr'; text: string }[] = [
+  {
+    name: 'validate exits 1 on errors, naming the field',
+    args: () => ['validate', dirWith({ 'bad.yaml': stringify(invalidCases[0]!.build()) })],
+    status: 1,
+    stream: 'stdout',
+    text: 'imagePullPolicyy',
+  },
+  {
+    name: 'validate exits 0 when clean, with a count',
+    args: () => ['validate', 'examples'],
+    status: 0,
+    stream: 'stdout',
+    text: '8 Gaffer object(s) checked, 0 error(s)',
+  },
+  {
+    name: 'an unknown command exits 2, naming it',
+    args: () => ['frobnicate'],
+    status: 2,
+    stream: 'stderr',
+    text: "unknown command 'frobnicate'",
+  },
+  {
+    name: 'the operator exits non-zero on a bad flag, naming it',
+    args: () => ['operator', '--workers=0'],
+    status: 2,
+    stream: 'stderr',
+    text: '--workers: expected at least 1',
+  },
+];
+
 describe('gaffer validate', () => {
   it('accepts every example', () => {
     const r = validatePaths(['examples']);
@@ -18,12 +57,10 @@ describe('gaffer validate', () => {
   });
 
   it('names the file, the document, the object and the field of each error, and skips other kinds', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gaffer-validate-'));
     const bad = invalidCases.find((c) => c.name === 'minReplicas above maxReplicas')!.build();
-    writeFileSync(
-      join(dir, 'app.yaml'),
-      `${stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } })}---\n${stringify(bad)}`,
-    );
+    const dir = dirWith({
+      'app.yaml': `${stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } })}---\n${stringify(bad)}`,
+    });
     const r = validatePaths([dir]);
     expect(r).to.include({ checked: 1, errors: 1, skipped: 1 });
     expect(r.lines[0]).to.equal(
@@ -31,25 +68,14 @@ describe('gaffer validate', () => {
     );
   });
 
-  it('exits 1 on errors and 0 when clean, as a CLI', function () {
-    this.timeout(30_000);
-    const dir = mkdtempSync(join(tmpdir(), 'gaffer-validate-'));
-    writeFileSync(join(dir, 'bad.yaml'), stringify(invalidCases[0]!.build()));
-    const bad = cli(['validate', dir]);
-    expect(bad.status).to.equal(1);
-    expect(bad.stdout).to.include('imagePullPolicyy');
-    const good = cli(['validate', 'examples']);
-    expect(good.status).to.equal(0);
-    expect(good.stdout).to.include('8 Gaffer object(s) checked, 0 error(s)');
-    const unknown = cli(['frobnicate']);
-    expect(unknown.status).to.equal(2);
-    expect(unknown.stderr).to.include("unknown command 'frobnicate'");
-  });
-
-  it('the operator exits non-zero on a bad flag, naming it', function () {
-    this.timeout(30_000);
-    const r = cli(['operator', '--workers=0']);
-    expect(r.status).to.equal(2);
-    expect(r.stderr).to.include('--workers: expected at least 1');
+  describe('as a CLI', () => {
+    for (const c of cliCases) {
+      it(c.name, function () {
+        this.timeout(30_000);
+        const r = cli(c.args());
+        expect(r.status).to.equal(c.status);
+        expect(r[c.stream]).to.include(c.text);
+      });
+    }
   });
 });

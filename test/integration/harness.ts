@@ -1,0 +1,379 @@
+// The integration tests' one harness: the local control plane (hack/local-cluster.ts), a fresh
+// namespace per test file with kubectl bound to it, reading objects and their conditions,
+// waiting, KWOK's NotReady nodes, and the operator (src/main.ts) as a child process.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { ROOT } from '../../hack/kubectl.ts';
+import {
+  OPERATOR_KUBECONFIG,
+  ensureCluster,
+  k,
+  kjson,
+  kubectl,
+  waitFor,
+  type Result,
+} from '../../hack/local-cluster.ts';
+
+export * from '../../hack/local-cluster.ts';
+export { CLUSTER_DIR, KUBECONFIG, ROOT } from '../../hack/kubectl.ts';
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The condition of this type in an object's status.conditions (a pod's, a node's or a CR's). */
+export const cond = (obj: any, type: string): any => obj?.status?.conditions?.find((c: any) => c.type === type);
+
+/** Pods that are not being deleted. */
+export const live = (pods: any[]) => pods.filter((p) => !p.metadata.deletionTimestamp);
+/** The sorted names of the live pods. */
+export const podNames = (pods: any[]) =>
+  live(pods)
+    .map((p) => p.metadata.name)
+    .sort();
+/** The sorted uids of the live pods. */
+export const podUids = (pods: any[]) =>
+  live(pods)
+    .map((p) => p.metadata.uid)
+    .sort();
+/** The first container's environment, by name. */
+export const envOf = (pod: any): Record<string, string> =>
+  Object.fromEntries(pod.spec.containers[0].env.map((e: any) => [e.name, e.value]));
+
+/** Objects (or YAML as it is) as one multi-document YAML stream for kubectl. */
+export const toYaml = (objs: object | object[] | string): string =>
+  typeof objs === 'string'
+    ? objs
+    : [objs]
+        .flat()
+        .map((o) => stringify(o))
+        .join('---\n');
+
+/** kubectl apply (client-side) of cluster-scoped objects, which must succeed. */
+export const apply = (objs: object | object[] | string): Promise<string> => k(['apply', '-f', '-'], toYaml(objs));
+
+/** A fresh namespace, ready for pods (its default ServiceAccount exists). */
+export async function testNamespace(prefix: string): Promise<string> {
+  const ns = `${prefix}-${randomBytes(3).toString('hex')}`;
+  await k(['create', 'namespace', ns]);
+  await waitFor(
+    `default ServiceAccount in ${ns}`,
+    async () => (await kubectl(['-n', ns, 'get', 'serviceaccount', 'default'])).code === 0,
+  );
+  return ns;
+}
+
+/** Deletes a namespace without waiting for it to go. */
+export async function deleteNamespace(ns: string): Promise<void> {
+  await kubectl(['delete', 'namespace', ns, '--wait=false']);
+}
+
+export interface ApplyOptions {
+  /** Server-side apply (the default); false: client-side, as a first `kubectl apply` creates. */
+  serverSide?: boolean;
+  fieldManager?: string;
+}
+
+/** kubectl bound to one namespace. */
+export class Namespace {
+  constructor(readonly name: string) {}
+
+  /** kubectl -n <ns> ...: its exit code and output. */
+  run(args: string[], input?: string): Promise<Result> {
+    return kubectl(['-n', this.name, ...args], input);
+  }
+
+  /** kubectl -n <ns> ... that must succeed: its stdout. */
+  k(args: string[], input?: string): Promise<string> {
+    return k(['-n', this.name, ...args], input);
+  }
+
+  private applyArgs(o: ApplyOptions): string[] {
+    return [
+      'apply',
+      ...(o.serverSide === false ? [] : ['--server-side']),
+      ...(o.fieldManager ? [`--field-manager=${o.fieldManager}`] : []),
+      '-f',
+      '-',
+    ];
+  }
+
+  /** kubectl apply of objects or YAML, which must succeed. */
+  apply(objs: object | object[] | string, o: ApplyOptions = {}): Promise<string> {
+    return this.k(this.applyArgs(o), toYaml(objs));
+  }
+
+  /** kubectl apply that may fail: its exit code and output. */
+  tryApply(objs: object | object[] | string, o: ApplyOptions = {}): Promise<Result> {
+    return this.run(this.applyArgs(o), toYaml(objs));
+  }
+
+  get<T = any>(kind: string, name: string, ...flags: string[]): Promise<T> {
+    return kjson<T>(['get', '-n', this.name, kind, name, ...flags]);
+  }
+
+  async exists(kind: string, name: string): Promise<boolean> {
+    return (await this.run(['get', kind, name])).code === 0;
+  }
+
+  async list(kind: string, selector?: string): Promise<any[]> {
+    return (await kjson(['get', '-n', this.name, kind, ...(selector ? ['-l', selector] : [])])).items;
+  }
+
+  /** events.k8s.io Events with this reason (about `regarding` when given). */
+  async events(reason: string, regarding?: string): Promise<any[]> {
+    return (await this.list('events.events.k8s.io')).filter(
+      (e) => e.reason === reason && (regarding === undefined || e.regarding.name === regarding),
+    );
+  }
+
+  /** Sets annotations (`key=value`) on an object. */
+  annotate(kind: string, name: string, annotations: Record<string, string>): Promise<string> {
+    return this.k(['annotate', kind, name, ...Object.entries(annotations).map(([a, v]) => `${a}=${v}`)]);
+  }
+
+  /** A merge patch, of the object or of a subresource (status). */
+  patch(kind: string, name: string, patch: object, subresource?: string): Promise<string> {
+    const sub = subresource ? [`--subresource=${subresource}`] : [];
+    return this.k(['patch', kind, name, ...sub, '--type=merge', '-p', JSON.stringify(patch)]);
+  }
+
+  /** kubectl scale through the scale subresource. */
+  scale(kind: string, name: string, replicas: number): Promise<string> {
+    return this.k(['scale', `${kind}/${name}`, `--replicas=${replicas}`]);
+  }
+
+  delete(kind: string, name: string, ...flags: string[]): Promise<string> {
+    return this.k(['delete', kind, name, ...flags]);
+  }
+
+  /** Reads the object until `pred` holds for it, and returns it then. */
+  until<T = any>(
+    kind: string,
+    name: string,
+    what: string,
+    pred: (o: T) => unknown,
+    timeoutMs?: number,
+    intervalMs?: number,
+  ): Promise<T> {
+    return waitFor(
+      `${kind}/${name} ${what}`,
+      async () => {
+        const o = await this.get<T>(kind, name);
+        return !!pred(o) && o;
+      },
+      timeoutMs,
+      intervalMs,
+    );
+  }
+
+  /** Until the object has condition `type` with `status` (True unless given). */
+  untilCondition(kind: string, name: string, type: string, status = 'True', timeoutMs?: number): Promise<any> {
+    return this.until(kind, name, `${type}=${status}`, (o) => cond(o, type)?.status === status, timeoutMs);
+  }
+
+  /** Until the object is gone. */
+  untilGone(kind: string, name: string, timeoutMs?: number): Promise<boolean> {
+    return waitFor(`${kind}/${name} gone`, async () => !(await this.exists(kind, name)), timeoutMs);
+  }
+}
+
+/** A node's Ready condition. */
+export const nodeReady = async (node: string) => cond(await kjson(['get', 'node', node]), 'Ready');
+
+/** Runs `fn` while KWOK holds the node NotReady (hack/README.md); the node recovers afterwards. */
+export async function whileNodeNotReady<T>(node: string, fn: () => Promise<T>): Promise<T> {
+  await k(['label', 'node', node, 'sim.gaffer.dev/not-ready=true']);
+  try {
+    return await fn();
+  } finally {
+    await k(['label', 'node', node, 'sim.gaffer.dev/not-ready-']);
+  }
+}
+
+/** Until the node is Ready again. */
+export const untilNodeReady = (node: string, timeoutMs?: number) =>
+  waitFor(`node ${node} Ready`, async () => (await nodeReady(node)).status === 'True', timeoutMs);
+
+let nextPort = 19000 + Math.floor(Math.random() * 500) * 4;
+
+/** The operator (src/main.ts) as a child process, the way `npm start` runs it: health, metrics and JSON logs. */
+export class OperatorProcess {
+  readonly healthPort = nextPort++;
+  readonly metricsPort = nextPort++;
+  readonly child: ChildProcess;
+  readonly logs: any[] = [];
+  exitCode: number | null | undefined;
+  private exited: Promise<number | null>;
+
+  /** Runs with the chart's ServiceAccount unless given another kubeconfig. */
+  constructor(args: string[], opts: { kubeconfig?: string } = {}) {
+    this.child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'src/main.ts'),
+        '--kubeconfig',
+        opts.kubeconfig ?? OPERATOR_KUBECONFIG,
+        '--bind-address',
+        '127.0.0.1',
+        '--health-port',
+        String(this.healthPort),
+        '--metrics-port',
+        String(this.metricsPort),
+        ...args,
+      ],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, HOSTNAME: `test-${this.healthPort}` },
+      },
+    );
+    this.child.stdout!.on('data', this.lineReader());
+    this.child.stderr!.on('data', this.lineReader());
+    this.exited = new Promise((r) =>
+      this.child.on('exit', (code) => {
+        this.exitCode = code;
+        r(code);
+      }),
+    );
+  }
+
+  /** Collects whole lines of JSON (or raw text) into `logs`. */
+  private lineReader(): (d: Buffer) => void {
+    let buf = '';
+    return (d) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        try {
+          this.logs.push(JSON.parse(line));
+        } catch {
+          this.logs.push({ raw: line });
+        }
+      }
+    };
+  }
+
+  get identity(): string | undefined {
+    return this.logs.find((l) => l.message === 'operator started')?.identity;
+  }
+
+  async get(port: number, path: string): Promise<{ status: number; body: string }> {
+    const r = await fetch(`http://127.0.0.1:${port}${path}`);
+    return { status: r.status, body: await r.text() };
+  }
+
+  readyz() {
+    return this.get(this.healthPort, '/readyz');
+  }
+
+  async metrics(): Promise<string[]> {
+    return (await this.get(this.metricsPort, '/metrics')).body.split('\n');
+  }
+
+  async metric(name: string, labels = ''): Promise<number | undefined> {
+    const line = (await this.metrics()).find(
+      (l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `) || (!labels && l.startsWith(`${name}{`)),
+    );
+    return line ? Number(line.split(' ').pop()) : undefined;
+  }
+
+  async isLeader(): Promise<boolean> {
+    try {
+      return (await this.metric('leader_election_master_status', 'name="gaffer"')) === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  async started(): Promise<void> {
+    await waitFor(
+      'operator started',
+      async () =>
+        this.exitCode === undefined
+          ? !!this.identity
+          : Promise.reject(new Error(`operator exited ${this.exitCode}: ${JSON.stringify(this.logs.slice(-5))}`)),
+      60_000,
+    );
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    this.child.kill(sig);
+  }
+
+  wait(): Promise<number | null> {
+    return this.exited;
+  }
+
+  async stop(): Promise<void> {
+    if (this.exitCode !== undefined) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}
+
+/** Operators that a test starts, stopped after each test. */
+export function operatorsPerTest() {
+  const procs: OperatorProcess[] = [];
+  afterEach(async () => {
+    await Promise.all(procs.splice(0).map((p) => p.stop()));
+  });
+  return (args: string[], kubeconfig?: string) => {
+    const p = new OperatorProcess(args, { kubeconfig });
+    procs.push(p);
+    return p;
+  };
+}
+
+export interface SuiteOptions {
+  /** Run an operator for the namespace (--leader-elect=false --namespaces <ns>) with these extra arguments. */
+  operator?: string[];
+}
+
+/** What setup() gives a describe block: filled in by its before hook. */
+export interface Suite {
+  ns: Namespace;
+  /** The operator, with `operator` in the options. */
+  op: OperatorProcess;
+  /** Starts the operator (again, after a test killed it). */
+  startOperator(): Promise<void>;
+}
+
+/**
+ * Hooks for a describe block: the control plane up, a fresh namespace, and with `operator` an
+ * operator watching it; all removed afterwards.
+ */
+export function setup(prefix: string, o: SuiteOptions = {}): Suite {
+  const suite: Suite = {
+    ns: undefined as unknown as Namespace,
+    op: undefined as unknown as OperatorProcess,
+    async startOperator() {
+      suite.op = new OperatorProcess(['--leader-elect=false', '--namespaces', suite.ns.name, ...(o.operator ?? [])]);
+      await suite.op.started();
+    },
+  };
+  before(async () => {
+    await ensureCluster();
+    suite.ns = new Namespace(await testNamespace(prefix));
+    if (o.operator) await suite.startOperator();
+  });
+  afterEach(function () {
+    // The operator logs to memory: show its last lines when a test failed, for diagnosis.
+    if (this.currentTest?.state === 'failed' && suite.op)
+      console.log(
+        suite.op.logs
+          .slice(-40)
+          .map((l) => `      operator: ${JSON.stringify(l)}`)
+          .join('\n'),
+      );
+  });
+  after(async () => {
+    await suite.op?.stop();
+    if (suite.ns) await deleteNamespace(suite.ns.name);
+  });
+  return suite;
+}
