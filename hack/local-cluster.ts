@@ -20,7 +20,11 @@ export function kubectl(args: string[], input?: string): Promise<Result> {
       ['--kubeconfig', KUBECONFIG, ...args],
       { maxBuffer: 64 << 20 },
       (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof (err as any).code === 'number' ? (err as any).code : 1) : 0, stdout, stderr });
+        // execFile's error carries the exit code; one without (a signal, a spawn failure) is 1.
+        const exit = (err as { code?: unknown } | null)?.code;
+        let code = 0;
+        if (err) code = typeof exit === 'number' ? exit : 1;
+        resolve({ code, stdout, stderr });
       },
     );
     if (input !== undefined) child.stdin!.end(input);

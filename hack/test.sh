@@ -25,6 +25,8 @@ run_mocha() { # label args...
 
 log "type-checking"
 tsc -p tsconfig.json --noEmit
+log "linting (eslint: no any, short functions, import boundaries; prettier: format)"
+npm run -s lint
 log "unit tests"
 unit_rc=0; run_mocha unit --timeout 20000 test/unit || unit_rc=$?
 
