@@ -5,6 +5,7 @@ import { KubeClient } from './kube/client.ts';
 import { loadKubeConfig } from './kube/config.ts';
 import { leaseStore } from './kube/lease.ts';
 import { apiErrorFields } from './kube/errors.ts';
+import { POD_DELETION_COST } from './builders/labels.ts';
 import { customSource, nodeSource, podSource, serviceSource } from './kube/sources.ts';
 import type { KubeConfig, V1Node, V1Pod, V1Service } from './kube/types.ts';
 import type { OperatorConfig } from './config.ts';
@@ -77,7 +78,8 @@ function buildCaches(cfg: OperatorConfig, kc: KubeConfig, client: KubeClient, me
     jobs: cacheFor(cfg, informer, (ns) =>
       customSource<ComputeJob>(kc, client, cr(KINDS.ComputeJob.plural), { namespace: ns }),
     ),
-    pods: cacheFor(cfg, informer, (ns) => podSource(kc, client, managed(ns))),
+    // The cache keeps, of a pod's annotations, only those a controller reads.
+    pods: cacheFor(cfg, informer, (ns) => podSource(kc, client, { ...managed(ns), annotations: [POD_DELETION_COST] })),
     services: cacheFor(cfg, informer, (ns) => serviceSource(kc, client, managed(ns))),
     nodes: new CacheSet([informer(nodeSource(kc, client))]),
   };

@@ -5,6 +5,7 @@
 import { Watch, type KubeConfig, type V1Node, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import type { KObject, ListPage, ListWatchSource, WatchEvent, WatchHandle } from '../runtime/informer.ts';
 import type { KubeClient, CustomResourceRef } from './client.ts';
+import { projectCustom, projectNode, projectPod, projectService } from './projections.ts';
 
 // Typed list calls return class instances with Date fields; watch events are plain JSON.
 // One shape in the cache: plain JSON everywhere (so a cached V1Pod's "Date" fields are strings).
@@ -16,26 +17,32 @@ interface ListResponse {
   metadata?: { resourceVersion?: string; _continue?: string; continue?: string };
 }
 
-function page<T>(list: ListResponse): ListPage<T> {
+function page<T>(list: ListResponse, project: (o: T) => T): ListPage<T> {
   return {
-    items: (list.items ?? []).map((i) => plain<T>(i)),
+    // Projected first (the typed lists' class instances hold Dates), then made plain JSON.
+    items: (list.items ?? []).map((i) => plain<T>(project(i as T))),
     resourceVersion: list.metadata?.resourceVersion ?? '',
     continue: list.metadata?._continue ?? list.metadata?.continue,
   };
 }
 
-/** A watch callback's arguments as one event: the object is the resource's (a Status on ERROR). */
-const watchEvent = <T>(type: string, object: unknown) => ({ type, object }) as WatchEvent<T>;
+/** A watch callback's arguments as one event: the object is the resource's (a Status on ERROR), projected. */
+function watchEvent<T>(type: string, object: unknown, project: (o: T) => T): WatchEvent<T> {
+  const isObject = type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED';
+  return { type, object: isObject ? project(object as T) : object } as WatchEvent<T>;
+}
 
-interface SourceSpec {
+interface SourceSpec<T> {
   resource: string;
   /** The collection's URL path, all namespaces or one. */
   path: string;
   list: (opts: { limit: number; _continue?: string; labelSelector?: string }) => Promise<ListResponse>;
   labelSelector?: string;
+  /** What the cache keeps of each object (projections.ts). */
+  project: (o: T) => T;
 }
 
-function makeSource<T extends KObject>(kc: KubeConfig, client: KubeClient, spec: SourceSpec): ListWatchSource<T> {
+function makeSource<T extends KObject>(kc: KubeConfig, client: KubeClient, spec: SourceSpec<T>): ListWatchSource<T> {
   const watch = new Watch(kc);
   return {
     resource: spec.resource,
@@ -47,6 +54,7 @@ function makeSource<T extends KObject>(kc: KubeConfig, client: KubeClient, spec:
             _continue: opts.continue,
             labelSelector: spec.labelSelector,
           }),
+          spec.project,
         ),
       ),
     async watch(resourceVersion, onEvent, onDone): Promise<WatchHandle> {
@@ -60,7 +68,7 @@ function makeSource<T extends KObject>(kc: KubeConfig, client: KubeClient, spec:
           timeoutSeconds,
           labelSelector: spec.labelSelector,
         },
-        (type, obj) => onEvent(watchEvent<T>(type, obj)),
+        (type, obj) => onEvent(watchEvent<T>(type, obj, spec.project)),
         onDone,
       );
       return { abort: () => controller.abort() };
@@ -73,14 +81,20 @@ export interface SourceOptions {
   labelSelector?: string;
 }
 
+/** A pod source's options: also the annotations the controllers read (the cache keeps no others). */
+export interface PodSourceOptions extends SourceOptions {
+  annotations: readonly string[];
+}
+
 const nsPath = (ns: string | undefined, group: string, plural: string) =>
   ns ? `${group}/namespaces/${ns}/${plural}` : `${group}/${plural}`;
 
-export function podSource(kc: KubeConfig, client: KubeClient, o: SourceOptions): ListWatchSource<V1Pod> {
+export function podSource(kc: KubeConfig, client: KubeClient, o: PodSourceOptions): ListWatchSource<V1Pod> {
   return makeSource<V1Pod>(kc, client, {
     resource: 'pods',
     path: nsPath(o.namespace, '/api/v1', 'pods'),
     labelSelector: o.labelSelector,
+    project: projectPod(o.annotations),
     list: (q) =>
       o.namespace
         ? client.core.listNamespacedPod({ namespace: o.namespace, ...q })
@@ -93,6 +107,7 @@ export function serviceSource(kc: KubeConfig, client: KubeClient, o: SourceOptio
     resource: 'services',
     path: nsPath(o.namespace, '/api/v1', 'services'),
     labelSelector: o.labelSelector,
+    project: projectService,
     list: (q) =>
       o.namespace
         ? client.core.listNamespacedService({ namespace: o.namespace, ...q })
@@ -104,6 +119,7 @@ export function nodeSource(kc: KubeConfig, client: KubeClient): ListWatchSource<
   return makeSource<V1Node>(kc, client, {
     resource: 'nodes',
     path: '/api/v1/nodes',
+    project: projectNode,
     list: (q) => client.core.listNode(q),
   });
 }
@@ -119,6 +135,7 @@ export function customSource<T extends KObject>(
     resource: ref.plural,
     path: nsPath(o.namespace, `/apis/${ref.group}/${ref.version}`, ref.plural),
     labelSelector: o.labelSelector,
+    project: projectCustom,
     list: (q) =>
       o.namespace
         ? client.custom.listNamespacedCustomObject({ ...ref, namespace: o.namespace, ...q })

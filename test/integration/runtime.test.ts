@@ -41,7 +41,11 @@ describe('controller runtime on the real control plane', function () {
       const bucket = new TokenBucket(50, 100);
       const client = new KubeClient(kc, { writes: bucket, events: bucket });
       informer = new Informer(
-        podSource(kc, client, { namespace: s.ns.name, labelSelector: 'app.kubernetes.io/managed-by=gaffer' }),
+        podSource(kc, client, {
+          namespace: s.ns.name,
+          labelSelector: 'app.kubernetes.io/managed-by=gaffer',
+          annotations: [],
+        }),
         silentLogger(),
         {
           minBackoffMs: 200,

@@ -1,0 +1,124 @@
+// What the caches keep of each object: only the fields a controller reads (client-go's
+// informer transform). A pod as the API server sends it is mostly what no reconcile reads
+// (managedFields, the containers with their env, volumes, tolerations); keeping it all cost
+// about 40 KiB of heap per cached pod. The projection keeps the declared types, so code
+// reading the cache is unchanged; a field not listed here reads as absent. When a controller
+// starts reading a new field, add it here (the unit test lists what each projection keeps).
+import type {
+  V1ContainerStatus,
+  V1Node,
+  V1ObjectMeta,
+  V1Pod,
+  V1PodCondition,
+  V1Service,
+} from '@kubernetes/client-node';
+
+/** The metadata every cached object keeps: identity, labels, owners, lifecycle. */
+function meta(
+  m: V1ObjectMeta | undefined,
+  annotations: (a: Record<string, string>) => Record<string, string> | undefined,
+) {
+  if (!m) return {};
+  const out: V1ObjectMeta = {
+    name: m.name,
+    namespace: m.namespace,
+    uid: m.uid,
+    resourceVersion: m.resourceVersion,
+    generation: m.generation,
+    creationTimestamp: m.creationTimestamp,
+    deletionTimestamp: m.deletionTimestamp,
+    labels: m.labels,
+    annotations: m.annotations && annotations(m.annotations),
+    ownerReferences: m.ownerReferences,
+  };
+  for (const k of Object.keys(out) as (keyof V1ObjectMeta)[]) if (out[k] === undefined) delete out[k];
+  return out;
+}
+
+/** Only the annotations named in `keep`; none at all when none of them is set. */
+function only(keep: readonly string[]) {
+  return (a: Record<string, string>) => {
+    const out = Object.fromEntries(keep.filter((k) => a[k] !== undefined).map((k) => [k, a[k] as string]));
+    return Object.keys(out).length ? out : undefined;
+  };
+}
+
+/** All annotations but kubectl's last-applied copy of the whole object. */
+const withoutLastApplied = (a: Record<string, string>) => {
+  const { 'kubectl.kubernetes.io/last-applied-configuration': _dropped, ...rest } = a;
+  return rest;
+};
+
+const condition = (c: V1PodCondition): V1PodCondition => ({
+  type: c.type,
+  status: c.status,
+  reason: c.reason,
+  message: c.message,
+  lastTransitionTime: c.lastTransitionTime,
+});
+
+/** Ready and restart counts, and how a container ended or why it waits (exit codes, blockers). */
+const containerStatus = (s: V1ContainerStatus): V1ContainerStatus => ({
+  name: s.name,
+  image: '',
+  imageID: '',
+  ready: s.ready,
+  restartCount: s.restartCount,
+  state: {
+    ...(s.state?.terminated
+      ? {
+          terminated: {
+            exitCode: s.state.terminated.exitCode,
+            reason: s.state.terminated.reason,
+            message: s.state.terminated.message,
+          },
+        }
+      : {}),
+    ...(s.state?.waiting ? { waiting: { reason: s.state.waiting.reason, message: s.state.waiting.message } } : {}),
+  },
+});
+
+/**
+ * A pod as the controllers read it: phase, readiness, node, restarts, exit codes, blockers.
+ * `annotations` names the annotations a controller reads (the pod-deletion cost).
+ */
+export const projectPod =
+  (annotations: readonly string[]) =>
+  (p: V1Pod): V1Pod => ({
+    apiVersion: p.apiVersion,
+    kind: p.kind,
+    metadata: meta(p.metadata, only(annotations)),
+    spec: { nodeName: p.spec?.nodeName, containers: [] },
+    status: {
+      phase: p.status?.phase,
+      reason: p.status?.reason,
+      message: p.status?.message,
+      startTime: p.status?.startTime,
+      conditions: p.status?.conditions?.map(condition),
+      containerStatuses: p.status?.containerStatuses?.map(containerStatus),
+    },
+  });
+
+/** A node as the controllers read it: its name and Ready condition (not its images, addresses, capacity). */
+export const projectNode = (n: V1Node): V1Node => ({
+  apiVersion: n.apiVersion,
+  kind: n.kind,
+  metadata: meta(n.metadata, () => undefined),
+  status: { conditions: n.status?.conditions?.filter((c) => c.type === 'Ready') },
+});
+
+/** A Service as the cluster reconciler compares it with the one it wants (server-assigned status dropped). */
+export const projectService = (s: V1Service): V1Service => ({
+  apiVersion: s.apiVersion,
+  kind: s.kind,
+  metadata: meta(s.metadata, withoutLastApplied),
+  spec: s.spec,
+});
+
+/** A custom resource: everything but managedFields and kubectl's last-applied copy. */
+export const projectCustom = <T extends { metadata?: V1ObjectMeta }>(o: T): T => {
+  if (!o.metadata) return o;
+  const { managedFields: _dropped, ...metadata } = o.metadata;
+  if (metadata.annotations) metadata.annotations = withoutLastApplied(metadata.annotations);
+  return { ...o, metadata };
+};
