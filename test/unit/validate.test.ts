@@ -16,6 +16,8 @@ import {
   type ResolvedComputeJobSpec,
   type ValidComputeCluster,
   type ValidComputeJob,
+  validateStoredCluster,
+  validateStoredJob,
 } from '../../src/api/v1alpha1/index.ts';
 import { DEFAULTED } from '../../src/api/v1alpha1/dsl.ts';
 import { invalidCases, minimalCluster, minimalJob } from '../fixtures/specs.ts';
@@ -242,5 +244,32 @@ describe('validateCluster and validateJob types', () => {
     const replicas: number = c.spec.workers.replicas;
     expect([reset, replicas]).to.deep.equal([600, 2]);
     expect(typeChecks.every((t) => t)).to.equal(true);
+  });
+});
+
+describe('stored-object validation (the operator: pod templates already checked by the API server)', () => {
+  const full = (o: any) => (o.kind === 'ComputeJob' ? validateJob(o) : validateCluster(o));
+  const stored = (o: any) => (o.kind === 'ComputeJob' ? validateStoredJob(o) : validateStoredCluster(o));
+  const inTemplate = (field: string) => /\.template\.(spec|metadata)\./.test(field);
+
+  for (const o of [minimalCluster(), minimalJob()]) {
+    it(`gives a ${o.kind} the API server has defaulted exactly what the full validation gives`, () => {
+      const served = full(o).value; // what the cache holds: the server applied every default on write
+      expect(stored(served)).to.deep.equal(full(served));
+    });
+  }
+  describe('finds every error of an invalid spec that is not in a pod template, and no other', () => {
+    const key = (e: { field: string; message: string }) => `${e.field}: ${e.message}`;
+    for (const c of invalidCases) {
+      it(c.name, () => {
+        const all = full(c.build()).errors.map(key);
+        const got = stored(c.build()).errors.map(key);
+        expect(all, 'no error the full validation does not find').to.include.members(got);
+        const outside = full(c.build())
+          .errors.filter((e) => !inTemplate(e.field))
+          .map(key);
+        expect(got, 'every error outside the pod templates').to.include.members(outside);
+      });
+    }
   });
 });

@@ -14,6 +14,8 @@ export {
   validateAs,
   validateCluster,
   validateJob,
+  validateStoredCluster,
+  validateStoredJob,
   type FieldError,
   type ValidationResult,
 } from './validate.ts';

@@ -10,7 +10,7 @@ import {
   type ValidComputeCluster,
   type ValidComputeJob,
 } from './resources.ts';
-import type { Rule } from './dsl.ts';
+import { EMBEDDED, type Rule } from './dsl.ts';
 
 export interface FieldError {
   /** Dotted path of the field, such as `spec.workers.minReplicas`. */
@@ -47,14 +47,41 @@ const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})
 ajv.addFormat('date-time', rfc3339);
 for (const f of ['int32', 'int64', 'double', 'float', 'byte']) ajv.addFormat(f, true);
 
-const compiled = new Map<KindDefinition, ValidateFunction>();
-function validatorFor(def: KindDefinition): ValidateFunction {
-  let v = compiled.get(def);
-  if (!v) {
-    v = ajv.compile(def.schema);
-    compiled.set(def, v);
+/**
+ * The kind's schema as the operator checks objects the API server has stored: the embedded
+ * pod templates become opaque objects (their own cross-field rules kept). The server validated
+ * them on write against the same schema (and pruned unknown fields), so checking them again
+ * cannot fail, while compiling their ~6,500-line schema costs the operator about 100 MiB.
+ */
+function storedSchema(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(storedSchema);
+  if (!isObject(node)) return node;
+  if (node[EMBEDDED]) {
+    const { description, 'x-gaffer-rules': rules } = node as { description?: string; 'x-gaffer-rules'?: Rule[] };
+    const opaque: Record<string, unknown> = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+    if (description) opaque.description = description;
+    if (rules) opaque['x-gaffer-rules'] = rules;
+    return opaque;
   }
-  return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) out[k] = k === 'x-gaffer-rules' ? v : storedSchema(v);
+  return out;
+}
+
+interface Checker {
+  schema: SchemaNode;
+  validate: ValidateFunction;
+}
+const compiled = new Map<string, Checker>();
+function checkerFor(def: KindDefinition, stored: boolean): Checker {
+  const key = `${def.kind}/${stored ? 'stored' : 'full'}`;
+  let c = compiled.get(key);
+  if (!c) {
+    const schema = (stored ? storedSchema(def.schema) : def.schema) as SchemaNode;
+    c = { schema, validate: ajv.compile(schema) };
+    compiled.set(key, c);
+  }
+  return c;
 }
 
 function pathOf(instancePath: string): string {
@@ -157,12 +184,12 @@ export function validateObject<T = unknown>(obj: unknown): ValidationResult<T> {
  * Validates an object as the given kind (its apiVersion and kind are not checked) and
  * applies the schema defaults, on a copy. Prefer the typed validateCluster/validateJob.
  */
-export function validateAs<T = unknown>(def: KindDefinition, obj: unknown): ValidationResult<T> {
+export function validateAs<T = unknown>(def: KindDefinition, obj: unknown, stored = false): ValidationResult<T> {
   const value = structuredClone(obj) as T;
-  const validate = validatorFor(def);
+  const { schema, validate } = checkerFor(def, stored);
   const errors: FieldError[] = [];
   if (!validate(value)) errors.push(...(validate.errors ?? []).map(describe));
-  if (!errors.length) checkRules(def.schema as SchemaNode, value, '', errors);
+  if (!errors.length) checkRules(schema, value, '', errors);
   return { ok: errors.length === 0, errors: dedupe(errors), value };
 }
 
@@ -177,4 +204,17 @@ export function validateCluster(obj: unknown): ValidationResult<ValidComputeClus
 /** A ComputeJob, validated and defaulted (clusterTemplate.spec included), as validateCluster. */
 export function validateJob(obj: unknown): ValidationResult<ValidComputeJob> {
   return validateAs<ValidComputeJob>(computeJobKind, obj);
+}
+
+/**
+ * A ComputeCluster the API server has stored (the operator's cache), validated and defaulted
+ * as validateCluster does, but for its pod templates, which the server has already checked.
+ */
+export function validateStoredCluster(obj: unknown): ValidationResult<ValidComputeCluster> {
+  return validateAs<ValidComputeCluster>(computeClusterKind, obj, true);
+}
+
+/** A ComputeJob the API server has stored, as validateStoredCluster. */
+export function validateStoredJob(obj: unknown): ValidationResult<ValidComputeJob> {
+  return validateAs<ValidComputeJob>(computeJobKind, obj, true);
 }

@@ -5,7 +5,7 @@ import {
   GROUP,
   KINDS,
   VERSION,
-  validateCluster,
+  validateStoredCluster,
   type ComputeCluster,
   type ComputeJob,
   type ValidComputeCluster,
@@ -73,7 +73,7 @@ export class ComputeClusterReconciler implements Reconciler {
       this.createFailures.delete(key); // owned objects go with it (GC)
       return;
     }
-    const checked = validateCluster(obj);
+    const checked = validateStoredCluster(obj);
     if (!checked.ok) return stallInvalidSpec(this.d.client, CLUSTER_REF, obj, checked.errors, { phase: 'Failed' });
     const c = checked.value;
     const now = Date.now();

@@ -3,7 +3,7 @@ import {
   GROUP,
   KINDS,
   VERSION,
-  validateJob,
+  validateStoredJob,
   type ComputeCluster,
   type ComputeJob,
   type ValidComputeCluster,
@@ -59,7 +59,7 @@ export class ComputeJobReconciler implements Reconciler {
   async reconcile(key: string, { log }: ReconcileContext): Promise<ReconcileResult | void> {
     const obj = this.d.jobs.get(key);
     if (!obj || obj.metadata.deletionTimestamp) return;
-    const checked = validateJob(obj);
+    const checked = validateStoredJob(obj);
     if (!checked.ok) return stallInvalidSpec(this.d.client, JOB_REF, obj, checked.errors);
     const job = checked.value;
     const clusterName = job.spec.clusterRef?.name ?? nameOf(job);
