@@ -1,2 +1,0 @@
-// Kept for hack/bench-scale.ts, which imports it: the tests use harness.ts.
-export * from './harness.ts';
