@@ -99,7 +99,13 @@ export class Operator {
         `--health-port=${healthPort}`,
         `--metrics-port=${metricsPort}`,
       ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOSTNAME: 'gaffer-bench' } },
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // GAFFER_BENCH_NODE_OPTIONS: Node flags for the operator alone (e.g. the heap limit a
+        // container's memory limit would give it), not for the benchmark process.
+        env: { ...process.env, HOSTNAME: 'gaffer-bench', NODE_OPTIONS: process.env.GAFFER_BENCH_NODE_OPTIONS ?? '' },
+      },
     );
     this.child.stdout!.pipe(log);
     this.child.stderr!.pipe(log);
