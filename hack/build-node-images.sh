@@ -49,6 +49,12 @@ if [ ! -f "$py_tar" ]; then
     || { unmount_root; fail "apt-get install ${PY_PACKAGES//,/ } in the image failed"; }
   unmount_root
   : > "$root/etc/resolv.conf" # the kubelet provides it
+  # Debian's python3-locust (2.12.1-1) ships locust/_version.py with `version = ''`; a worker
+  # then sends an empty version and the master rejects it as "an old (pre 2.0) worker", so
+  # distributed mode cannot work. Write the package's upstream version there.
+  locust_version=$(chroot "$root" dpkg-query -W -f='${Version}' python3-locust)
+  locust_version=${locust_version%-*}
+  printf "version = '%s'\n" "$locust_version" > "$root/usr/lib/python3/dist-packages/locust/_version.py"
   # What a container does not need: package caches, docs, man pages.
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/usr/share/doc "$root"/usr/share/man "$root"/usr/share/locale
   node --import tsx "$ROOT_DIR/hack/oci-image.ts" --out "$py_tar" --ref "$PY_IMAGE" --cmd '["python3"]' \
@@ -57,3 +63,7 @@ if [ ! -f "$py_tar" ]; then
   log "built $PY_IMAGE in $((SECONDS - start))s ($(du -h "$py_tar" | cut -f1))"
 fi
 printf '%s\n%s\n' "$pause_tar" "$py_tar" > "$IMAGES/current"
+# Older builds of these images (another version of this script) are only disk use now.
+for f in "$IMAGES"/pause-*.tar "$IMAGES"/py-*.tar; do
+  [ "$f" = "$pause_tar" ] || [ "$f" = "$py_tar" ] || rm -f "$f"
+done

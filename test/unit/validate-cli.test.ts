@@ -14,7 +14,7 @@ describe('gaffer validate', () => {
   it('accepts every example', () => {
     const r = validatePaths(['examples']);
     expect(r.errors, r.lines.join('\n')).to.equal(0);
-    expect(r.checked).to.equal(10); // examples/ and examples/real/
+    expect(r.checked).to.equal(12); // examples/ and examples/real/
   });
 
   it('names the file, the document, the object and the field of each error, and skips other kinds', () => {
@@ -40,7 +40,7 @@ describe('gaffer validate', () => {
     expect(bad.stdout).to.include('imagePullPolicyy');
     const good = cli(['validate', 'examples']);
     expect(good.status).to.equal(0);
-    expect(good.stdout).to.include('10 Gaffer object(s) checked, 0 error(s)');
+    expect(good.stdout).to.include('12 Gaffer object(s) checked, 0 error(s)');
     const unknown = cli(['frobnicate']);
     expect(unknown.status).to.equal(2);
     expect(unknown.stderr).to.include("unknown command 'frobnicate'");
