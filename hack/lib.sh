@@ -36,7 +36,7 @@ ensure_node_deps() {
 
 # The real node (hack/real-node-up.sh): CoreDNS from the Go module proxy, the rest from Debian.
 COREDNS_VERSION=v1.15.0
-NODE_DEBIAN_PACKAGES="containerd runc containernetworking-plugins nftables iptables debootstrap"
+NODE_DEBIAN_PACKAGES="containerd runc containernetworking-plugins nftables iptables iproute2 procps debootstrap"
 # Its state (containerd, kubelet, CNI, images) lives beside the control plane's.
 NODE_DIR=${GAFFER_NODE_DIR:-$CLUSTER_DIR/node}
 PAUSE_IMAGE=localhost/gaffer-pause:1
