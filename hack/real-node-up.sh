@@ -28,22 +28,7 @@ if [ -f "$RUN/pids" ] && kubectl get node "$NODE_NAME" >/dev/null 2>&1 \
 fi
 [ ! -d "$NODE_DIR" ] || bash "$HACK_DIR/real-node-down.sh"
 
-# ---- can this host run a node at all? Name everything that is missing, never skip silently ----
-missing=()
-[ "$(id -u)" = 0 ] || missing+=("root (kubelet, containerd and the bridge need it)")
-if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
-  for c in cpu memory pids; do grep -qw "$c" /sys/fs/cgroup/cgroup.controllers || missing+=("cgroup v2 controller $c"); done
-else
-  for c in cpu cpuacct memory pids devices freezer cpuset; do
-    [ -d "/sys/fs/cgroup/$c" ] || missing+=("cgroup v1 hierarchy /sys/fs/cgroup/$c")
-  done
-fi
-grep -qw overlay /proc/filesystems || missing+=("overlayfs (containerd's snapshotter)")
-if ip link add gaffer-probe0 type bridge 2>/dev/null; then ip link del gaffer-probe0; else missing+=("Linux bridges (ip link add type bridge failed)"); fi
-nft list tables >/dev/null 2>&1 || missing+=("nftables (nft list tables failed; kube-proxy runs in nftables mode)")
-[ -d /proc/sys/net/bridge ] || modprobe br_netfilter 2>/dev/null || [ -d /proc/sys/net/bridge ] || missing+=("br_netfilter (/proc/sys/net/bridge)")
-[ ${#missing[@]} -eq 0 ] || die "this host cannot run a real node; missing: $(IFS=';'; echo "${missing[*]}")"
-
+bash "$HACK_DIR/real-node-check.sh"
 bash "$HACK_DIR/build-node-tools.sh"
 bash "$HACK_DIR/build-node-images.sh"
 bash "$HACK_DIR/build-image.sh"
