@@ -17,6 +17,6 @@ done
 for s in $NODE_SYSCTLS; do echo "sysctl $s=$(sysctl -n "$s" 2>/dev/null)"; done
 for d in $NODE_HOST_DIRS; do [ -e "$d" ] && echo "path $d"; done
 for p in /proc/[0-9]*; do
-  tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -q -- "$NODE_DIR" && echo "process $(tr '\0' ' ' < "$p/cmdline")"
+  { tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null | grep -q -- "$NODE_DIR" && echo "process $({ tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null)"
 done
 exit 0

@@ -38,7 +38,7 @@ if [ -n "$ctd_pid" ] && kill -0 "$ctd_pid" 2>/dev/null; then
 fi
 # A shim outlives containerd by design; ours are the ones started with our socket's address.
 for p in /proc/[0-9]*; do
-  if tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -q -- "-address $SOCK "; then stop_pid containerd-shim "${p#/proc/}"; fi
+  if { tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null | grep -q -- "-address $SOCK "; then stop_pid containerd-shim "${p#/proc/}"; fi
 done
 
 # 3. Mounts: kubelet's bind mount of its root dir, volumes, container rootfs, netns files.
