@@ -12,16 +12,7 @@ source "$(dirname "$0")/lib.sh"
 command -v go >/dev/null || die "go is not on PATH: install Go 1.26 or newer"
 
 # ---- Debian packages (the node's runtime and the image tools) ----
-missing=()
-for pkg in $NODE_DEBIAN_PACKAGES; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  [ "$(id -u)" = 0 ] || die "missing Debian packages (${missing[*]}) and not root: apt-get install ${missing[*]}"
-  log "installing Debian packages: ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash "$HACK_DIR/node-packages.sh"
 
 export CGO_ENABLED=0 GOFLAGS=${GOFLAGS:--buildvcs=false} GOTOOLCHAIN=local
 PARALLEL=${GAFFER_BUILD_PARALLEL:-$(nproc)}

@@ -56,7 +56,10 @@ if [ -f "$RUN/pids" ]; then
 fi
 
 # Fail early, before building anything, on a host that cannot run the real node.
-[ "$REAL_NODE" != 1 ] || bash "$HACK_DIR/real-node-check.sh"
+if [ "$REAL_NODE" = 1 ]; then
+  bash "$HACK_DIR/node-packages.sh" # nft, ip: the check below uses them
+  bash "$HACK_DIR/real-node-check.sh"
+fi
 bash "$HACK_DIR/build-tools.sh"
 for port in $ETCD_PORT $ETCD_PEER_PORT $ETCD_METRICS_PORT $API_PORT $KCM_PORT $SCHED_PORT $KWOK_PORT; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then

@@ -28,6 +28,7 @@ if [ -f "$RUN/pids" ] && kubectl get node "$NODE_NAME" >/dev/null 2>&1 \
 fi
 [ ! -d "$NODE_DIR" ] || bash "$HACK_DIR/real-node-down.sh"
 
+bash "$HACK_DIR/node-packages.sh"
 bash "$HACK_DIR/real-node-check.sh"
 bash "$HACK_DIR/build-node-tools.sh"
 bash "$HACK_DIR/build-node-images.sh"
