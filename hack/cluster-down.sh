@@ -7,6 +7,8 @@ source "$(dirname "$0")/lib.sh"
 RUN=$CLUSTER_DIR/run
 keep_logs=false; [ "${1:-}" = --keep-logs ] && keep_logs=true
 
+# The real node first: its teardown still uses the API server, and it undoes host changes.
+bash "$HACK_DIR/real-node-down.sh" "$@"
 if [ -f "$RUN/pids" ]; then
   # Reverse start order: kwok, scheduler, controller-manager, apiserver, etcd.
   tac "$RUN/pids" | while read -r name pid; do

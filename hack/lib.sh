@@ -33,3 +33,25 @@ ensure_node_deps() {
   fi
   export PATH=$ROOT_DIR/node_modules/.bin:$PATH
 }
+
+# The real node (hack/real-node-up.sh): CoreDNS from the Go module proxy, the rest from Debian.
+COREDNS_VERSION=v1.15.0
+NODE_DEBIAN_PACKAGES="containerd runc containernetworking-plugins nftables iptables iproute2 procps debootstrap"
+# Its state (containerd, kubelet, CNI, images) lives beside the control plane's.
+NODE_DIR=${GAFFER_NODE_DIR:-$CLUSTER_DIR/node}
+PAUSE_IMAGE=localhost/gaffer-pause:1
+PY_IMAGE=localhost/gaffer-py:1
+# Its network: a bridge of its own (pods and the node's address), and a service range that no
+# other local cluster uses (kube-proxy programs real rules for it on this host).
+NODE_NAME=gaffer-real-node
+NODE_BRIDGE=gaffer0
+NODE_IP=10.123.0.1
+POD_SUBNET=10.123.0.0/24
+SERVICE_CIDR=10.123.128.0/20
+KUBERNETES_SVC_IP=10.123.128.1
+DNS_SVC_IP=10.123.128.10
+# Host settings a node changes (kubelet with protectKernelDefaults off, the CNI bridge plugin,
+# hack/real-node-up.sh): recorded before and restored by hack/real-node-down.sh.
+NODE_SYSCTLS="vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes net.ipv4.ip_forward net.ipv4.conf.all.forwarding net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables"
+# Host paths they create outside $NODE_DIR (hard-coded in kubelet, libcni and containerd's shims).
+NODE_HOST_DIRS="/var/lib/kubelet /var/lib/cni /run/containerd /var/run/netns /run/netns /etc/cni /opt/cni"
