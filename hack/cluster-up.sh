@@ -58,6 +58,8 @@ fi
 # Fail early, before building anything, on a host that cannot run the real node.
 if [ "$REAL_NODE" = 1 ]; then
   bash "$HACK_DIR/node-packages.sh" # nft, ip: the check below uses them
+  # A node left by an interrupted run of this cluster directory is ours: remove it, by its record.
+  [ ! -d "$NODE_DIR" ] || bash "$HACK_DIR/real-node-down.sh" || die "could not remove the stale real node in $NODE_DIR (above)"
   bash "$HACK_DIR/real-node-check.sh"
 fi
 bash "$HACK_DIR/build-tools.sh"
