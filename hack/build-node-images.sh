@@ -35,6 +35,10 @@ if [ ! -f "$py_tar" ]; then
   unmount_root() { findmnt -rn -o TARGET | { grep "^$root/" || true; } | sort -r | while read -r m; do umount -l "$m"; done; }
   cleanup_root() { unmount_root; rm -rf "$root"; }
   cleanup_root
+  # /proc is mounted in the chroot below: unmounted (and the tree removed) however this ends.
+  trap cleanup_root EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
   start=$SECONDS
   log "building $PY_IMAGE with debootstrap (bookworm minbase + $PY_PACKAGES; a few minutes, downloads ~100 MB)"
   # A minbase system first, then apt-get inside it: debootstrap --include fails to order the
@@ -60,6 +64,7 @@ if [ ! -f "$py_tar" ]; then
   node --import tsx "$ROOT_DIR/hack/oci-image.ts" --out "$py_tar" --ref "$PY_IMAGE" --cmd '["python3"]' \
     --env PYTHONUNBUFFERED=1 --env HOME=/tmp "$root" >/dev/null
   cleanup_root
+  trap - EXIT INT TERM
   log "built $PY_IMAGE in $((SECONDS - start))s ($(du -h "$py_tar" | cut -f1))"
 fi
 printf '%s\n%s\n' "$pause_tar" "$py_tar" > "$IMAGES/current"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prints what a real node may change on this host, one fact per line, for a before/after
 # comparison (test/host/): network links, nftables tables, iptables and ip6tables chains and rules,
-# mounts, top-level cgroups, the sysctls the node sets, the host directories it may create, and
+# mounts, top-level cgroups, the sysctls the node sets, br_netfilter, the host directories it may
+# create (/var/log/containers among them), and
 # processes that refer to the node's state directory.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -15,6 +16,7 @@ for h in /sys/fs/cgroup/*/; do
   find "$h" -mindepth 1 -maxdepth 1 -type d | sort | sed 's/^/cgroup /'
 done
 for s in $NODE_SYSCTLS; do echo "sysctl $s=$(sysctl -n "$s" 2>/dev/null)"; done
+[ -d /proc/sys/net/bridge ] && echo "module br_netfilter"
 for d in $NODE_HOST_DIRS; do [ -e "$d" ] && echo "path $d"; done
 for p in /proc/[0-9]*; do
   { tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null | grep -q -- "$NODE_DIR" && echo "process $({ tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null)"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Removes the real node (hack/real-node-up.sh) and undoes every host change it made, by name:
-# its processes (by pid) and containers, mounts under its state directory, the nftables tables and
-# iptables chains, the bridge, cgroups, sysctls and host directories it created. Called by
+# its processes (by pid and start time) and containers, mounts under its state directory and the host
+# directories it created, the nftables tables it recorded, the iptables chains, the bridge, cgroups,
+# sysctls, br_netfilter if it loaded it, and the host directories it created. Exits 1 if a change
+# could not be undone. Called by
 # cluster-down.sh; safe to run twice.
 #   --keep-logs   keep the logs (they live in the control plane's logs directory)
 set -uo pipefail
@@ -11,46 +13,52 @@ RUN=$NODE_DIR/run HOST=$NODE_DIR/host
 SOCK=$NODE_DIR/containerd/containerd.sock
 [ -d "$NODE_DIR" ] || exit 0
 
-stop_pid() { # name pid
-  kill -0 "$2" 2>/dev/null || return 0
-  kill -TERM "$2" 2>/dev/null
-  for _ in $(seq 50); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$2" 2>/dev/null && kill -KILL "$2" 2>/dev/null
-  log "stopped $1 (pid $2)"
-}
-pid_of() { awk -v n="$1" '$1==n{print $2}' "$RUN/pids" 2>/dev/null | tail -1; }
+entry_of() { awk -v n="$1" '$1==n{print $2, $3}' "$RUN/pids" 2>/dev/null | tail -1; } # pid start-time
+rc=0
 
 # 1. kubelet first (it would restart containers), then the host-side services.
+# Each by its recorded pid, only while that pid is still the process started (lib.sh is_ours).
 for name in kubelet kube-proxy coredns api-forwarder; do
-  pid=$(pid_of "$name"); [ -z "$pid" ] || stop_pid "$name" "$pid"
+  read -r pid pstart <<< "$(entry_of "$name")"
+  [ -z "$pid" ] || stop_process "$name" "$pid" "$pstart"
 done
 
 # 2. Every container and sandbox, through containerd while it still runs: kill, delete.
-ctd_pid=$(pid_of containerd)
-if [ -n "$ctd_pid" ] && kill -0 "$ctd_pid" 2>/dev/null; then
+read -r ctd_pid ctd_start <<< "$(entry_of containerd)"
+if [ -n "$ctd_pid" ] && is_ours "$ctd_pid" "$ctd_start"; then
   ctr() { command ctr -a "$SOCK" -n k8s.io "$@"; }
   for id in $(ctr tasks ls -q 2>/dev/null); do ctr tasks kill -s SIGKILL "$id" >/dev/null 2>&1; done
   for id in $(ctr tasks ls -q 2>/dev/null); do
     for _ in $(seq 50); do ctr tasks delete "$id" >/dev/null 2>&1 && break; sleep 0.1; done
   done
   for id in $(ctr containers ls -q 2>/dev/null); do ctr containers rm "$id" >/dev/null 2>&1; done
-  stop_pid containerd "$ctd_pid"
+  stop_process containerd "$ctd_pid" "$ctd_start"
 fi
-# A shim outlives containerd by design; ours are the ones started with our socket's address.
-for p in /proc/[0-9]*; do
-  if { tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null | grep -q -- "-address $SOCK "; then stop_pid containerd-shim "${p#/proc/}"; fi
+# A shim outlives containerd by design. Ours wrote shim.pid into their bundle directories, under
+# our containerd's state directory; each pid is stopped only if it still is a shim of our socket.
+for f in "$NODE_DIR"/containerd/state/io.containerd.runtime.v2.task/*/*/shim.pid; do
+  [ -f "$f" ] || continue
+  pid=$(cat "$f")
+  if { tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null | grep -q -- "-address $SOCK "; then
+    stop_process containerd-shim "$pid" "$(proc_start "$pid")"
+  fi
 done
 
 # 3. Mounts: kubelet's bind mount of its root dir, volumes, container rootfs, netns files.
 # Deepest first; -l because a netns file may still be held by a dying process.
-for m in $(findmnt -rn -o TARGET | { grep -E "^($NODE_DIR|/run/containerd|/var/lib/kubelet)(/|$)" || true; } | sort -r); do
+# Only under our state directory and the host directories this node created (recorded by up).
+created=$(cat "$HOST/dirs-created" 2>/dev/null)
+mine="$NODE_DIR${created:+|$(echo "$created" | paste -sd'|')}"
+for m in $(findmnt -rn -o TARGET | { grep -E "^($mine)(/|$)" || true; } | sort -r); do
   umount -l "$m" && log "unmounted $m"
 done
 
 # 4. Netfilter: kube-proxy's nftables tables, then the iptables chains that were not there before.
-for fam in ip ip6; do
-  nft list table "$fam" kube-proxy >/dev/null 2>&1 && nft delete table "$fam" kube-proxy && log "deleted nft table $fam kube-proxy"
-done
+# Only the tables up recorded (real-node-check.sh refused to start if one of them existed).
+while read -r fam table; do
+  [ -n "$table" ] || continue
+  nft list table "$fam" "$table" >/dev/null 2>&1 && nft delete table "$fam" "$table" && log "deleted nft table $fam $table"
+done < <(cat "$HOST/nft-tables" 2>/dev/null)
 if [ -f "$HOST/iptables-chains" ]; then
   for cmd in iptables ip6tables; do
     "$cmd-save" 2>/dev/null | awk '/^\*/{t=substr($1, 2)} /^:/{print t, substr($1, 2)}' | while read -r table chain; do
@@ -89,11 +97,15 @@ if [ -f "$HOST/sysctls" ]; then
 fi
 
 # 8. Host directories that were not there before (kubelet's device-plugin socket, libcni's cache,
-# the shims' sockets and runc's state).
-if [ -f "$HOST/dirs-present" ]; then
-  for d in $NODE_HOST_DIRS; do
-    [ -e "$d" ] && ! grep -qx "$d" "$HOST/dirs-present" && rm -rf "$d" && log "removed $d"
-  done
+# the shims' sockets and runc's state, kubelet's /var/log/containers links).
+# Only those up recorded as absent before (real-node-check.sh refused to start if one existed).
+while read -r d; do
+  [ -n "$d" ] && [ -e "$d" ] && rm -rf "$d" && log "removed $d"
+done < <(cat "$HOST/dirs-created" 2>/dev/null)
+
+# 9. br_netfilter, if up loaded it (after the sysctls: its own go with it).
+if grep -qx br_netfilter "$HOST/modules" 2>/dev/null && [ -d /proc/sys/net/bridge ]; then
+  modprobe -r br_netfilter && log "unloaded br_netfilter" || { log "error: could not unload br_netfilter (modprobe -r br_netfilter)"; rc=1; }
 fi
 
 if findmnt -rn -o TARGET | grep -q "^$NODE_DIR/"; then
@@ -101,4 +113,5 @@ if findmnt -rn -o TARGET | grep -q "^$NODE_DIR/"; then
 fi
 rm -rf "$NODE_DIR"
 [ "${1:-}" = --keep-logs ] || rm -f "$CLUSTER_DIR"/logs/{containerd,kubelet,kube-proxy,coredns,api-forwarder}.log
+[ "$rc" -eq 0 ] || die "real node removed, but not every host change was undone (above)"
 log "real node removed; host restored"

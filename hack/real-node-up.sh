@@ -21,8 +21,8 @@ SOCK=$NODE_DIR/containerd/containerd.sock
 kubectl() { "$BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" "$@"; }
 source "$HACK_DIR/cluster-lib.sh" # start, wait_for (pids in $RUN/pids, logs in $LOGS)
 
-if [ -f "$RUN/pids" ] && kubectl get node "$NODE_NAME" >/dev/null 2>&1 \
-  && awk '{print $2}' "$RUN/pids" | xargs -r -n1 kill -0 2>/dev/null; then
+all_ours() { while read -r _ pid pstart; do is_ours "$pid" "${pstart:-}" || return 1; done < "$RUN/pids"; }
+if [ -f "$RUN/pids" ] && kubectl get node "$NODE_NAME" >/dev/null 2>&1 && all_ours; then
   log "the real node $NODE_NAME is already up; reusing it"
   exit 0
 fi
@@ -50,7 +50,14 @@ trap on_exit EXIT
 for s in $NODE_SYSCTLS; do
   v=$(sysctl -n "$s" 2>/dev/null) && echo "$s=$v"
 done > "$HOST/sysctls"
-for d in $NODE_HOST_DIRS; do [ -e "$d" ] && echo "$d"; done > "$HOST/dirs-present" || true
+# Host directories: real-node-check.sh refused to start if any existed, so each one present at
+# teardown was made by this node (kubelet, libcni, containerd's shims): only these are removed.
+for d in $NODE_HOST_DIRS; do [ -e "$d" ] || echo "$d"; done > "$HOST/dirs-created"
+# br_netfilter (the bridge-nf-call sysctls): unloaded by the teardown only if loaded here.
+if [ ! -d /proc/sys/net/bridge ]; then
+  modprobe br_netfilter || die "modprobe br_netfilter failed"
+  echo br_netfilter > "$HOST/modules"
+fi
 { iptables-save; ip6tables-save; } 2>/dev/null | awk '/^\*/{t=$1} /^:/{print t, substr($1, 2)}' > "$HOST/iptables-chains"
 for h in /sys/fs/cgroup /sys/fs/cgroup/*/; do
   for g in kubepods kubepods.slice k8s.io; do [ -d "$h/$g" ] && echo "${h%/}/$g"; done
@@ -65,6 +72,27 @@ ip link set "$NODE_BRIDGE" up
 # backend on the same bridge answers directly, so bridged traffic must pass netfilter (conntrack)
 # for the reply to be un-NATed.
 sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1
+# ip_forward=1 and the pods' default route would let a pod's packets leave un-NATed through the
+# host's uplink, and CoreDNS, kubelet and the API forwarder on $NODE_IP would answer the LAN: our own
+# table (deleted by name on teardown) drops both. The counters are read by test/real/network.test.ts.
+echo "inet $NODE_NFT_TABLE" >> "$HOST/nft-tables"
+nft -f - <<NFT
+table inet $NODE_NFT_TABLE {
+  counter pod-egress-dropped {}
+  counter node-ip-input-dropped {}
+  chain forward {
+    type filter hook forward priority filter - 10; policy accept;
+    iifname "$NODE_BRIDGE" ip daddr != $POD_SUBNET counter name pod-egress-dropped drop
+    iifname "$NODE_BRIDGE" meta nfproto ipv6 counter name pod-egress-dropped drop
+  }
+  chain input {
+    type filter hook input priority filter - 10; policy accept;
+    ip daddr $NODE_IP iifname "lo" accept
+    ip daddr $NODE_IP iifname "$NODE_BRIDGE" ip saddr $POD_SUBNET accept
+    ip daddr $NODE_IP counter name node-ip-input-dropped drop
+  }
+}
+NFT
 
 mkdir -p "$NODE_DIR/cni/net.d" "$NODE_DIR/cni/ipam"
 # ipMasq false: pods never reach anything outside the bridge network and this host.
@@ -183,7 +211,7 @@ nodePortAddresses: ["$NODE_IP/32"]
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}   # leave host conntrack sysctls alone
 YAML
 wait_for kubelet 60 kubectl get node "$NODE_NAME" # kube-proxy exits when its Node does not exist
-echo "kube-proxy" > "$HOST/nft-tables"
+printf 'ip kube-proxy\nip6 kube-proxy\n' >> "$HOST/nft-tables" # real-node-check.sh: neither existed
 log "starting kube-proxy"
 start kube-proxy "$BIN/kube-proxy" --config "$CONF/kube-proxy.yaml" --v=1
 wait_for kube-proxy 60 curl -fsS "http://127.0.0.1:$PROXY_HEALTHZ_PORT/livez"
