@@ -37,7 +37,9 @@ describe('Locust on a real node (examples/real/locust.yaml)', function () {
         const j = await kjson(['get', '-n', ns, 'computejob', 'locust-check']);
         return ['Succeeded', 'Failed'].includes(j.status?.phase) ? j : undefined;
       },
-      240_000,
+      // Up to backoffLimit + 1 = 3 attempts of the driver, each giving up after its own 120 s
+      // deadline (examples/real/locust.yaml), plus pod start-up and backoff.
+      3 * (120_000 + 30_000),
     );
     const logs = await podLogs(ns, 'locust-check-driver-0');
     expect(j.status.phase, logs).to.equal('Succeeded');
