@@ -23,6 +23,20 @@ for name in kubelet kube-proxy coredns api-forwarder; do
   [ -z "$pid" ] || stop_process "$name" "$pid" "$pstart"
 done
 
+# Our shims, found through the bundle directories under our containerd's state directory, read now
+# (deleting a task removes its bundle): a bundle's shim.pid if the shim wrote one (newer
+# containerd), else the parent of the task's process (init.pid; Debian's containerd 1.6/1.7 write
+# no shim.pid). Kept, with its start time, only if it is a shim of our socket.
+shims=()
+for b in "$NODE_DIR"/containerd/state/io.containerd.runtime.v2.task/*/*/; do
+  pid=$(cat "$b/shim.pid" 2>/dev/null) \
+    || pid=$(awk '/^PPid:/{print $2}' "/proc/$(cat "$b/init.pid" 2>/dev/null)/status" 2>/dev/null) || continue
+  [ -n "$pid" ] || continue
+  if { tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null | grep -q -- "-address $SOCK "; then
+    shims+=("$pid $(proc_start "$pid")")
+  fi
+done
+
 # 2. Every container and sandbox, through containerd while it still runs: kill, delete.
 read -r ctd_pid ctd_start <<< "$(entry_of containerd)"
 if [ -n "$ctd_pid" ] && is_ours "$ctd_pid" "$ctd_start"; then
@@ -34,14 +48,10 @@ if [ -n "$ctd_pid" ] && is_ours "$ctd_pid" "$ctd_start"; then
   for id in $(ctr containers ls -q 2>/dev/null); do ctr containers rm "$id" >/dev/null 2>&1; done
   stop_process containerd "$ctd_pid" "$ctd_start"
 fi
-# A shim outlives containerd by design. Ours wrote shim.pid into their bundle directories, under
-# our containerd's state directory; each pid is stopped only if it still is a shim of our socket.
-for f in "$NODE_DIR"/containerd/state/io.containerd.runtime.v2.task/*/*/shim.pid; do
-  [ -f "$f" ] || continue
-  pid=$(cat "$f")
-  if { tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null | grep -q -- "-address $SOCK "; then
-    stop_process containerd-shim "$pid" "$(proc_start "$pid")"
-  fi
+# A shim outlives containerd by design: those still running (read before, above) are stopped.
+for entry in "${shims[@]}"; do
+  # shellcheck disable=SC2086 # pid start-time
+  stop_process containerd-shim $entry
 done
 
 # 3. Mounts: kubelet's bind mount of its root dir, volumes, container rootfs, netns files.
