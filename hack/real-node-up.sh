@@ -79,11 +79,14 @@ echo "inet $NODE_NFT_TABLE" >> "$HOST/nft-tables"
 nft -f - <<NFT
 table inet $NODE_NFT_TABLE {
   counter pod-egress-dropped {}
+  counter pod-ipv6-dropped {}
   counter node-ip-input-dropped {}
   chain forward {
     type filter hook forward priority filter - 10; policy accept;
     iifname "$NODE_BRIDGE" ip daddr != $POD_SUBNET counter name pod-egress-dropped drop
-    iifname "$NODE_BRIDGE" meta nfproto ipv6 counter name pod-egress-dropped drop
+    # Pods have IPv4 only; this also drops their link-local chatter between bridge ports
+    # (br_netfilter passes bridged IPv6 through this hook with the bridge as input device).
+    iifname "$NODE_BRIDGE" meta nfproto ipv6 counter name pod-ipv6-dropped drop
   }
   chain input {
     type filter hook input priority filter - 10; policy accept;
