@@ -28,6 +28,7 @@ started=false host_before=
 cleanup() {
   local r=$?
   trap - EXIT INT TERM
+  set +e # the child may be gone already: a failed kill must not end the clean-up (set -e)
   if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null; fi
   if $started && [ "${GAFFER_KEEP_CLUSTER:-}" != 1 ]; then
     log "stopped early (exit $r): tearing down the control plane and real node this run started"
