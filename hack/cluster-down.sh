@@ -7,17 +7,15 @@ source "$(dirname "$0")/lib.sh"
 RUN=$CLUSTER_DIR/run
 keep_logs=false; [ "${1:-}" = --keep-logs ] && keep_logs=true
 
+# The real node first: its teardown still uses the API server, and it undoes host changes.
+node_rc=0
+bash "$HACK_DIR/real-node-down.sh" "$@" || node_rc=$?
 if [ -f "$RUN/pids" ]; then
-  # Reverse start order: kwok, scheduler, controller-manager, apiserver, etcd.
-  tac "$RUN/pids" | while read -r name pid; do
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-      log "stopped $name (pid $pid)"
-    fi
-  done
+  # Reverse start order: kwok, scheduler, controller-manager, apiserver, etcd; each only while its
+  # pid is still the process started then (same start time).
+  tac "$RUN/pids" | while read -r name pid pstart; do stop_process "$name" "$pid" "$pstart"; done
 fi
 rm -rf "$RUN" "$CLUSTER_DIR/pki" "$CLUSTER_DIR/kubeconfig"
 $keep_logs || rm -rf "$CLUSTER_DIR/logs"
+[ "$node_rc" -eq 0 ] || die "the control plane is stopped, but the real node's teardown failed (above): the host may not be restored; fix that and run npm run cluster:down again"
 log "cluster is down"

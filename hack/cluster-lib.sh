@@ -3,7 +3,7 @@
 start() { # name cmd...
   local name=$1; shift
   setsid "$@" >"$LOGS/$name.log" 2>&1 < /dev/null &
-  echo "$name $!" >> "$RUN/pids"
+  echo "$name $! $(proc_start $!)" >> "$RUN/pids" # name pid start-time (lib.sh is_ours)
   printf '%q ' "$@" > "$RUN/$name.cmd" # for hack/cluster-restart.sh
 }
 fail_component() { # name why

@@ -11,11 +11,8 @@ name=${1:?usage: cluster-restart.sh COMPONENT [--down-seconds N]}
 down=0
 [ "${2:-}" = --down-seconds ] && down=${3:?--down-seconds needs a number}
 [ -f "$RUN/$name.cmd" ] || die "no running component named $name (see $RUN/pids)"
-pid=$(awk -v n="$name" '$1==n{print $2}' "$RUN/pids" | tail -1)
-kill -TERM "$pid" 2>/dev/null || true
-for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-kill -KILL "$pid" 2>/dev/null || true
-log "stopped $name (pid $pid)"
+read -r _ pid pstart < <(awk -v n="$name" '$1==n' "$RUN/pids" | tail -1)
+stop_process "$name" "$pid" "${pstart:-}"
 sleep "$down"
 mv "$LOGS/$name.log" "$LOGS/$name.log.1"
 eval "start $name $(cat "$RUN/$name.cmd")"

@@ -6,20 +6,30 @@
 #   GAFFER_PORT_OFFSET=N           add N to every port (a second cluster beside the first)
 #   GAFFER_KUBE_APISERVER_FLAGS    extra kube-apiserver flags (for example feature gates)
 #   GAFFER_CLUSTER_DIR             state directory (default .cluster)
+#   GAFFER_REAL_NODE=1             also add one real node (hack/real-node-up.sh); also --real-node.
+#                                  Fake nodes then default to 0 so that pods land on the real one.
 set -euo pipefail
 LOG_PREFIX=cluster
 source "$(dirname "$0")/lib.sh"
 
-NODES=${GAFFER_NODES:-3}
+REAL_NODE=${GAFFER_REAL_NODE:-0}
+NODES=${GAFFER_NODES:-}
 while [ $# -gt 0 ]; do
   case $1 in
     --nodes) NODES=${2:?--nodes needs a number}; shift 2 ;;
     --nodes=*) NODES=${1#--nodes=}; shift ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --real-node) REAL_NODE=1; shift ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (try --help)" ;;
   esac
 done
-[[ $NODES =~ ^[0-9]+$ ]] && [ "$NODES" -ge 1 ] || die "--nodes / GAFFER_NODES must be a positive number, got '$NODES'"
+if [ "$REAL_NODE" = 1 ]; then
+  NODES=${NODES:-0}
+  [[ $NODES =~ ^[0-9]+$ ]] || die "--nodes / GAFFER_NODES must be a number, got '$NODES'"
+else
+  NODES=${NODES:-3}
+  [[ $NODES =~ ^[0-9]+$ ]] && [ "$NODES" -ge 1 ] || die "--nodes / GAFFER_NODES must be a positive number, got '$NODES'"
+fi
 
 O=${GAFFER_PORT_OFFSET:-0}
 [[ $O =~ ^[0-9]+$ ]] || die "GAFFER_PORT_OFFSET must be a number, got '$O'"
@@ -34,6 +44,10 @@ healthy() { curl -fsS --max-time 2 --cacert "$PKI/ca.crt" "$APISERVER/readyz" >/
 
 if [ -f "$RUN/pids" ] && healthy; then
   log "a cluster is already up; reusing it ($KUBECONFIG_FILE)"
+  if [ "$REAL_NODE" = 1 ]; then
+    [ -f "$RUN/real-node-ready" ] || die "this cluster was started without --real-node (its API server lacks the real node's flags); npm run cluster:down first"
+    bash "$HACK_DIR/real-node-up.sh"
+  fi
   exit 0
 fi
 if [ -f "$RUN/pids" ]; then
@@ -41,6 +55,13 @@ if [ -f "$RUN/pids" ]; then
   bash "$HACK_DIR/cluster-down.sh"
 fi
 
+# Fail early, before building anything, on a host that cannot run the real node.
+if [ "$REAL_NODE" = 1 ]; then
+  bash "$HACK_DIR/node-packages.sh" # nft, ip: the check below uses them
+  # A node left by an interrupted run of this cluster directory is ours: remove it, by its record.
+  [ ! -d "$NODE_DIR" ] || bash "$HACK_DIR/real-node-down.sh" || die "could not remove the stale real node in $NODE_DIR (above)"
+  bash "$HACK_DIR/real-node-check.sh"
+fi
 bash "$HACK_DIR/build-tools.sh"
 for port in $ETCD_PORT $ETCD_PEER_PORT $ETCD_METRICS_PORT $API_PORT $KCM_PORT $SCHED_PORT $KWOK_PORT; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
@@ -64,7 +85,7 @@ gen_pki() {
   cd "$PKI"
   openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -keyout ca.key -out ca.crt -subj "/CN=gaffer-local-ca" 2>/dev/null
   openssl req -newkey rsa:2048 -nodes -keyout apiserver.key -out apiserver.csr -subj "/CN=kube-apiserver" 2>/dev/null
-  printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:10.96.0.1\n' > apiserver.ext
+  printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:10.96.0.1%s\n'  "$EXTRA_SANS" > apiserver.ext
   openssl x509 -req -sha256 -days 3650 -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -extfile apiserver.ext -out apiserver.crt 2>/dev/null
   openssl req -newkey rsa:2048 -nodes -keyout admin.key -out admin.csr -subj "/O=system:masters/CN=kubernetes-admin" 2>/dev/null
   printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' > client.ext
@@ -72,6 +93,17 @@ gen_pki() {
   openssl genrsa -out sa.key 2048 2>/dev/null && openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
   cd - >/dev/null
 }
+# With a real node, pods reach the API server through the `kubernetes` Service (the first
+# address of the node's service range) and the node's bridge address: both must be in its cert.
+EXTRA_SANS=""
+REAL_APISERVER_FLAGS=""
+if [ "$REAL_NODE" = 1 ]; then
+  EXTRA_SANS=",IP:$KUBERNETES_SVC_IP,IP:$NODE_IP"
+  # A service range of the node's own (kube-proxy programs real rules for it on this host; the
+  # later flag wins), and kubelet access (logs, exec) with the admin cert, by node address.
+  REAL_APISERVER_FLAGS="--service-cluster-ip-range=$SERVICE_CIDR --kubelet-client-certificate=$PKI/admin.crt \
+    --kubelet-client-key=$PKI/admin.key --kubelet-preferred-address-types=InternalIP"
+fi
 command -v openssl >/dev/null || die "openssl is needed to make the cluster's certificates (apt-get install openssl)"
 [ -f "$PKI/admin.crt" ] || gen_pki
 cat > "$KUBECONFIG_FILE" <<KCFG
@@ -114,7 +146,7 @@ start kube-apiserver "$BIN/kube-apiserver" --etcd-servers=http://127.0.0.1:$ETCD
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
   --service-cluster-ip-range=10.96.0.0/16 --allow-privileged=true --profiling=false \
-  --endpoint-reconciler-type=none ${GAFFER_KUBE_APISERVER_FLAGS:-}
+  --endpoint-reconciler-type=none $REAL_APISERVER_FLAGS ${GAFFER_KUBE_APISERVER_FLAGS:-}
 wait_for kube-apiserver 120 curl -fsS --cacert "$PKI/ca.crt" "$APISERVER/readyz"
 
 log "starting kube-controller-manager"
@@ -143,9 +175,10 @@ start kube-scheduler "$BIN/kube-scheduler" --config="$RUN/scheduler.yaml" \
   --bind-address=127.0.0.1 --secure-port=$SCHED_PORT --profiling=false
 wait_for kube-scheduler 60 curl -fsSk https://127.0.0.1:$SCHED_PORT/healthz
 
+# kwok manages only the fake nodes (annotated below), never a real node's.
 log "starting kwok (stages: hack/kwok/stages.yaml)"
 start kwok "$BIN/kwok" --kubeconfig="$KUBECONFIG_FILE" --config="$HACK_DIR/kwok/stages.yaml" \
-  --manage-all-nodes=true --node-ip=127.0.0.1 --node-name=localhost --cidr=10.244.0.0/16 \
+  --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake --node-ip=127.0.0.1 --node-name=localhost --cidr=10.244.0.0/16 \
   --node-lease-duration-seconds=40 --server-address=127.0.0.1:$KWOK_PORT \
   --tls-cert-file="$PKI/admin.crt" --tls-private-key-file="$PKI/admin.key"
 wait_for kwok 60 curl -fsSk https://127.0.0.1:$KWOK_PORT/healthz
@@ -154,7 +187,7 @@ wait_for kwok 60 curl -fsSk https://127.0.0.1:$KWOK_PORT/healthz
 wait_for kube-controller-manager 60 kubectl -n default get serviceaccount default
 
 log "creating $NODES fake nodes"
-for i in $(seq 0 $((NODES - 1))); do
+for i in $(seq 0 $((NODES - 1))); do # nothing when NODES=0
   cat <<NODE
 apiVersion: v1
 kind: Node
@@ -173,12 +206,18 @@ status:
   capacity: {cpu: "32", memory: 256Gi, pods: "110"}
 ---
 NODE
-done | kubectl apply -f - >/dev/null
-kubectl wait --for=condition=Ready node --all --timeout=60s >/dev/null || fail_component kwok "did not make the nodes Ready"
+done > "$RUN/fake-nodes.yaml"
+[ "$NODES" = 0 ] || kubectl apply -f "$RUN/fake-nodes.yaml" >/dev/null
+[ "$NODES" = 0 ] || kubectl wait --for=condition=Ready node -l type=kwok --timeout=60s >/dev/null || fail_component kwok "did not make the nodes Ready"
+
+if [ "$REAL_NODE" = 1 ]; then
+  touch "$RUN/real-node-ready"
+  bash "$HACK_DIR/real-node-up.sh" || { log "the real node failed to start (above)"; exit 1; }
+fi
 
 started_ok=true
 cat >&2 <<DONE
-[cluster] control plane is up ($(kubectl version -o json 2>/dev/null | grep -m1 gitVersion | tr -d ' ",' | cut -d: -f2), $NODES fake nodes)
+[cluster] control plane is up ($(kubectl version -o json 2>/dev/null | grep -m1 gitVersion | tr -d ' ",' | cut -d: -f2), $NODES fake nodes$([ "$REAL_NODE" = 1 ] && echo ", real node $NODE_NAME"))
   export KUBECONFIG=$KUBECONFIG_FILE
   export PATH=$BIN:\$PATH     # kubectl, helm
   kubectl get nodes

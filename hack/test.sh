@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: installs what is missing, type-checks, runs the unit tests, brings up the
 # local control plane (building it from upstream on the first run), runs the integration
-# tests against it, and stops the control plane again if this run started it.
+# tests against it, and stops the control plane again if this run started it; then the
+# end-to-end tests on a real node (hack/test-real.sh: its own control plane, started and stopped).
 #   GAFFER_KEEP_CLUSTER=1   leave a cluster this run started running
 #   GAFFER_TEST_UNIT_ONLY=1 skip the integration tests
 set -euo pipefail
@@ -30,7 +31,7 @@ npm run -s lint
 log "unit tests"
 unit_rc=0; run_mocha unit --timeout 20000 test/unit || unit_rc=$?
 
-integration_rc=0
+integration_rc=0 real_rc=0
 if [ "${GAFFER_TEST_UNIT_ONLY:-}" != 1 ]; then
   started=false
   if ! { [ -f "$CLUSTER_DIR/run/pids" ] && curl -fsS --max-time 2 --cacert "$CLUSTER_DIR/pki/ca.crt" https://127.0.0.1:6443/readyz >/dev/null 2>&1; }; then
@@ -41,10 +42,18 @@ if [ "${GAFFER_TEST_UNIT_ONLY:-}" != 1 ]; then
   bash hack/cluster-up.sh
   log "integration tests (real control plane: $CLUSTER_DIR/kubeconfig)"
   run_mocha integration --timeout 120000 --slow 5000 test/integration || integration_rc=$?
+  # The real-node suite next, on a control plane of its own: free the 2 cores first.
+  stop_cluster
+  trap - EXIT
+  log "end-to-end tests on a real node (hack/test-real.sh)"
+  set +e
+  bash hack/test-real.sh 2>&1 | tee -a "$results"
+  real_rc=${PIPESTATUS[0]}
+  set -e
 fi
 
 count() { awk -v w="$1" '$0 ~ "^ +[0-9]+ " w {s += $1} END {print s + 0}' "$results"; }
 passed=$(count passing) failed=$(count failing) skipped=$(count pending)
 rm -f "$results"
 echo "tests: $passed passed, $failed failed, $skipped skipped"
-[ "$unit_rc" -eq 0 ] && [ "$integration_rc" -eq 0 ] && [ "$failed" -eq 0 ]
+[ "$unit_rc" -eq 0 ] && [ "$integration_rc" -eq 0 ] && [ "$real_rc" -eq 0 ] && [ "$failed" -eq 0 ]

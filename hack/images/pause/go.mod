@@ -1,0 +1,3 @@
+module gaffer.dev/pause
+
+go 1.26
