@@ -2,4 +2,4 @@
 // the local-cluster wrappers, and per-test namespaces.
 export * from '../../hack/local-cluster.ts';
 export * from '../../hack/real-cluster.ts';
-export { deleteNamespace, testNamespace } from '../integration/cluster.ts';
+export { deleteNamespace, testNamespace } from '../integration/harness.ts';
