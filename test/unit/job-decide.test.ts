@@ -128,3 +128,31 @@ describe('finished jobs and deadlines', () => {
     expect(kinds(d)).to.deep.equal(['deleteDriver']);
   });
 });
+
+describe('running: the driver lost with its node', () => {
+  // The node-loss time is the cluster's spec.podRecovery.nodeLossSeconds; a driver of an
+  // ephemeral job whose cluster is gone from the cache gets the schema default (60 s), as
+  // before the planner was split (the template's own setting is not read then).
+  const ephemeral = job((x) => {
+    delete x.spec.clusterRef;
+    x.spec.clusterTemplate = { spec: { ...readyClusterObject().spec, podRecovery: { nodeLossSeconds: 300 } } };
+  });
+  const started = { ...ephemeral, status: decideJob(ephemeral, undefined, [], ready, NOW).status };
+  started.status = {
+    ...started.status,
+    phase: 'Running',
+    attempts: [{ index: 0, podName: 'j-driver-0', masterUID: 'm1', startTime: new Date(NOW).toISOString() }],
+    attemptCount: 1,
+  };
+  const cases: { name: string; notReadyS: number; want: string | undefined }[] = [
+    { name: 'NotReady for 61 s: lost (default 60 s)', notReadyS: 61, want: 'NodeLost' },
+    { name: 'NotReady for 30 s: not yet', notReadyS: 30, want: undefined },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const down = nodes(node('n1', { ready: false, sinceS: c.notReadyS }));
+      const d = decideJob(started, undefined, [driver(started, 0, 'Running')], down, NOW + 1000);
+      expect(d.status.attempts![0]!.reason).to.equal(c.want);
+    });
+  }
+});
