@@ -13,8 +13,8 @@ import {
   scaleDownOrder,
 } from '../../src/controllers/computecluster/plan.ts';
 import { computeClusterStatus } from '../../src/controllers/computecluster/status.ts';
-import { podProblem } from '../../src/controllers/shared/podhealth.ts';
-import { backoffSeconds } from '../../src/controllers/shared/time.ts';
+import { podProblem } from '../../src/controllers/common/podhealth.ts';
+import { backoffSeconds } from '../../src/controllers/common/time.ts';
 import { NOW, clusterPods, masterPod, node, nodes, withState, workerPod } from '../fixtures/pods.ts';
 import { minimalCluster } from '../fixtures/specs.ts';
 

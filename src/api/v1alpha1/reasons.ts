@@ -18,7 +18,7 @@ export const CONDITIONS = {
 } as const;
 export type ConditionType = (typeof CONDITIONS)[keyof typeof CONDITIONS];
 
-/** What is wrong with a pod that its kubelet will not fix (shared/podhealth.ts). */
+/** What is wrong with a pod that its kubelet will not fix (controllers/common/podhealth.ts). */
 export const POD_PROBLEMS = {
   Evicted: 'Evicted',
   PodFailed: 'PodFailed',

@@ -6,7 +6,7 @@ import { LABELS } from '../../builders/labels.ts';
 import { buildMasterPod, masterRevision } from '../../builders/pods.ts';
 import { isTerminating, labelOf } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
-import type { PodProblem } from '../shared/podhealth.ts';
+import type { PodProblem } from '../common/podhealth.ts';
 import { createPod, deletePod, event, type ClusterAction } from './actions.ts';
 import type { Observed } from './observe.ts';
 import { recentMasterRestarts, type BackoffGate } from './recovery.ts';

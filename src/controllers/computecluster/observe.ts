@@ -2,8 +2,8 @@
 import { LABELS } from '../../builders/labels.ts';
 import { isTerminating, labelOf, nameOf } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
-import { podProblem, type NodeLookup, type PodProblem, type RecoverySettings } from '../shared/podhealth.ts';
-import { soonest } from '../shared/time.ts';
+import { podProblem, type NodeLookup, type PodProblem, type RecoverySettings } from '../common/podhealth.ts';
+import { soonest } from '../common/time.ts';
 import { deletePod, type DeletePod } from './actions.ts';
 import { CLUSTER_REASONS } from '../../api/v1alpha1/reasons.ts';
 

@@ -3,8 +3,8 @@
 // → intent. The reconciler records the intent in status first, then carries out the actions.
 import type { ValidComputeCluster } from '../../api/v1alpha1/index.ts';
 import type { V1Pod } from '../../kube/types.ts';
-import type { NodeLookup } from '../shared/podhealth.ts';
-import { soonest } from '../shared/time.ts';
+import type { NodeLookup } from '../common/podhealth.ts';
+import { soonest } from '../common/time.ts';
 import { deletesOf, type ClusterAction } from './actions.ts';
 import { planMaster, type MasterStep } from './master.ts';
 import { observe, type Observed } from './observe.ts';

@@ -2,7 +2,7 @@
 // intent recorded in status before pods are deleted (crash safety: an operator killed
 // between the two never forgets a replacement, nor counts it twice).
 import type { ComputeClusterStatus, ValidComputeCluster } from '../../api/v1alpha1/index.ts';
-import { backoffSeconds, iso, ms } from '../shared/time.ts';
+import { backoffSeconds, iso, ms } from '../common/time.ts';
 
 type Recovery = NonNullable<ComputeClusterStatus['recovery']>;
 

@@ -5,8 +5,8 @@ import { LABELS, names, roleSelector, selectorString } from '../../builders/labe
 import { masterRevision, workerRevision } from '../../builders/pods.ts';
 import { masterPorts } from '../../builders/services.ts';
 import { isTerminating, labelOf, nameOf, uidOf } from '../../kube/meta.ts';
-import { setConditions, type ConditionInput } from '../shared/conditions.ts';
-import { isReady } from '../shared/podhealth.ts';
+import { setConditions, type ConditionInput } from '../common/conditions.ts';
+import { isReady } from '../common/podhealth.ts';
 import type { ClusterPlan } from './plan.ts';
 
 export interface StatusInputs {

@@ -6,7 +6,7 @@ import { LABELS, POD_DELETION_COST } from '../../builders/labels.ts';
 import { buildWorkerPod, workerRevision } from '../../builders/pods.ts';
 import { annotationOf, isTerminating, labelOf, nameOf } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
-import { isReady } from '../shared/podhealth.ts';
+import { isReady } from '../common/podhealth.ts';
 import { createPod, deletePod, event, type ClusterAction } from './actions.ts';
 import type { Observed } from './observe.ts';
 import type { BackoffGate } from './recovery.ts';

@@ -5,8 +5,8 @@ import type { Reason } from '../../api/v1alpha1/reasons.ts';
 import { isControlledBy } from '../../builders/owner.ts';
 import { nameOf, uidOf } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
-import type { NodeLookup } from '../shared/podhealth.ts';
-import { iso, soonest } from '../shared/time.ts';
+import type { NodeLookup } from '../common/podhealth.ts';
+import { iso, soonest } from '../common/time.ts';
 import type { JobAction } from './actions.ts';
 
 export interface JobContext {

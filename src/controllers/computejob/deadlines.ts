@@ -4,7 +4,7 @@ import type { Attempt } from '../../api/v1alpha1/index.ts';
 import { JOB_REASONS } from '../../api/v1alpha1/reasons.ts';
 import { nameOf, uidOf } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
-import { iso, ms } from '../shared/time.ts';
+import { iso, ms } from '../common/time.ts';
 import { blockerOf } from './attempts.ts';
 import type { JobContext, Outcome } from './context.ts';
 import { attemptFailed } from './failure-policy.ts';

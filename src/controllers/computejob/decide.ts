@@ -5,8 +5,8 @@ import type { ComputeJobStatus, ValidComputeCluster, ValidComputeJob } from '../
 import { JOB_REASONS } from '../../api/v1alpha1/reasons.ts';
 import { buildEphemeralCluster } from '../../builders/cluster.ts';
 import type { V1Pod } from '../../kube/types.ts';
-import type { NodeLookup } from '../shared/podhealth.ts';
-import { iso } from '../shared/time.ts';
+import type { NodeLookup } from '../common/podhealth.ts';
+import { iso } from '../common/time.ts';
 import type { JobAction } from './actions.ts';
 import { jobContext, Outcome, type JobContext } from './context.ts';
 import { activeDeadlineExceeded } from './deadlines.ts';

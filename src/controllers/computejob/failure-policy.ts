@@ -2,7 +2,7 @@
 // it now, retry without counting, or count it and retry after the backoff.
 import type { Attempt, FailureRule } from '../../api/v1alpha1/index.ts';
 import { ATTEMPT_END_REASONS, JOB_REASONS, type Reason } from '../../api/v1alpha1/reasons.ts';
-import { backoffSeconds, iso } from '../shared/time.ts';
+import { backoffSeconds, iso } from '../common/time.ts';
 import type { JobContext, Outcome } from './context.ts';
 import { finish } from './status.ts';
 

@@ -21,7 +21,7 @@ import type { ReconcileContext, ReconcileResult, Reconciler } from '../../runtim
 import type { Cache } from '../../runtime/informer.ts';
 import { namespacedKey } from '../../runtime/keys.ts';
 import { CLUSTER_REF } from '../computecluster/reconciler.ts';
-import { stallInvalidSpec, statusEqual, tolerated, writeStatus, type ApiErrorTest } from '../shared/writes.ts';
+import { stallInvalidSpec, statusEqual, tolerated, writeStatus, type ApiErrorTest } from '../common/writes.ts';
 import type { JobAction } from './actions.ts';
 import { decideJob } from './decide.ts';
 

@@ -2,8 +2,8 @@
 import { MAX_ATTEMPT_HISTORY } from '../../api/v1alpha1/computejob.ts';
 import type { ComputeJobStatus } from '../../api/v1alpha1/index.ts';
 import { CONDITIONS, JOB_REASONS, type JobReason, type Reason } from '../../api/v1alpha1/reasons.ts';
-import { setConditions, type ConditionInput } from '../shared/conditions.ts';
-import { formatDuration, iso, ms } from '../shared/time.ts';
+import { setConditions, type ConditionInput } from '../common/conditions.ts';
+import { formatDuration, iso, ms } from '../common/time.ts';
 import type { JobContext, Outcome } from './context.ts';
 
 /** Ends the job: the running attempt (if any) ends uncounted with the job's reason. */

@@ -1,5 +1,5 @@
 // spec.ttlSecondsAfterFinished: a finished job (and what it owns) is deleted after this.
-import { ms } from '../shared/time.ts';
+import { ms } from '../common/time.ts';
 import type { JobContext, Outcome } from './context.ts';
 
 export function ttlAfterFinished(ctx: JobContext, out: Outcome): void {

@@ -7,7 +7,7 @@ import { buildDriverPod } from '../../../builders/pods.ts';
 import { isTerminating, nameOf, uidOf } from '../../../kube/meta.ts';
 import type { V1Pod } from '../../../kube/types.ts';
 import { desiredWorkerCount } from '../../computecluster/workers.ts';
-import { nodeLoss } from '../../shared/podhealth.ts';
+import { nodeLoss } from '../../common/podhealth.ts';
 import { exitOf } from '../attempts.ts';
 import type { JobContext, Outcome } from '../context.ts';
 import { startupDeadline } from '../deadlines.ts';

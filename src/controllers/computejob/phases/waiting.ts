@@ -6,7 +6,7 @@ import { names } from '../../../builders/labels.ts';
 import { buildDriverPod } from '../../../builders/pods.ts';
 import { nameOf } from '../../../kube/meta.ts';
 import { desiredWorkerCount } from '../../computecluster/workers.ts';
-import { iso, ms } from '../../shared/time.ts';
+import { iso, ms } from '../../common/time.ts';
 import type { JobContext, Outcome } from '../context.ts';
 import { clusterReadyTimeout } from '../deadlines.ts';
 
