@@ -77,13 +77,19 @@ export function ensureCluster(): Promise<void> {
   ready ??= (async () => {
     execFileSync('bash', [`${ROOT}hack/cluster-up.sh`], { stdio: ['ignore', 'inherit', 'inherit'] });
     await k(['apply', '--server-side', '--force-conflicts', '-f', `${ROOT}crds/`]);
-    await k([
-      'wait',
-      '--for=condition=Established',
-      'crd/computeclusters.compute.gaffer.dev',
-      'crd/computejobs.compute.gaffer.dev',
-      '--timeout=60s',
-    ]);
+    // Not `kubectl wait --for=condition=Established`: it fails at once ("status.conditions
+    // accessor error") instead of waiting when a just-created CRD has no status yet.
+    await waitFor('the CRDs Established', async () => {
+      const crds = await kjson<{ items: { status?: { conditions?: { type: string; status: string }[] } }[] }>([
+        'get',
+        'crd',
+        'computeclusters.compute.gaffer.dev',
+        'computejobs.compute.gaffer.dev',
+      ]);
+      const established = (c: (typeof crds.items)[number]) =>
+        !!c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
+      return crds.items.length === 2 && crds.items.every(established);
+    });
     await kubectl(['create', 'namespace', OPERATOR_NAMESPACE]);
     const rendered = execFileSync(
       `${CLUSTER_DIR}/bin/helm`,
