@@ -62,7 +62,9 @@ rc=0
 start=$SECONDS
 if run bash hack/cluster-up.sh --real-node; then
   log "real node up in $((SECONDS - start))s; end-to-end tests (test/real)"
-  run mocha --import=tsx --extension ts --recursive --timeout 600000 --slow 30000 test/real || rc=$?
+  # A time limit on the whole suite: a hung test fails the run, saying so, instead of using up CI's time.
+  run timeout -k 30 1800 mocha --import=tsx --extension ts --recursive --timeout 600000 --slow 30000 test/real || rc=$?
+  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then log "error: the real-node tests did not finish within 1800s (stopped)"; fi
 else
   log "error: the real node did not start (above): the end-to-end tests cannot run"
   rc=1

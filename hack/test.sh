@@ -15,21 +15,29 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<22||(a=
 log "node $(node --version), $(go version 2>/dev/null || echo 'go: not found')"
 
 results=$(mktemp)
-run_mocha() { # label args...
-  local label=$1; shift
+# Each suite runs under a time limit: a hung test then fails the run with a line saying so,
+# instead of using up CI's 90 minutes in silence.
+run_mocha() { # label limit-seconds args...
+  local label=$1 limit=$2; shift 2
   set +e
-  mocha --import=tsx --extension ts --recursive "$@" 2>&1 | tee -a "$results"
+  timeout -k 30 "$limit" mocha --import=tsx --extension ts --recursive "$@" 2>&1 | tee -a "$results"
   local rc=${PIPESTATUS[0]}
   set -e
+  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+    log "the $label tests did not finish within ${limit}s (stopped; the last test printed above hung)"
+    echo "  1 failing" >>"$results"
+  fi
   return "$rc"
 }
 
 log "type-checking"
 tsc -p tsconfig.json --noEmit
+log "building dist/ (the CLI tests run the compiled CLI, as users do)"
+npm run -s build
 log "linting (eslint: no any, short functions, import boundaries; prettier: format)"
 npm run -s lint
 log "unit tests"
-unit_rc=0; run_mocha unit --timeout 20000 test/unit || unit_rc=$?
+unit_rc=0; run_mocha unit 900 --timeout 20000 test/unit || unit_rc=$?
 
 integration_rc=0 real_rc=0
 if [ "${GAFFER_TEST_UNIT_ONLY:-}" != 1 ]; then
@@ -41,7 +49,7 @@ if [ "${GAFFER_TEST_UNIT_ONLY:-}" != 1 ]; then
   trap stop_cluster EXIT
   bash hack/cluster-up.sh
   log "integration tests (real control plane: $CLUSTER_DIR/kubeconfig)"
-  run_mocha integration --timeout 120000 --slow 5000 test/integration || integration_rc=$?
+  run_mocha integration 2700 --timeout 120000 --slow 5000 test/integration || integration_rc=$?
   # The real-node suite next, on a control plane of its own: free the 2 cores first.
   stop_cluster
   trap - EXIT
