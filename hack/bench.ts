@@ -4,7 +4,7 @@
 // concurrent requests) and kube-controller-manager (ReplicaSets; batch/v1 Jobs for the job storm).
 // See README.md, "Benchmark", and --help.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Api, authFromKubeconfig } from './bench/api.ts';
 import {
@@ -48,6 +48,9 @@ const HELP = `Usage: npm run bench -- [flags]
   --timeout S           per wait (default 1200)
   --no-build            use dist/ as it is (default: npm run build first)
   --keep-nodes          leave the added KWOK nodes
+  --operator-args=ARGS  extra operator flags, e.g. --operator-args="--kube-api-qps=200 --kube-api-burst=400"
+  --cpu-prof DIR        write a V8 CPU profile of each operator run into DIR (open it in Chrome DevTools)
+  GAFFER_BENCH_NODE_OPTIONS  Node flags for the operator alone, e.g. --max-old-space-size=256
 Cluster: GAFFER_CLUSTER_DIR, GAFFER_PORT_OFFSET as for hack/cluster-up.sh.`;
 
 const { values: f } = parseArgs({
@@ -67,6 +70,8 @@ const { values: f } = parseArgs({
     timeout: { type: 'string', default: '1200' },
     'no-build': { type: 'boolean', default: false },
     'keep-nodes': { type: 'boolean', default: false },
+    'operator-args': { type: 'string', default: '' },
+    'cpu-prof': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -131,10 +136,24 @@ const env: Env = {
   operatorAuth: authFromKubeconfig(OPERATOR_KUBECONFIG),
   probeAuth: authFromKubeconfig(await probeAccount(probeNs)),
   ports: { health: 18181 + offset, metrics: 18180 + offset },
+  operator: {
+    args: f['operator-args'].split(/\s+/).filter(Boolean),
+    nodeOptions: [
+      process.env.GAFFER_BENCH_NODE_OPTIONS ?? '',
+      f['cpu-prof'] ? `--cpu-prof --cpu-prof-dir=${resolve(f['cpu-prof'])}` : '',
+    ]
+      .join(' ')
+      .trim(),
+  },
   timeoutMs: num('timeout', f.timeout) * 1000,
   log,
 };
 
+if (env.operator.args.length || env.operator.nodeOptions)
+  log(
+    `operator flags: ${env.operator.args.join(' ') || '(defaults)'}; NODE_OPTIONS: ${env.operator.nodeOptions || '(none)'}`,
+  );
+scenarioBase.controlPlane.operator = env.operator;
 const results: ScenarioResult[] = [];
 let steady: Record<string, unknown> | undefined;
 let idle: ReturnType<typeof percentiles> | undefined;

@@ -86,6 +86,15 @@ export class Api {
     if (method === 'DELETE' && isCollection(path)) verb = 'deletecollection';
     this.counts.set(verb, (this.counts.get(verb) ?? 0) + 1);
     const payload = body === undefined ? undefined : JSON.stringify(body);
+    return this.send(method, path, payload, contentType).catch((e: NodeJS.ErrnoException & { reused?: boolean }) => {
+      // A pooled keep-alive socket that the server closed just as it was reused: the request never
+      // reached the server, so it is sent once more (as Node's docs advise, and Go's transport does).
+      if (e.reused && e.code === 'ECONNRESET') return this.send(method, path, payload, contentType);
+      throw e;
+    });
+  }
+
+  private send(method: string, path: string, payload: string | undefined, contentType: string): Promise<Response> {
     return new Promise((resolve, reject) => {
       const req = httpsRequest(
         {
@@ -112,7 +121,7 @@ export class Api {
           res.on('error', reject);
         },
       );
-      req.on('error', reject);
+      req.on('error', (e) => reject(Object.assign(e, { reused: req.reusedSocket })));
       req.end(payload);
     });
   }

@@ -85,6 +85,8 @@ export class Operator {
     readonly namespaces: string[],
     readonly healthPort: number,
     readonly metricsPort: number,
+    /** Extra operator flags (bench --operator-args) and Node flags for the operator alone. */
+    readonly extra: { args: string[]; nodeOptions: string } = { args: [], nodeOptions: '' },
   ) {
     const log = createWriteStream(join(CLUSTER_DIR, 'logs', 'bench-operator.log'), { flags: 'a' });
     this.child = spawn(
@@ -98,13 +100,14 @@ export class Operator {
         '--bind-address=127.0.0.1',
         `--health-port=${healthPort}`,
         `--metrics-port=${metricsPort}`,
+        ...extra.args,
       ],
       {
         cwd: ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
-        // GAFFER_BENCH_NODE_OPTIONS: Node flags for the operator alone (e.g. the heap limit a
-        // container's memory limit would give it), not for the benchmark process.
-        env: { ...process.env, HOSTNAME: 'gaffer-bench', NODE_OPTIONS: process.env.GAFFER_BENCH_NODE_OPTIONS ?? '' },
+        // Node flags for the operator alone (e.g. the heap limit a container's memory limit would
+        // give it, or --cpu-prof), not for the benchmark process.
+        env: { ...process.env, HOSTNAME: 'gaffer-bench', NODE_OPTIONS: extra.nodeOptions },
       },
     );
     this.child.stdout!.pipe(log);
@@ -124,7 +127,9 @@ export class Operator {
 
   get(port: number, path: string): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-      const req = get({ host: '127.0.0.1', port, path, timeout: 10_000 }, (res) => {
+      // agent: false, a connection per request: a pooled keep-alive socket that the server closes
+      // just as it is reused fails with "socket hang up" (seen after a 300 s steady-state window).
+      const req = get({ host: '127.0.0.1', port, path, timeout: 10_000, agent: false }, (res) => {
         let body = '';
         res.on('data', (c) => (body += c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));

@@ -60,6 +60,8 @@ export interface Env {
   operatorAuth: Auth;
   probeAuth?: Auth;
   ports: { health: number; metrics: number };
+  /** Extra operator flags and Node flags for the operator process. */
+  operator: { args: string[]; nodeOptions: string };
   timeoutMs: number;
   log: (s: string) => void;
 }
@@ -161,7 +163,13 @@ export class Run {
     if (crPath && view) this.crs = new Tracker(this.watchApi, crPath, view);
     await Promise.all([this.pods.ready, this.crs?.ready]);
     if (this.system === 'gaffer') {
-      this.op = new Operator(this.env.operatorKubeconfig, [this.ns], this.env.ports.health, this.env.ports.metrics);
+      this.op = new Operator(
+        this.env.operatorKubeconfig,
+        [this.ns],
+        this.env.ports.health,
+        this.env.ports.metrics,
+        this.env.operator,
+      );
       await this.op.waitReady();
       await sleep(1000); // informers synced and initial lists done
     }
@@ -309,8 +317,15 @@ export async function runScale(
       Object.assign(res, await operatorFigures(r.op!, before, cpu0, total, o.clusters));
     }
     const out: { scale: SystemResult; churn?: SystemResult; steady?: Record<string, unknown> } = { scale: res };
-    if (o.churn) out.churn = await churn(r, o);
-    if (system === 'gaffer' && o.steadySeconds > 0) out.steady = await steady(r, o.steadySeconds);
+    // A later phase that fails is reported as such; it does not lose the figures measured so far.
+    const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T | { error: string }> =>
+      fn().catch((e: unknown) => {
+        env.log(`${name}: ${system} failed: ${e}`);
+        return { error: String(e) };
+      });
+    if (o.churn) out.churn = (await phase('churn', () => churn(r, o))) as SystemResult;
+    if (system === 'gaffer' && o.steadySeconds > 0)
+      out.steady = await phase('steady state', () => steady(r, o.steadySeconds));
     return out;
   } finally {
     await r.cleanup();
