@@ -11,6 +11,7 @@ import {
   type Credentials,
   type ExecClusterInfo,
 } from './credentials.ts';
+import { errorMessage } from './errors.ts';
 import {
   NO_CLUSTER,
   inClusterSpec,
@@ -36,7 +37,7 @@ function read(m: Material | undefined, what: string): Buffer | undefined {
   try {
     return readFileSync(m.file);
   } catch (e) {
-    throw new Error(`cannot read the ${what} ${m.file}`, { cause: e });
+    throw new Error(`cannot read the ${what} ${m.file}: ${errorMessage(e)}`, { cause: e });
   }
 }
 
@@ -92,7 +93,7 @@ export function loadKubeConfig(path?: string, env: Record<string, string | undef
   try {
     doc = parse(readFileSync(abs, 'utf8'));
   } catch (e) {
-    throw new Error(`cannot read the kubeconfig ${abs}`, { cause: e });
+    throw new Error(`cannot read the kubeconfig ${abs}: ${errorMessage(e)}`, { cause: e });
   }
   return connect(resolveKubeconfig(doc, dirname(abs), `kubeconfig ${abs}`));
 }

@@ -35,7 +35,8 @@ export function tokenFileCredentials(file: string, base: Credentials, now = Date
           token = (await readFile(file, 'utf8')).trim();
           readAt = now();
         } catch (e) {
-          if (token === undefined) throw new Error(`cannot read the token file ${file}`, { cause: e });
+          if (token === undefined)
+            throw new Error(`cannot read the token file ${file}: ${(e as Error).message}`, { cause: e });
         }
       }
       return { ...base, token };

@@ -234,7 +234,9 @@ describe('credentials', () => {
       const e = await tokenFileCredentials(file, {})
         .get()
         .catch((err: Error) => err);
-      expect((e as Error).message).to.equal(`cannot read the token file ${file}`);
+      expect((e as Error).message).to.equal(
+        `cannot read the token file ${file}: ENOENT: no such file or directory, open '${file}'`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
