@@ -1,8 +1,8 @@
 // The connection to the API server: --kubeconfig, else $KUBECONFIG, ~/.kube/config, or the
 // in-cluster service account (kubeconfig.ts decides which and what; this module reads the files).
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
-import { parse } from 'yaml';
 import {
   execCredentials,
   staticCredentials,
@@ -80,6 +80,13 @@ export function connect(spec: ConnectionSpec): KubeConfig {
   };
 }
 
+/**
+ * The YAML parser, loaded only to read a kubeconfig file: it costs about 12 MiB of memory,
+ * which an operator running in the cluster (service account, no file) need not pay.
+ */
+const loadModule = createRequire(import.meta.url);
+const parseYaml = (text: string): unknown => (loadModule('yaml') as typeof import('yaml')).parse(text);
+
 /** --kubeconfig, else $KUBECONFIG, ~/.kube/config, or the in-cluster service account. */
 export function loadKubeConfig(path?: string, env: Record<string, string | undefined> = process.env): KubeConfig {
   const file = kubeconfigPath(path, env, existsSync);
@@ -91,7 +98,7 @@ export function loadKubeConfig(path?: string, env: Record<string, string | undef
   const abs = resolve(file);
   let doc: unknown;
   try {
-    doc = parse(readFileSync(abs, 'utf8'));
+    doc = parseYaml(readFileSync(abs, 'utf8'));
   } catch (e) {
     throw new Error(`cannot read the kubeconfig ${abs}: ${errorMessage(e)}`, { cause: e });
   }
