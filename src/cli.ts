@@ -1,16 +1,18 @@
 #!/usr/bin/env node
 // gaffer CLI: `gaffer operator [flags]` runs the operator; `gaffer validate PATH...` checks manifests.
-import { exitWhenDone, runOperator } from './main.ts';
-import { runValidate } from './validate-cli.ts';
-
+// Each command loads only its own modules: the operator never loads the validator's YAML parser.
 const [command, ...rest] = process.argv.slice(2);
 switch (command) {
-  case 'validate':
+  case 'validate': {
+    const { runValidate } = await import('./validate-cli.ts');
     process.exit(runValidate(rest));
+  }
   // falls through (exit never returns)
-  case 'operator':
+  case 'operator': {
+    const { exitWhenDone, runOperator } = await import('./main.ts');
     exitWhenDone(runOperator(rest));
     break;
+  }
   case undefined:
   case '--help':
   case '-h':

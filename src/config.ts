@@ -231,7 +231,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   const out: Record<string, unknown> = {};
   for (const f of FLAGS) out[f.key] = convert(f, (values[f.name] as string | undefined) ?? f.default);
   const cfg = out as unknown as OperatorConfig;
-  if (!cfg.kubeconfig) delete cfg.kubeconfig; // client-node then reads $KUBECONFIG (a list is fine)
+  if (!cfg.kubeconfig) delete cfg.kubeconfig; // then $KUBECONFIG's first file, ~/.kube/config, in-cluster
   if (!cfg.leaderElectionNamespace) cfg.leaderElectionNamespace = env.POD_NAMESPACE || 'default';
   cfg.identity = `${env.HOSTNAME || 'gaffer'}_${Math.random().toString(36).slice(2, 10)}`;
   if (!(cfg.leaseDurationMs > cfg.renewDeadlineMs))

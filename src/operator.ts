@@ -7,7 +7,7 @@ import { leaseStore } from './kube/lease.ts';
 import { apiErrorFields } from './kube/errors.ts';
 import { POD_DELETION_COST } from './builders/labels.ts';
 import { customSource, nodeSource, podSource, serviceSource } from './kube/sources.ts';
-import type { KubeConfig, V1Node, V1Pod, V1Service } from './kube/types.ts';
+import type { V1Node, V1Pod, V1Service } from './kube/types.ts';
 import type { OperatorConfig } from './config.ts';
 import { Controller } from './runtime/controller.ts';
 import { ComputeClusterReconciler, type ClusterDeps } from './controllers/computecluster/reconciler.ts';
@@ -61,7 +61,7 @@ function cacheFor<T extends KObject>(
   return new CacheSet(namespaces.map((ns) => informer(source(ns))));
 }
 
-function buildCaches(cfg: OperatorConfig, kc: KubeConfig, client: KubeClient, metrics: Metrics, log: Logger): Caches {
+function buildCaches(cfg: OperatorConfig, client: KubeClient, metrics: Metrics, log: Logger): Caches {
   const hooks: InformerHooks = {
     relisted: (r) => metrics.informerRelists.inc({ resource: r }),
     restarted: (r) => metrics.informerRestarts.inc({ resource: r }),
@@ -73,15 +73,15 @@ function buildCaches(cfg: OperatorConfig, kc: KubeConfig, client: KubeClient, me
   const managed = (ns: string | undefined) => ({ namespace: ns, labelSelector: MANAGED_SELECTOR });
   return {
     clusters: cacheFor(cfg, informer, (ns) =>
-      customSource<ComputeCluster>(kc, client, cr(KINDS.ComputeCluster.plural), { namespace: ns }),
+      customSource<ComputeCluster>(client, cr(KINDS.ComputeCluster.plural), { namespace: ns }),
     ),
     jobs: cacheFor(cfg, informer, (ns) =>
-      customSource<ComputeJob>(kc, client, cr(KINDS.ComputeJob.plural), { namespace: ns }),
+      customSource<ComputeJob>(client, cr(KINDS.ComputeJob.plural), { namespace: ns }),
     ),
     // The cache keeps, of a pod's annotations, only those a controller reads.
-    pods: cacheFor(cfg, informer, (ns) => podSource(kc, client, { ...managed(ns), annotations: [POD_DELETION_COST] })),
-    services: cacheFor(cfg, informer, (ns) => serviceSource(kc, client, managed(ns))),
-    nodes: new CacheSet([informer(nodeSource(kc, client))]),
+    pods: cacheFor(cfg, informer, (ns) => podSource(client, { ...managed(ns), annotations: [POD_DELETION_COST] })),
+    services: cacheFor(cfg, informer, (ns) => serviceSource(client, managed(ns))),
+    nodes: new CacheSet([informer(nodeSource(client))]),
   };
 }
 
@@ -130,7 +130,7 @@ export function buildOperator(cfg: OperatorConfig, log: Logger): Operator {
     events: new TokenBucket(Math.max(1, cfg.kubeApiQps / 5), Math.max(1, Math.floor(cfg.kubeApiBurst / 4))),
     observe: (verb, resource, code) => metrics.apiRequests.inc({ verb, resource, code: String(code) }),
   });
-  const caches = buildCaches(cfg, kc, client, metrics, log);
+  const caches = buildCaches(cfg, client, metrics, log);
   const events = new EventRecorder(client, cfg.identity, (e) =>
     log.warn('event not recorded', { error: apiErrorFields(e) }),
   );

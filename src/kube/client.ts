@@ -1,21 +1,12 @@
 // The operator's only door to the API server. Writes pass a client-side token bucket (so a
 // burst of work cannot flood the server), every request is counted by verb, resource and
-// code, and controllers see plain methods instead of client-node's request objects.
-import {
-  CoordinationV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  EventsV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-  type V1Pod,
-  type V1Service,
-  type V1Lease,
-  type EventsV1Event,
-} from '@kubernetes/client-node';
+// code, and controllers see plain methods. Objects go and come as plain JSON.
+import type { KubeConfig } from './config.ts';
 import { httpStatus } from './errors.ts';
 import { nameOf, namespaceOf, type HasMetadata } from './meta.ts';
+import { Transport, type RequestOptions, type StreamHandle } from './transport.ts';
+import type { KubeEvent, Lease, V1Pod, V1Service } from './types.ts';
+import { resourcePath, type Query } from './wire.ts';
 
 export interface RequestObserver {
   (verb: string, resource: string, code: number | 'error'): void;
@@ -34,20 +25,36 @@ export interface CustomResourceRef {
   plural: string;
 }
 
+/** A list response: the items as the server sent them, and where to continue. */
+export interface ListResponse {
+  items?: unknown[];
+  metadata?: { resourceVersion?: string; continue?: string };
+}
+
+/** metav1.DeleteOptions. */
+interface DeleteOptions {
+  preconditions?: { uid: string };
+  gracePeriodSeconds?: number;
+  propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+}
+
+const APPLY_PATCH = 'application/apply-patch+yaml';
+const core = (plural: string, namespace?: string, name?: string) =>
+  resourcePath({ group: '', version: 'v1', plural, namespace, name });
+const leases = (namespace: string, name?: string) =>
+  resourcePath({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespace, name });
+const custom = (ref: CustomResourceRef, namespace: string, name?: string, subresource?: string) =>
+  resourcePath({ ...ref, namespace, name, subresource });
+const deleteOptions = (o: DeleteOptions) => ({ apiVersion: 'v1', kind: 'DeleteOptions', ...o });
+
 export class KubeClient {
-  readonly core: CoreV1Api;
-  readonly custom: CustomObjectsApi;
-  readonly coordination: CoordinationV1Api;
-  readonly events: EventsV1Api;
+  private readonly http: Transport;
 
   constructor(
     readonly kc: KubeConfig,
     private readonly opts: { writes: Pacer; events: Pacer; observe?: RequestObserver },
   ) {
-    this.core = kc.makeApiClient(CoreV1Api);
-    this.custom = kc.makeApiClient(CustomObjectsApi);
-    this.coordination = kc.makeApiClient(CoordinationV1Api);
-    this.events = kc.makeApiClient(EventsV1Api);
+    this.http = new Transport(kc);
   }
 
   /** Runs one request, paced if `pacer` is given, and counts it. */
@@ -63,112 +70,104 @@ export class KubeClient {
     }
   }
 
-  createPod(namespace: string, body: V1Pod): Promise<V1Pod> {
-    return this.call(
-      'create',
-      'pods',
-      () => this.core.createNamespacedPod({ namespace, body, fieldManager: FIELD_MANAGER }),
-      this.opts.writes,
+  /** One request of ours: paced if `pacer` is given, counted with the code the server answered. */
+  private async send<T>(
+    verb: string,
+    resource: string,
+    method: string,
+    path: string,
+    o: RequestOptions,
+    pacer?: Pacer,
+  ): Promise<T> {
+    if (pacer) await pacer.acquire();
+    try {
+      const r = await this.http.send<T>(method, path, o);
+      this.opts.observe?.(verb, resource, r.code);
+      return r.body;
+    } catch (e) {
+      this.opts.observe?.(verb, resource, httpStatus(e) ?? 'error');
+      throw e;
+    }
+  }
+
+  /** One page of a collection (`path`: see wire.ts resourcePath). */
+  list(resource: string, path: string, query: Query): Promise<ListResponse> {
+    return this.send('list', resource, 'GET', path, { query });
+  }
+
+  /** Watches a collection: `onEvent` per event; `onDone` once when the watch ends (see Transport.stream). */
+  watch(
+    path: string,
+    query: Query,
+    onEvent: (type: string, object: unknown) => void,
+    onDone: (err?: unknown) => void,
+  ): Promise<StreamHandle> {
+    return this.http.stream(
+      path,
+      { ...query, watch: 1 },
+      (line) => {
+        const e = JSON.parse(line) as { type: string; object: unknown };
+        onEvent(e.type, e.object);
+      },
+      onDone,
     );
+  }
+
+  createPod(namespace: string, body: V1Pod): Promise<V1Pod> {
+    const query = { fieldManager: FIELD_MANAGER };
+    return this.send('create', 'pods', 'POST', core('pods', namespace), { body, query }, this.opts.writes);
   }
 
   /** Deletes a pod only if it is still the one we decided about (uid precondition). */
   deletePod(namespace: string, name: string, uid?: string, gracePeriodSeconds?: number): Promise<unknown> {
-    const body = {
+    const body = deleteOptions({
       ...(uid ? { preconditions: { uid } } : {}),
       ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}),
-    };
-    return this.call(
-      'delete',
-      'pods',
-      () => this.core.deleteNamespacedPod({ namespace, name, body }),
-      this.opts.writes,
-    );
+    });
+    return this.send('delete', 'pods', 'DELETE', core('pods', namespace, name), { body }, this.opts.writes);
   }
 
-  /** Server-side apply: the operator owns exactly the fields it sends. */
+  /** Server-side apply: the operator owns exactly the fields it sends (JSON is YAML). */
   applyService(namespace: string, body: V1Service): Promise<V1Service> {
-    return this.call(
-      'patch',
-      'services',
-      () =>
-        this.core.patchNamespacedService(
-          { namespace, name: nameOf(body), body, fieldManager: FIELD_MANAGER, force: true },
-          setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-        ),
-      this.opts.writes,
-    );
+    const path = core('services', namespace, nameOf(body));
+    const o = { body, contentType: APPLY_PATCH, query: { fieldManager: FIELD_MANAGER, force: true } };
+    return this.send('patch', 'services', 'PATCH', path, o, this.opts.writes);
   }
 
   /**
    * Replaces /status as a whole; the cached resourceVersion makes it conditional (409 if stale).
-   * Resolves with the object as the server stored it (the custom-objects API returns it untyped).
+   * Resolves with the object as the server stored it.
    */
   replaceStatus<T extends HasMetadata>(ref: CustomResourceRef, obj: T): Promise<T> {
-    return this.call(
-      'update',
-      `${ref.plural}/status`,
-      async () =>
-        (await this.custom.replaceNamespacedCustomObjectStatus({
-          ...ref,
-          namespace: namespaceOf(obj),
-          name: nameOf(obj),
-          body: obj,
-          fieldManager: FIELD_MANAGER,
-        })) as T,
-      this.opts.writes,
-    );
+    const path = custom(ref, namespaceOf(obj), nameOf(obj), 'status');
+    const o = { body: obj, query: { fieldManager: FIELD_MANAGER } };
+    return this.send('update', `${ref.plural}/status`, 'PUT', path, o, this.opts.writes);
   }
 
   /** Creates a custom object; resolves with it as the server stored it. */
   createCustom<T>(ref: CustomResourceRef, namespace: string, body: T): Promise<T> {
-    return this.call(
-      'create',
-      ref.plural,
-      async () =>
-        (await this.custom.createNamespacedCustomObject({
-          ...ref,
-          namespace,
-          body,
-          fieldManager: FIELD_MANAGER,
-        })) as T,
-      this.opts.writes,
-    );
+    const o = { body, query: { fieldManager: FIELD_MANAGER } };
+    return this.send('create', ref.plural, 'POST', custom(ref, namespace), o, this.opts.writes);
   }
 
   deleteCustom(ref: CustomResourceRef, namespace: string, name: string, uid?: string): Promise<unknown> {
-    return this.call(
-      'delete',
-      ref.plural,
-      () =>
-        this.custom.deleteNamespacedCustomObject({
-          ...ref,
-          namespace,
-          name,
-          propagationPolicy: 'Background',
-          body: uid ? { preconditions: { uid } } : {},
-        }),
-      this.opts.writes,
-    );
+    const body = deleteOptions({ propagationPolicy: 'Background', ...(uid ? { preconditions: { uid } } : {}) });
+    return this.send('delete', ref.plural, 'DELETE', custom(ref, namespace, name), { body }, this.opts.writes);
   }
 
-  createEvent(namespace: string, body: EventsV1Event): Promise<unknown> {
-    return this.call(
-      'create',
-      'events',
-      () => this.events.createNamespacedEvent({ namespace, body }),
-      this.opts.events,
-    );
+  createEvent(namespace: string, body: KubeEvent): Promise<unknown> {
+    const path = resourcePath({ group: 'events.k8s.io', version: 'v1', plural: 'events', namespace });
+    return this.send('create', 'events', 'POST', path, { body }, this.opts.events);
   }
 
   // Leases bypass the write bucket: renewals must never queue behind reconcile traffic.
-  readLease(namespace: string, name: string): Promise<V1Lease> {
-    return this.call('get', 'leases', () => this.coordination.readNamespacedLease({ namespace, name }));
+  readLease(namespace: string, name: string): Promise<Lease> {
+    return this.send('get', 'leases', 'GET', leases(namespace, name), {});
   }
-  createLease(namespace: string, body: V1Lease): Promise<V1Lease> {
-    return this.call('create', 'leases', () => this.coordination.createNamespacedLease({ namespace, body }));
+  createLease(namespace: string, body: Lease): Promise<Lease> {
+    return this.send('create', 'leases', 'POST', leases(namespace), { body });
   }
-  replaceLease(namespace: string, name: string, body: V1Lease): Promise<V1Lease> {
-    return this.call('update', 'leases', () => this.coordination.replaceNamespacedLease({ namespace, name, body }));
+  replaceLease(namespace: string, name: string, body: Lease): Promise<Lease> {
+    return this.send('update', 'leases', 'PUT', leases(namespace, name), { body });
   }
 }

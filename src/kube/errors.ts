@@ -1,13 +1,7 @@
-// One reading of the API errors client-node throws (ApiException: `code` and a JSON string
-// `body`; Watch: `statusCode`; network: no code at all).
+// One reading of the errors the API client throws: KubeApiError (an answer that was not 2xx:
+// its HTTP status and the metav1.Status it carried, if any) and transport errors (no code;
+// what failed underneath, ECONNREFUSED or a TLS error, is their `cause`).
 import { STATUS_CODES } from 'node:http';
-
-export function httpStatus(e: unknown): number | undefined {
-  const err = e as { code?: unknown; statusCode?: unknown } | null;
-  if (err && typeof err.code === 'number') return err.code;
-  if (err && typeof err.statusCode === 'number') return err.statusCode;
-  return undefined;
-}
 
 export interface StatusBody {
   reason?: string;
@@ -16,17 +10,53 @@ export interface StatusBody {
   details?: unknown;
 }
 
-export function statusBody(e: unknown): StatusBody | undefined {
-  const body = (e as { body?: unknown } | null)?.body;
-  if (typeof body === 'string') {
-    try {
-      return JSON.parse(body) as StatusBody;
-    } catch {
-      return undefined;
-    }
+/** Longest non-Status response body quoted in an error message. */
+const MAX_BODY = 500;
+
+/** The server answered, but not with 2xx. */
+export class KubeApiError extends Error {
+  override readonly name = 'KubeApiError';
+  /** The metav1.Status of the answer, if it was one. */
+  readonly status: StatusBody | undefined;
+  constructor(
+    /** The HTTP status. */
+    readonly code: number,
+    /** The response body as text. */
+    readonly body: string,
+    readonly request: string,
+  ) {
+    const status = parseStatus(body);
+    const text = body.trim().slice(0, MAX_BODY);
+    // An answer that is not a metav1.Status (a proxy's text or HTML) is quoted; none at all (401) is named.
+    super(status?.message ?? (text || STATUS_CODES[code] || `HTTP ${code}`));
+    this.status = status;
   }
-  if (body && typeof body === 'object') return body as StatusBody;
+}
+
+/** No answer: the request could not be sent or the connection failed; `cause` says why. */
+export class KubeRequestError extends Error {
+  override readonly name = 'KubeRequestError';
+}
+
+function parseStatus(body: string): StatusBody | undefined {
+  if (!body.trimStart().startsWith('{')) return undefined;
+  try {
+    const o = JSON.parse(body) as StatusBody & { kind?: string };
+    return o && typeof o === 'object' && (o.kind === 'Status' || typeof o.message === 'string') ? o : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The HTTP status of an error: a KubeApiError's, or any error's numeric `code` (test doubles). */
+export function httpStatus(e: unknown): number | undefined {
+  const err = e as { code?: unknown } | null;
+  if (err && typeof err.code === 'number') return err.code;
   return undefined;
+}
+
+export function statusBody(e: unknown): StatusBody | undefined {
+  return e instanceof KubeApiError ? e.status : undefined;
 }
 
 export const isNotFound = (e: unknown) => httpStatus(e) === 404;
@@ -41,7 +71,7 @@ export const isRefused = (e: unknown) => [400, 403, 422].includes(httpStatus(e) 
 
 /** The server's own words for an error, for conditions and events. */
 export function errorMessage(e: unknown): string {
-  return statusBody(e)?.message ?? (e instanceof Error ? e.message : String(e));
+  return describe(e);
 }
 
 /** What a log line says about an error: the HTTP code, the Status reason and message. */
@@ -51,14 +81,10 @@ export interface ApiErrorFields {
   message: string;
 }
 
-/** Longest non-Status response body quoted in a log line. */
-const MAX_BODY = 500;
-
 /**
- * The fields of an error for a log line, never client-node's dump of it (an ApiException's
- * message is "HTTP-Code: 403 Message: Unknown API Status Code! Body: ..." with every header).
- * Log it nested, as `{ error: apiErrorFields(e) }`: winston appends a top-level `message`
- * field to the line's own message.
+ * The fields of an error for a log line: code, reason and message, never a dump of the
+ * response. Log it nested, as `{ error: apiErrorFields(e) }`: winston appends a top-level
+ * `message` field to the line's own message.
  */
 export function apiErrorFields(e: unknown): ApiErrorFields {
   const status = statusBody(e);
@@ -66,26 +92,11 @@ export function apiErrorFields(e: unknown): ApiErrorFields {
   const fields: Omit<ApiErrorFields, 'message'> = {};
   if (code !== undefined) fields.code = code;
   if (status?.reason) fields.reason = status.reason;
-  return { ...fields, message: describe(e, status) };
+  return { ...fields, message: describe(e) };
 }
 
-/** client-node's ApiException, by shape (no import: this module stays light for the CLI). */
-function apiException(e: unknown): { code: number; body?: unknown } | undefined {
-  const x = e as { code?: unknown; body?: unknown; headers?: unknown } | null;
-  return x instanceof Error && typeof x.code === 'number' && 'body' in x && 'headers' in x
-    ? { code: x.code, body: x.body }
-    : undefined;
-}
-
-function describe(e: unknown, status: StatusBody | undefined): string {
-  if (typeof status?.message === 'string') return status.message;
-  const api = apiException(e);
-  if (api) {
-    // An answer that is not a metav1.Status (a proxy's text or HTML), or none at all (401).
-    const text = typeof api.body === 'string' ? api.body.trim() : '';
-    return text ? text.slice(0, MAX_BODY) : (STATUS_CODES[api.code] ?? `HTTP ${api.code}`);
-  }
+function describe(e: unknown): string {
   if (!(e instanceof Error)) return String(e);
-  // fetch() says only "fetch failed"; what failed (ECONNREFUSED, a TLS error) is its cause.
+  // A transport error says which request failed; what failed (ECONNREFUSED, a TLS error) is its cause.
   return e.cause instanceof Error ? `${e.message}: ${e.cause.message}` : e.message;
 }

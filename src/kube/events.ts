@@ -1,8 +1,9 @@
 // Kubernetes Events (events.k8s.io/v1) about Gaffer's objects: what users see in
 // `kubectl describe` and `kubectl get events`. Best effort: a failed event is logged, never fatal.
-import { V1MicroTime, type EventsV1Event } from '@kubernetes/client-node';
 import type { Reason } from '../api/v1alpha1/reasons.ts';
 import type { KubeClient } from './client.ts';
+import type { KubeEvent } from './types.ts';
+import { formatMicroTime } from './wire.ts';
 
 export interface EventTarget {
   apiVersion?: string;
@@ -20,7 +21,7 @@ export class EventRecorder {
   /** `reason` is one of Gaffer's named reasons (src/api/v1alpha1/reasons.ts), or one passed on from the kubelet. */
   record(target: EventTarget, type: 'Normal' | 'Warning', reason: Reason, note: string, action: string = reason): void {
     const ns = target.metadata?.namespace ?? 'default';
-    const body: EventsV1Event = {
+    const body: KubeEvent = {
       apiVersion: 'events.k8s.io/v1',
       kind: 'Event',
       // client-go's naming: <object>.<unique hex>; a generateName ending in '.' is invalid.
@@ -28,7 +29,7 @@ export class EventRecorder {
         name: `${target.metadata?.name}.${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`,
         namespace: ns,
       },
-      eventTime: new V1MicroTime(),
+      eventTime: formatMicroTime(new Date()),
       reportingController: 'gaffer.dev/operator',
       reportingInstance: this.instance.slice(0, 128),
       action: action.slice(0, 128),

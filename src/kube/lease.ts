@@ -1,26 +1,26 @@
-import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import { namespacedKey } from '../runtime/keys.ts';
 import type { LeaseRecord, LeaseStore } from '../runtime/leaderelection.ts';
 import { isNotFound } from './errors.ts';
 import type { KubeClient } from './client.ts';
+import type { Lease } from './types.ts';
+import { formatMicroTime } from './wire.ts';
 
-const toRecord = (l: V1Lease): LeaseRecord => ({
+const toRecord = (l: Lease): LeaseRecord => ({
   holderIdentity: l.spec?.holderIdentity ?? undefined,
   leaseDurationSeconds: l.spec?.leaseDurationSeconds ?? undefined,
-  acquireTime: l.spec?.acquireTime ? new Date(l.spec.acquireTime as unknown as string).toISOString() : undefined,
-  renewTime: l.spec?.renewTime ? new Date(l.spec.renewTime as unknown as string).toISOString() : undefined,
+  acquireTime: l.spec?.acquireTime ? new Date(l.spec.acquireTime).toISOString() : undefined,
+  renewTime: l.spec?.renewTime ? new Date(l.spec.renewTime).toISOString() : undefined,
   leaseTransitions: l.spec?.leaseTransitions ?? undefined,
 });
 
-const toSpec = (r: LeaseRecord) =>
-  ({
-    holderIdentity: r.holderIdentity,
-    leaseDurationSeconds: r.leaseDurationSeconds,
-    // The API wants microseconds; V1MicroTime writes them.
-    acquireTime: r.acquireTime ? new V1MicroTime(r.acquireTime) : undefined,
-    renewTime: r.renewTime ? new V1MicroTime(r.renewTime) : undefined,
-    leaseTransitions: r.leaseTransitions,
-  }) as V1Lease['spec'];
+const toSpec = (r: LeaseRecord): Lease['spec'] => ({
+  holderIdentity: r.holderIdentity,
+  leaseDurationSeconds: r.leaseDurationSeconds,
+  // The API wants MicroTimes: six fractional digits.
+  acquireTime: r.acquireTime ? formatMicroTime(r.acquireTime) : undefined,
+  renewTime: r.renewTime ? formatMicroTime(r.renewTime) : undefined,
+  leaseTransitions: r.leaseTransitions,
+});
 
 export function leaseStore(client: KubeClient, namespace: string, name: string): LeaseStore {
   return {

@@ -1,6 +1,6 @@
 // A reflector and cache: list, then watch from the list's resourceVersion; relist on 410
-// Gone; restart with backoff on any other error (client-node's own informer stops on
-// errors). Handlers only receive events; they must not throw (they enqueue keys).
+// Gone; restart with backoff on any other error (as client-go's reflector does). Handlers
+// only receive events; they must not throw (they enqueue keys).
 import { apiErrorFields, httpStatus } from '../kube/errors.ts';
 import { objectKey, type KObject } from './keys.ts';
 import type { Logger } from './logger.ts';
@@ -47,7 +47,7 @@ export interface InformerHooks {
   synced?(resource: string, value: boolean): void;
 }
 
-/** client-node ends an idle watch with a TimeoutError after 30 s, and an aborted one with an AbortError. */
+/** A watch silent for minutes ends with a TimeoutError (src/kube/transport.ts); an aborted one ends quietly. */
 const isQuietEnd = (err: unknown): boolean =>
   err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
 

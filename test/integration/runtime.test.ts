@@ -41,7 +41,7 @@ describe('controller runtime on the real control plane', function () {
       const bucket = new TokenBucket(50, 100);
       const client = new KubeClient(kc, { writes: bucket, events: bucket });
       informer = new Informer(
-        podSource(kc, client, {
+        podSource(client, {
           namespace: s.ns.name,
           labelSelector: 'app.kubernetes.io/managed-by=gaffer',
           // The cache keeps only the annotations a reader names (src/kube/projections.ts): these tests read two.

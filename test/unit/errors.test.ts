@@ -1,7 +1,9 @@
 import { expect } from 'chai';
-import { createServer } from 'node:net';
-import { ApiException } from '@kubernetes/client-node';
+import { KubeClient } from '../../src/kube/client.ts';
+import { connect } from '../../src/kube/config.ts';
 import {
+  KubeApiError,
+  KubeRequestError,
   apiErrorFields,
   errorMessage,
   httpStatus,
@@ -10,72 +12,79 @@ import {
   isNotFound,
   isRefused,
 } from '../../src/kube/errors.ts';
+import { FakeApiServer, closedPort, status } from '../fixtures/api-server.ts';
 
-// What client-node v2 throws for a refused request: the body is the response's text.
+// What the API server answers a refused request with: a metav1.Status.
 const forbiddenBody = JSON.stringify({
-  kind: 'Status',
-  apiVersion: 'v1',
-  metadata: {},
-  status: 'Failure',
-  message: 'pods is forbidden: User "system:serviceaccount:rt:limited" cannot list resource "pods" in API group ""',
-  reason: 'Forbidden',
+  ...status(
+    403,
+    'Forbidden',
+    'pods is forbidden: User "system:serviceaccount:rt:limited" cannot list resource "pods" in API group ""',
+  ),
   details: { kind: 'pods' },
-  code: 403,
 });
-const headers = { 'content-type': 'application/json', 'audit-id': '1f1b0c1e' };
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
+const bucket = { acquire: async () => {} };
 
 describe('API errors', () => {
-  it('an ApiException: the Status code, reason and message, not the dump', () => {
-    const e = new ApiException(403, 'Unknown API Status Code!', forbiddenBody, headers);
-    expect(e.message).to.include('HTTP-Code: 403'); // what the logs used to print
+  it('a KubeApiError: the Status code, reason and message, not the body', () => {
+    const e = new KubeApiError(403, forbiddenBody, 'GET /api/v1/pods');
     expect(apiErrorFields(e)).to.deep.equal({
       code: 403,
       reason: 'Forbidden',
       message: 'pods is forbidden: User "system:serviceaccount:rt:limited" cannot list resource "pods" in API group ""',
     });
+    expect(e.message).to.not.include('{'); // never the JSON dump
     expect(httpStatus(e)).to.equal(403);
     expect(isRefused(e)).to.equal(true);
     expect(errorMessage(e)).to.equal(apiErrorFields(e).message);
   });
 
-  it('an ApiException for an existing object is a conflict that already exists', () => {
-    const body = JSON.stringify({
-      kind: 'Status',
-      status: 'Failure',
-      message: 'pods "c-master" already exists',
-      reason: 'AlreadyExists',
-      code: 409,
-    });
-    const e = new ApiException(409, 'Unknown API Status Code!', body, headers);
+  it('a KubeApiError for an existing object is a conflict that already exists', () => {
+    const e = new KubeApiError(
+      409,
+      JSON.stringify(status(409, 'AlreadyExists', 'pods "c-master" already exists')),
+      'POST',
+    );
     expect(apiErrorFields(e)).to.deep.equal({
       code: 409,
       reason: 'AlreadyExists',
       message: 'pods "c-master" already exists',
     });
     expect(isConflict(e) && isAlreadyExists(e)).to.equal(true);
+    const stale = new KubeApiError(409, JSON.stringify(status(409, 'Conflict', 'the object has been modified')), 'PUT');
+    expect(isConflict(stale) && !isAlreadyExists(stale)).to.equal(true);
   });
 
-  it('an ApiException without a Status: its text, or the HTTP status name without a body', () => {
-    const proxy = new ApiException(502, 'Unknown API Status Code!', 'upstream connect error\n', headers);
+  it('a KubeApiError without a Status: its text, or the HTTP status name without a body', () => {
+    const proxy = new KubeApiError(502, 'upstream connect error\n', 'GET /api');
     expect(apiErrorFields(proxy)).to.deep.equal({ code: 502, message: 'upstream connect error' });
-    const unauthorized = new ApiException(401, 'Unauthorized', undefined, headers);
-    expect(apiErrorFields(unauthorized)).to.deep.equal({ code: 401, message: 'Unauthorized' });
+    expect(apiErrorFields(new KubeApiError(401, '', 'GET /api'))).to.deep.equal({ code: 401, message: 'Unauthorized' });
+    const html = new KubeApiError(503, `<html>${'x'.repeat(2000)}</html>`, 'GET /api');
+    expect(apiErrorFields(html).message).to.have.length(500);
+    expect(isNotFound(new KubeApiError(404, '', 'GET'))).to.equal(true);
   });
 
-  it('a watch error: statusCode and the status text', () => {
-    // client-node's Watch: new Error(statusText) with statusCode set.
-    const e = Object.assign(new Error('Gone'), { statusCode: 410 });
-    expect(apiErrorFields(e)).to.deep.equal({ code: 410, message: 'Gone' });
-    expect(httpStatus(e)).to.equal(410);
+  it('a watch refused by the server: the code and Status of the answer', async () => {
+    const api = await new FakeApiServer().start();
+    api.handler = (_req, res) => {
+      res.writeHead(410, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(status(410, 'Expired', 'too old resource version: 1 (2)')));
+    };
+    try {
+      const client = new KubeClient(api.config(), { writes: bucket, events: bucket });
+      const err = await new Promise<unknown>((resolve) => {
+        void client.watch('/api/v1/pods', { resourceVersion: '1' }, () => {}, resolve);
+      });
+      expect(err).to.be.instanceOf(KubeApiError);
+      expect(apiErrorFields(err)).to.deep.equal({
+        code: 410,
+        reason: 'Expired',
+        message: 'too old resource version: 1 (2)',
+      });
+      expect(httpStatus(err)).to.equal(410);
+    } finally {
+      await api.stop();
+    }
   });
 
   it('a plain Error, and values that are not errors', () => {
@@ -85,15 +94,26 @@ describe('API errors', () => {
     expect(isNotFound(new Error('boom'))).to.equal(false);
   });
 
-  it('a network error: no code, and the cause that fetch() hides', async () => {
+  it('a network error: no code; the request, and the cause underneath', async () => {
     const port = await closedPort();
-    const e = await fetch(`http://127.0.0.1:${port}/api`).then(
+    const client = new KubeClient(
+      connect({ origin: 't', server: `http://127.0.0.1:${port}`, insecureSkipTlsVerify: false }),
+      {
+        writes: bucket,
+        events: bucket,
+      },
+    );
+    const e = await client.readLease('ns', 'l').then(
       () => expect.fail('connected to a closed port'),
       (err: unknown) => err,
     );
+    expect(e).to.be.instanceOf(KubeRequestError);
     const fields = apiErrorFields(e);
     expect(fields).to.have.all.keys('message');
-    expect(fields.message).to.match(/^fetch failed: .*ECONNREFUSED/);
+    expect(fields.message).to.match(
+      /^GET \/apis\/coordination.k8s.io\/v1\/namespaces\/ns\/leases\/l failed: .*ECONNREFUSED/,
+    );
+    expect(errorMessage(e)).to.equal(fields.message);
     // A Node system error's `code` is a string ('ECONNREFUSED'), not an HTTP status.
     const sys = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' });
     expect(apiErrorFields(sys)).to.deep.equal({ message: 'connect ECONNREFUSED 127.0.0.1:6443' });

@@ -1,0 +1,208 @@
+// HTTP to the API server over node:https (node:http for an http:// server): JSON requests on a
+// keep-alive socket pool, and watches (newline-delimited JSON streams) on sockets of their own.
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions as HttpsOptions } from 'node:https';
+import type { KubeConfig } from './config.ts';
+import type { Credentials } from './credentials.ts';
+import { KubeApiError, KubeRequestError } from './errors.ts';
+import { LineSplitter, joinPath, queryString, type Query } from './wire.ts';
+
+/** Concurrent requests per server (watches do not count: they have their own sockets). */
+export const MAX_SOCKETS = 64;
+/** A request with no byte for this long fails (the API server's own limit for a request is 60 s). */
+export const REQUEST_IDLE_TIMEOUT_MS = 90_000;
+/**
+ * A watch with no byte for this long has lost its server. Never shorter than ~3 minutes: the
+ * server sends a bookmark about every minute, so an idle but healthy watch must not time out.
+ */
+export const WATCH_IDLE_TIMEOUT_MS = 180_000;
+/** Idle pooled sockets close after this (the API server closes its idle connections after 90 s). */
+const FREE_SOCKET_TIMEOUT_MS = 60_000;
+
+export interface RequestOptions {
+  query?: Query;
+  /** Sent as JSON. */
+  body?: unknown;
+  contentType?: string;
+}
+
+export interface Response<T> {
+  code: number;
+  body: T;
+}
+
+export interface StreamHandle {
+  abort(): void;
+}
+
+const timeoutError = (what: string, ms: number) =>
+  Object.assign(new Error(`${what}: no data for ${ms / 1000} s`), { name: 'TimeoutError' });
+
+export class Transport {
+  private readonly agent: HttpAgent;
+  private readonly watchAgent: HttpAgent;
+  private readonly request: typeof httpRequest;
+  private readonly server: URL;
+
+  constructor(private readonly kc: KubeConfig) {
+    this.server = kc.server;
+    const https = this.server.protocol === 'https:';
+    const Agent = https ? HttpsAgent : HttpAgent;
+    this.agent = new Agent({
+      keepAlive: true,
+      maxSockets: MAX_SOCKETS,
+      maxFreeSockets: 16,
+      timeout: FREE_SOCKET_TIMEOUT_MS,
+    });
+    this.watchAgent = new Agent({ keepAlive: true, maxFreeSockets: 4, timeout: FREE_SOCKET_TIMEOUT_MS });
+    this.request = (https ? httpsRequest : httpRequest) as typeof httpRequest;
+  }
+
+  /** Node request options: the server, TLS (CA, client certificate) and headers. */
+  private options(
+    method: string,
+    path: string,
+    creds: Credentials,
+    agent: HttpAgent,
+    extra: Record<string, string>,
+  ): HttpsOptions {
+    const { kc } = this;
+    return {
+      protocol: this.server.protocol,
+      hostname: this.server.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: this.server.port || undefined,
+      method,
+      path,
+      agent,
+      ca: kc.ca,
+      cert: creds.cert,
+      key: creds.key,
+      rejectUnauthorized: !kc.insecureSkipTlsVerify,
+      servername: kc.tlsServerName,
+      headers: {
+        Accept: 'application/json',
+        'User-Agent': 'gaffer',
+        ...(creds.token ? { Authorization: `Bearer ${creds.token}` } : {}),
+        ...extra,
+      },
+    };
+  }
+
+  private path(path: string, query?: Query): string {
+    return joinPath(this.server.pathname, path) + queryString(query);
+  }
+
+  /** One request; resolves with a 2xx answer's JSON, rejects with KubeApiError or KubeRequestError. */
+  async send<T>(method: string, path: string, o: RequestOptions = {}): Promise<Response<T>> {
+    const creds = await this.kc.credentials.get();
+    const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
+    const what = `${method} ${path}`;
+    const headers: Record<string, string> = payload
+      ? { 'Content-Type': o.contentType ?? 'application/json', 'Content-Length': String(payload.length) }
+      : {};
+    return new Promise((resolve, reject) => {
+      const req = this.request(this.options(method, this.path(path, o.query), creds, this.agent, headers), (res) => {
+        readBody(res).then(
+          (text) => {
+            const code = res.statusCode ?? 0;
+            if (code === 401) this.kc.credentials.invalidate();
+            if (code < 200 || code > 299) return reject(new KubeApiError(code, text, what));
+            try {
+              resolve({ code, body: (text ? JSON.parse(text) : undefined) as T });
+            } catch (e) {
+              reject(new KubeRequestError(`${what}: the answer is not JSON`, { cause: e }));
+            }
+          },
+          (e: unknown) => reject(new KubeRequestError(`${what} failed`, { cause: e })),
+        );
+      });
+      req.setTimeout(REQUEST_IDLE_TIMEOUT_MS, () => {
+        reject(timeoutError(what, REQUEST_IDLE_TIMEOUT_MS));
+        req.destroy();
+      });
+      req.on('error', (e) => reject(new KubeRequestError(`${what} failed`, { cause: e })));
+      req.end(payload);
+    });
+  }
+
+  /**
+   * A streaming GET (a watch): `onLine` gets each line of the answer; `onDone` is called once,
+   * when the stream ends (no argument), fails (the error; KubeApiError for a non-2xx answer),
+   * or is aborted (no argument).
+   */
+  async stream(
+    path: string,
+    query: Query,
+    onLine: (line: string) => void,
+    onDone: (err?: unknown) => void,
+  ): Promise<StreamHandle> {
+    const creds = await this.kc.credentials.get();
+    const what = `watch ${path}`;
+    let done = false;
+    let aborted = false;
+    const finish = (err?: unknown) => {
+      if (done) return;
+      done = true;
+      onDone(aborted ? undefined : err);
+    };
+    const req = this.request(this.options('GET', this.path(path, query), creds, this.watchAgent, {}), (res) =>
+      this.onStream(res, req, what, onLine, finish),
+    );
+    req.setTimeout(WATCH_IDLE_TIMEOUT_MS, () => {
+      finish(timeoutError(what, WATCH_IDLE_TIMEOUT_MS));
+      req.destroy();
+    });
+    req.on('error', (e) => finish(new KubeRequestError(`${what} failed`, { cause: e })));
+    req.end();
+    return {
+      abort: () => {
+        aborted = true;
+        req.destroy();
+        finish();
+      },
+    };
+  }
+
+  private onStream(
+    res: IncomingMessage,
+    req: ClientRequest,
+    what: string,
+    onLine: (line: string) => void,
+    finish: (err?: unknown) => void,
+  ): void {
+    const code = res.statusCode ?? 0;
+    if (code < 200 || code > 299) {
+      if (code === 401) this.kc.credentials.invalidate();
+      readBody(res).then((text) => finish(new KubeApiError(code, text, what)), finish);
+      return;
+    }
+    const lines = new LineSplitter();
+    const deliver = (line: string) => {
+      try {
+        onLine(line);
+      } catch (e) {
+        req.destroy();
+        finish(e);
+      }
+    };
+    res.on('data', (chunk: Buffer) => {
+      for (const line of lines.push(chunk)) deliver(line);
+    });
+    res.on('end', () => {
+      const last = lines.end();
+      if (last) deliver(last);
+      finish();
+    });
+    res.on('error', (e) => finish(new KubeRequestError(`${what} failed`, { cause: e })));
+    res.on('close', () => finish(res.complete ? undefined : new KubeRequestError(`${what}: the stream closed early`)));
+  }
+}
+
+function readBody(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', reject);
+  });
+}
