@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { expect } from 'chai';
 import { KubeClient } from '../../src/kube/client.ts';
 import { connect } from '../../src/kube/config.ts';
@@ -12,7 +13,16 @@ import {
   isNotFound,
   isRefused,
 } from '../../src/kube/errors.ts';
-import { FakeApiServer, closedPort, status } from '../fixtures/api-server.ts';
+
+const status = (code: number, reason: string, message: string) => ({
+  kind: 'Status',
+  apiVersion: 'v1',
+  metadata: {},
+  status: 'Failure',
+  message,
+  reason,
+  code,
+});
 
 // What the API server answers a refused request with: a metav1.Status.
 const forbiddenBody = JSON.stringify({
@@ -24,6 +34,15 @@ const forbiddenBody = JSON.stringify({
   details: { kind: 'pods' },
 });
 const bucket = { acquire: async () => {} };
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
 
 describe('API errors', () => {
   it('a KubeApiError: the Status code, reason and message, not the body', () => {
@@ -62,29 +81,6 @@ describe('API errors', () => {
     const html = new KubeApiError(503, `<html>${'x'.repeat(2000)}</html>`, 'GET /api');
     expect(apiErrorFields(html).message).to.have.length(500);
     expect(isNotFound(new KubeApiError(404, '', 'GET'))).to.equal(true);
-  });
-
-  it('a watch refused by the server: the code and Status of the answer', async () => {
-    const api = await new FakeApiServer().start();
-    api.handler = (_req, res) => {
-      res.writeHead(410, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify(status(410, 'Expired', 'too old resource version: 1 (2)')));
-    };
-    try {
-      const client = new KubeClient(api.config(), { writes: bucket, events: bucket });
-      const err = await new Promise<unknown>((resolve) => {
-        void client.watch('/api/v1/pods', { resourceVersion: '1' }, () => {}, resolve);
-      });
-      expect(err).to.be.instanceOf(KubeApiError);
-      expect(apiErrorFields(err)).to.deep.equal({
-        code: 410,
-        reason: 'Expired',
-        message: 'too old resource version: 1 (2)',
-      });
-      expect(httpStatus(err)).to.equal(410);
-    } finally {
-      await api.stop();
-    }
   });
 
   it('a plain Error, and values that are not errors', () => {
