@@ -49,12 +49,15 @@ const deleteOptions = (o: DeleteOptions) => ({ apiVersion: 'v1', kind: 'DeleteOp
 
 export class KubeClient {
   private readonly http: Transport;
+  /** Leases on sockets of their own: a renewal must never wait for a socket behind reconcile traffic. */
+  private readonly leaseHttp: Transport;
 
   constructor(
     readonly kc: KubeConfig,
     private readonly opts: { writes: Pacer; events: Pacer; observe?: RequestObserver },
   ) {
     this.http = new Transport(kc);
+    this.leaseHttp = new Transport(kc, { maxSockets: 2 });
   }
 
   /** Runs one request, paced if `pacer` is given, and counts it. */
@@ -78,10 +81,11 @@ export class KubeClient {
     path: string,
     o: RequestOptions,
     pacer?: Pacer,
+    http = this.http,
   ): Promise<T> {
     if (pacer) await pacer.acquire();
     try {
-      const r = await this.http.send<T>(method, path, o);
+      const r = await http.send<T>(method, path, o);
       this.opts.observe?.(verb, resource, r.code);
       return r.body;
     } catch (e) {
@@ -162,12 +166,12 @@ export class KubeClient {
 
   // Leases bypass the write bucket: renewals must never queue behind reconcile traffic.
   readLease(namespace: string, name: string): Promise<Lease> {
-    return this.send('get', 'leases', 'GET', leases(namespace, name), {});
+    return this.send('get', 'leases', 'GET', leases(namespace, name), {}, undefined, this.leaseHttp);
   }
   createLease(namespace: string, body: Lease): Promise<Lease> {
-    return this.send('create', 'leases', 'POST', leases(namespace), { body });
+    return this.send('create', 'leases', 'POST', leases(namespace), { body }, undefined, this.leaseHttp);
   }
   replaceLease(namespace: string, name: string, body: Lease): Promise<Lease> {
-    return this.send('update', 'leases', 'PUT', leases(namespace, name), { body });
+    return this.send('update', 'leases', 'PUT', leases(namespace, name), { body }, undefined, this.leaseHttp);
   }
 }

@@ -36,6 +36,13 @@ export class KubeApiError extends Error {
 /** No answer: the request could not be sent or the connection failed; `cause` says why. */
 export class KubeRequestError extends Error {
   override readonly name = 'KubeRequestError';
+  /** The request went out on a pooled socket the server had already closed: safe to send again. */
+  readonly reusedSocketClosed: boolean;
+
+  constructor(message: string, o: { cause?: unknown; reusedSocketClosed?: boolean } = {}) {
+    super(message, { cause: o.cause });
+    this.reusedSocketClosed = o.reusedSocketClosed ?? false;
+  }
 }
 
 function parseStatus(body: string): StatusBody | undefined {

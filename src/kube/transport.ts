@@ -2,6 +2,7 @@
 // keep-alive socket pool, and watches (newline-delimited JSON streams) on sockets of their own.
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions as HttpsOptions } from 'node:https';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import type { KubeConfig } from './config.ts';
 import type { Credentials } from './credentials.ts';
 import { KubeApiError, KubeRequestError } from './errors.ts';
@@ -16,6 +17,11 @@ export const REQUEST_IDLE_TIMEOUT_MS = 90_000;
  * server sends a bookmark about every minute, so an idle but healthy watch must not time out.
  */
 export const WATCH_IDLE_TIMEOUT_MS = 180_000;
+/**
+ * A request with no response headers for this long fails, whatever held it: a wait for a pooled
+ * socket, the TCP connect, the TLS handshake, or the server (the idle timers start only later).
+ */
+export const RESPONSE_HEADERS_TIMEOUT_MS = 90_000;
 /** Idle pooled sockets close after this (the API server closes its idle connections after 90 s). */
 const FREE_SOCKET_TIMEOUT_MS = 60_000;
 
@@ -44,18 +50,36 @@ export class Transport {
   private readonly request: typeof httpRequest;
   private readonly server: URL;
 
-  constructor(private readonly kc: KubeConfig) {
+  constructor(
+    private readonly kc: KubeConfig,
+    o: { maxSockets?: number } = {},
+  ) {
     this.server = kc.server;
     const https = this.server.protocol === 'https:';
     const Agent = https ? HttpsAgent : HttpAgent;
     this.agent = new Agent({
       keepAlive: true,
-      maxSockets: MAX_SOCKETS,
+      maxSockets: o.maxSockets ?? MAX_SOCKETS,
       maxFreeSockets: 16,
       timeout: FREE_SOCKET_TIMEOUT_MS,
     });
     this.watchAgent = new Agent({ keepAlive: true, maxFreeSockets: 4, timeout: FREE_SOCKET_TIMEOUT_MS });
     this.request = (https ? httpsRequest : httpRequest) as typeof httpRequest;
+  }
+
+  /** TLS contexts by client certificate (one for none): credentials objects come anew per request. */
+  private readonly contexts = new WeakMap<object, SecureContext>();
+  private readonly noClientCert = {};
+
+  /** One TLS context per client certificate (an exec plugin may rotate it). */
+  private secureContext(creds: Credentials): SecureContext {
+    const k = creds.cert ?? this.noClientCert;
+    let c = this.contexts.get(k);
+    if (!c) {
+      c = createSecureContext({ ca: this.kc.ca, cert: creds.cert, key: creds.key });
+      this.contexts.set(k, c);
+    }
+    return c;
   }
 
   /** Node request options: the server, TLS (CA, client certificate) and headers. */
@@ -74,9 +98,12 @@ export class Transport {
       method,
       path,
       agent,
+      // ca/cert/key also key the agent's socket pool (new credentials, new sockets); the context
+      // built from them once is what each new TLS socket uses (not re-parsed per connection).
       ca: kc.ca,
       cert: creds.cert,
       key: creds.key,
+      ...(this.server.protocol === 'https:' ? { secureContext: this.secureContext(creds) } : {}),
       rejectUnauthorized: !kc.insecureSkipTlsVerify,
       servername: kc.tlsServerName,
       headers: {
@@ -94,6 +121,19 @@ export class Transport {
 
   /** One request; resolves with a 2xx answer's JSON, rejects with KubeApiError or KubeRequestError. */
   async send<T>(method: string, path: string, o: RequestOptions = {}): Promise<Response<T>> {
+    try {
+      return await this.sendOnce<T>(method, path, o);
+    } catch (e) {
+      // A pooled keep-alive socket the server had closed just as it was reused: the request never
+      // reached the server, so it goes once more on a fresh socket (as Go's transport does). Safe
+      // for every verb here: updates carry a resourceVersion, deletes a uid, creates take
+      // AlreadyExists as done, apply is idempotent.
+      if (e instanceof KubeRequestError && e.reusedSocketClosed) return this.sendOnce<T>(method, path, o);
+      throw e;
+    }
+  }
+
+  private async sendOnce<T>(method: string, path: string, o: RequestOptions): Promise<Response<T>> {
     const creds = await this.kc.credentials.get();
     const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
     const what = `${method} ${path}`;
@@ -120,7 +160,15 @@ export class Transport {
         reject(timeoutError(what, REQUEST_IDLE_TIMEOUT_MS));
         req.destroy();
       });
-      req.on('error', (e) => reject(new KubeRequestError(`${what} failed`, { cause: e })));
+      headersDeadline(req, what);
+      req.on('error', (e: NodeJS.ErrnoException) =>
+        reject(
+          new KubeRequestError(`${what} failed`, {
+            cause: e,
+            reusedSocketClosed: req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE'),
+          }),
+        ),
+      );
       req.end(payload);
     });
   }
@@ -152,6 +200,7 @@ export class Transport {
       finish(timeoutError(what, WATCH_IDLE_TIMEOUT_MS));
       req.destroy();
     });
+    headersDeadline(req, what);
     req.on('error', (e) => finish(new KubeRequestError(`${what} failed`, { cause: e })));
     req.end();
     return {
@@ -177,10 +226,13 @@ export class Transport {
       return;
     }
     const lines = new LineSplitter();
+    let failed = false;
     const deliver = (line: string) => {
+      if (failed) return; // the rest of a chunk after a line that failed: the watch is over
       try {
         onLine(line);
       } catch (e) {
+        failed = true;
         req.destroy();
         finish(e);
       }
@@ -196,6 +248,16 @@ export class Transport {
     res.on('error', (e) => finish(new KubeRequestError(`${what} failed`, { cause: e })));
     res.on('close', () => finish(res.complete ? undefined : new KubeRequestError(`${what}: the stream closed early`)));
   }
+}
+
+/** Fails the request (an 'error' event) if no response headers arrive in time; see RESPONSE_HEADERS_TIMEOUT_MS. */
+function headersDeadline(req: ClientRequest, what: string): void {
+  const t = setTimeout(
+    () => req.destroy(timeoutError(`${what}: no response`, RESPONSE_HEADERS_TIMEOUT_MS)),
+    RESPONSE_HEADERS_TIMEOUT_MS,
+  );
+  req.once('response', () => clearTimeout(t));
+  req.once('close', () => clearTimeout(t));
 }
 
 function readBody(res: IncomingMessage): Promise<string> {

@@ -169,6 +169,50 @@ describe('REST client on the API server', function () {
     );
   });
 
+  describe('network faults (through a loopback proxy)', () => {
+    let proxy: LoopbackProxy;
+    let viaProxy: KubeClient;
+    beforeEach(async () => {
+      proxy = await new LoopbackProxy(Number(new URL(loadKubeConfig(KUBECONFIG).server).port)).start();
+      viaProxy = new KubeClient(configVia(proxy.port), {
+        writes: bucket,
+        events: bucket,
+        observe: (verb, resource, code) => observed.push([verb, resource, code]),
+      });
+    });
+    afterEach(() => proxy.stop());
+
+    it('a kept-alive socket reset when reused: the request goes once more on a new one and succeeds', async () => {
+      await client.createLease(ns, { metadata: { name: 'reuse' }, spec: { holderIdentity: 'a' } });
+      await viaProxy.createPod(ns, pod('reuse-1')); // leaves a kept-alive socket in the pool
+      proxy.resetOnReuse();
+      const p = await viaProxy.createPod(ns, pod('reuse-2'));
+      expect(proxy.resets, 'the reused socket was reset').to.equal(1);
+      expect(p.metadata?.name).to.equal('reuse-2');
+      expect(observed.slice(-2)).to.deep.equal([
+        ['create', 'pods', 201],
+        ['create', 'pods', 201],
+      ]);
+    });
+
+    it('a lease renewal does not wait for a socket behind 64 stuck requests', async () => {
+      await client.createLease(ns, { metadata: { name: 'renew' }, spec: { holderIdentity: 'a' } });
+      proxy.holdNew(64);
+      const path = `/api/v1/namespaces/${ns}/pods`;
+      const stuck = Array.from({ length: 64 }, () => viaProxy.list('pods', path, {}));
+      await new Promise((r) => setTimeout(r, 500)); // all 64 sockets taken and held
+      const t0 = Date.now();
+      const lease = await Promise.race([
+        viaProxy.readLease(ns, 'renew'),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the lease read waited')), 5_000)),
+      ]);
+      expect(lease.spec?.holderIdentity).to.equal('a');
+      expect(Date.now() - t0).to.be.below(5_000);
+      proxy.release();
+      expect(await Promise.all(stuck)).to.have.length(64);
+    });
+  });
+
   describe('watch', () => {
     /** A watch of this namespace's pods; `done` resolves with every onDone call (to see that it came once). */
     const watch = async (c: KubeClient, query: Record<string, string | number | boolean>) => {
