@@ -6,8 +6,8 @@ describe('operator flags', () => {
     const c = parseConfig([], {}) as any;
     expect(c).to.include({
       workers: 4,
-      kubeApiQps: 50,
-      kubeApiBurst: 100,
+      kubeApiQps: 200,
+      kubeApiBurst: 400,
       leaderElect: true,
       leaderElectionNamespace: 'default',
       leaseDurationMs: 15_000,
