@@ -57,10 +57,14 @@ export class Transport {
     this.server = kc.server;
     const https = this.server.protocol === 'https:';
     const Agent = https ? HttpsAgent : HttpAgent;
+    const maxSockets = o.maxSockets ?? MAX_SOCKETS;
+    // Every socket of a burst stays pooled (until idle for FREE_SOCKET_TIMEOUT_MS): with fewer free
+    // slots than sockets, the extras closed after each burst and the next burst paid a TLS
+    // handshake for each again (TLSSocket._start was the top cost in a 10,000-pod CPU profile).
     this.agent = new Agent({
       keepAlive: true,
-      maxSockets: o.maxSockets ?? MAX_SOCKETS,
-      maxFreeSockets: 16,
+      maxSockets,
+      maxFreeSockets: maxSockets,
       timeout: FREE_SOCKET_TIMEOUT_MS,
     });
     this.watchAgent = new Agent({ keepAlive: true, maxFreeSockets: 4, timeout: FREE_SOCKET_TIMEOUT_MS });

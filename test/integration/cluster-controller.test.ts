@@ -5,6 +5,7 @@ import {
   cond,
   envOf,
   live,
+  OperatorProcess,
   podNames,
   podUids,
   setup,
@@ -482,6 +483,17 @@ describe('ComputeCluster controller', function () {
 
   describe('operator restarts', () => {
     it('is crash safe: an operator killed mid scale-up and restarted makes no duplicates or orphans', async () => {
+      // The kill must land mid scale-up: this operator creates at most ~10 pods/s (with the default
+      // limits, 200/s and a burst of 400, all 40 would be created before the kill).
+      await s.op.stop();
+      s.op = new OperatorProcess([
+        '--leader-elect=false',
+        '--namespaces',
+        s.ns.name,
+        '--kube-api-qps=10',
+        '--kube-api-burst=2',
+      ]);
+      await s.op.started();
       await create('crashy', { replicas: 1 });
       await scale('crashy', 40);
       await waitFor('scale-up under way', async () => live(await pods('crashy', 'worker')).length > 1, 30_000, 20);
