@@ -60,19 +60,6 @@ export class KubeClient {
     this.leaseHttp = new Transport(kc, { maxSockets: 2 });
   }
 
-  /** Runs one request, paced if `pacer` is given, and counts it. */
-  async call<T>(verb: string, resource: string, fn: () => Promise<T>, pacer?: Pacer): Promise<T> {
-    if (pacer) await pacer.acquire();
-    try {
-      const out = await fn();
-      this.opts.observe?.(verb, resource, verb === 'create' ? 201 : 200);
-      return out;
-    } catch (e) {
-      this.opts.observe?.(verb, resource, httpStatus(e) ?? 'error');
-      throw e;
-    }
-  }
-
   /** One request of ours: paced if `pacer` is given, counted with the code the server answered. */
   private async send<T>(
     verb: string,
