@@ -50,6 +50,7 @@ const HELP = `Usage: npm run bench -- [flags]
   --keep-nodes          leave the added KWOK nodes
   --operator-args=ARGS  extra operator flags, e.g. --operator-args="--kube-api-qps=200 --kube-api-burst=400"
   --cpu-prof DIR        write a V8 CPU profile of each operator run into DIR (open it in Chrome DevTools)
+  --heap-snapshot DIR   memory curve: write a V8 heap snapshot of the operator at each step into DIR
   GAFFER_BENCH_NODE_OPTIONS  Node flags for the operator alone, e.g. --max-old-space-size=256
 Cluster: GAFFER_CLUSTER_DIR, GAFFER_PORT_OFFSET as for hack/cluster-up.sh.`;
 
@@ -72,6 +73,7 @@ const { values: f } = parseArgs({
     'keep-nodes': { type: 'boolean', default: false },
     'operator-args': { type: 'string', default: '' },
     'cpu-prof': { type: 'string' },
+    'heap-snapshot': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -141,6 +143,7 @@ const env: Env = {
     nodeOptions: [
       process.env.GAFFER_BENCH_NODE_OPTIONS ?? '',
       f['cpu-prof'] ? `--cpu-prof --cpu-prof-dir=${resolve(f['cpu-prof'])}` : '',
+      f['heap-snapshot'] ? `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${resolve(f['heap-snapshot'])}` : '',
     ]
       .join(' ')
       .trim(),
@@ -162,7 +165,12 @@ try {
   log(`warm-up pod Running after ${(await warmUp(api, probeNs)).toFixed(1)}s`);
   if (f['memory-curve']) {
     log(`memory curve: ${curveSteps.join(', ')} pods over ${clusters} ComputeClusters`);
-    curve = await runMemoryCurve(env, { clusters, steps: curveSteps });
+    if (f['heap-snapshot']) mkdirSync(f['heap-snapshot'], { recursive: true });
+    curve = await runMemoryCurve(env, {
+      clusters,
+      steps: curveSteps,
+      heapSnapshots: f['heap-snapshot'] && resolve(f['heap-snapshot']),
+    });
   } else {
     idle = await probe(env.probeAuth!, probeNs, 200).finished();
     log(`probe GET idle: p50 ${idle.p50} ms, p99 ${idle.p99} ms`);

@@ -2,7 +2,7 @@
 // with default flags except the kubeconfig, --leader-elect=false, the watched namespaces and
 // loopback ports. Samples its /proc entry (RSS, peak RSS, CPU) and its /metrics.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { CLUSTER_DIR, ROOT } from '../kubectl.ts';
@@ -17,6 +17,9 @@ export function build(): void {
 
 export interface ProcSample {
   rssMiB: number;
+  /** Of the RSS: anonymous memory (heap, malloc) and file pages (the node binary, libraries). */
+  rssAnonMiB: number;
+  rssFileMiB: number;
   hwmMiB: number;
   cpuSeconds: number;
 }
@@ -30,6 +33,8 @@ export function procSample(pid: number): ProcSample | undefined {
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return {
       rssMiB: kb('VmRSS') / 1024,
+      rssAnonMiB: kb('RssAnon') / 1024,
+      rssFileMiB: kb('RssFile') / 1024,
       hwmMiB: kb('VmHWM') / 1024,
       cpuSeconds: (Number(f[11]) + Number(f[12])) / CLK_TCK,
     };
@@ -178,4 +183,27 @@ export class Operator {
   }
 }
 
-export const heapMiB = (m: Sample[]) => (m.find((s) => s.name === 'nodejs_heap_size_used_bytes')?.value ?? 0) / 2 ** 20;
+const metricMiB = (m: Sample[], name: string) => (m.find((s) => s.name === name)?.value ?? 0) / 2 ** 20;
+export const heapMiB = (m: Sample[]) => metricMiB(m, 'nodejs_heap_size_used_bytes');
+/** The V8 heap the process holds (used plus free and garbage), and memory outside it (Buffers). */
+export const heapTotalMiB = (m: Sample[]) => metricMiB(m, 'nodejs_heap_size_total_bytes');
+export const externalMiB = (m: Sample[]) => metricMiB(m, 'nodejs_external_memory_bytes');
+
+/**
+ * Writes a heap snapshot (the operator runs with --heapsnapshot-signal=SIGUSR2) and waits until
+ * the file is complete; returns its path. V8 collects garbage first, so it shows what is retained.
+ */
+export async function heapSnapshot(pid: number, dir: string, timeoutMs = 120_000): Promise<string> {
+  const before = new Set(readdirSync(dir));
+  process.kill(pid, 'SIGUSR2');
+  const deadline = Date.now() + timeoutMs;
+  let last = -1;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const file = readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    const size = file ? statSync(join(dir, file)).size : -1;
+    if (file && size > 0 && size === last) return join(dir, file);
+    last = size;
+    if (Date.now() > deadline) throw new Error(`no heap snapshot in ${dir} after ${timeoutMs / 1000}s`);
+  }
+}

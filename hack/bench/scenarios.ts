@@ -23,7 +23,17 @@ import {
   type CrView,
   type PodView,
 } from './objects.ts';
-import { Operator, diff, heapMiB, parseMetrics, requestsBy, type Sample } from './operator.ts';
+import {
+  Operator,
+  diff,
+  externalMiB,
+  heapMiB,
+  heapSnapshot,
+  heapTotalMiB,
+  parseMetrics,
+  requestsBy,
+  type Sample,
+} from './operator.ts';
 
 export type System = 'raw' | 'replicaset' | 'gaffer';
 export const SYSTEMS: System[] = ['raw', 'replicaset', 'gaffer'];
@@ -540,10 +550,24 @@ export async function runJobs(env: Env, system: System, o: JobOptions): Promise<
 }
 
 /** Gaffer's memory against cached pods: grows the worker count in steps, records RSS and heap at each. */
+/** One step of the memory curve: the operator 3 s after every cluster reached the pod count. */
+export interface CurvePoint {
+  pods: number;
+  rssMiB: number;
+  rssAnonMiB: number;
+  rssFileMiB: number;
+  peakRssMiB: number;
+  heapUsedMiB: number;
+  heapTotalMiB: number;
+  externalMiB: number;
+  seconds: number;
+  heapSnapshot?: string;
+}
+
 export async function runMemoryCurve(
   env: Env,
-  o: { clusters: number; steps: number[] },
-): Promise<{ pods: number; rssMiB: number; peakRssMiB: number; heapUsedMiB: number; seconds: number }[]> {
+  o: { clusters: number; steps: number[]; heapSnapshots?: string },
+): Promise<CurvePoint[]> {
   const r = new Run(env, 'gaffer', 'mem');
   const [crPath, view] = crPathFor(r, 'clusters');
   const points = [];
@@ -577,13 +601,18 @@ export async function runMemoryCurve(
       await sleep(3000);
       const m = await r.op!.metrics();
       const p = r.op!.proc();
-      const pt = {
+      const pt: CurvePoint = {
         pods: r.livePods().length,
         rssMiB: round(p?.rssMiB ?? 0, 1),
+        rssAnonMiB: round(p?.rssAnonMiB ?? 0, 1),
+        rssFileMiB: round(p?.rssFileMiB ?? 0, 1),
         peakRssMiB: round(p?.hwmMiB ?? 0, 1),
         heapUsedMiB: round(heapMiB(m), 1),
+        heapTotalMiB: round(heapTotalMiB(m), 1),
+        externalMiB: round(externalMiB(m), 1),
         seconds: secs(t0, ready),
       };
+      if (o.heapSnapshots) pt.heapSnapshot = await heapSnapshot(r.op!.pid, o.heapSnapshots);
       env.log(`memory curve: ${JSON.stringify(pt)}`);
       points.push(pt);
     }
