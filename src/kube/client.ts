@@ -81,9 +81,9 @@ export class KubeClient {
     }
   }
 
-  /** One page of a collection (`path`: see wire.ts resourcePath). */
-  list(resource: string, path: string, query: Query): Promise<ListResponse> {
-    return this.send('list', resource, 'GET', path, { query });
+  /** One page of a collection (`path`: see wire.ts resourcePath); `signal` aborts it. */
+  list(resource: string, path: string, query: Query, signal?: AbortSignal): Promise<ListResponse> {
+    return this.send('list', resource, 'GET', path, { query, signal });
   }
 
   /** Watches a collection: `onEvent` per event; `onDone` once when the watch ends (see Transport.stream). */
@@ -151,14 +151,16 @@ export class KubeClient {
     return this.send('create', 'events', 'POST', path, { body }, this.opts.events);
   }
 
-  // Leases bypass the write bucket: renewals must never queue behind reconcile traffic.
-  readLease(namespace: string, name: string): Promise<Lease> {
-    return this.send('get', 'leases', 'GET', leases(namespace, name), {}, undefined, this.leaseHttp);
+  // Leases bypass the write bucket: renewals must never queue behind reconcile traffic. `signal`
+  // aborts a try that outlived its time, so a hung request costs one try, not the lease.
+  readLease(namespace: string, name: string, signal?: AbortSignal): Promise<Lease> {
+    return this.send('get', 'leases', 'GET', leases(namespace, name), { signal }, undefined, this.leaseHttp);
   }
-  createLease(namespace: string, body: Lease): Promise<Lease> {
-    return this.send('create', 'leases', 'POST', leases(namespace), { body }, undefined, this.leaseHttp);
+  createLease(namespace: string, body: Lease, signal?: AbortSignal): Promise<Lease> {
+    return this.send('create', 'leases', 'POST', leases(namespace), { body, signal }, undefined, this.leaseHttp);
   }
-  replaceLease(namespace: string, name: string, body: Lease): Promise<Lease> {
-    return this.send('update', 'leases', 'PUT', leases(namespace, name), { body }, undefined, this.leaseHttp);
+  replaceLease(namespace: string, name: string, body: Lease, signal?: AbortSignal): Promise<Lease> {
+    const o = { body, signal };
+    return this.send('update', 'leases', 'PUT', leases(namespace, name), o, undefined, this.leaseHttp);
   }
 }

@@ -25,30 +25,26 @@ const toSpec = (r: LeaseRecord): Lease['spec'] => ({
 export function leaseStore(client: KubeClient, namespace: string, name: string): LeaseStore {
   return {
     describe: namespacedKey(namespace, name),
-    async get() {
+    async get(signal) {
       try {
-        const l = await client.readLease(namespace, name);
+        const l = await client.readLease(namespace, name, signal);
         return { record: toRecord(l), resourceVersion: l.metadata?.resourceVersion ?? '' };
       } catch (e) {
         if (isNotFound(e)) return undefined;
         throw e;
       }
     },
-    async create(record) {
-      await client.createLease(namespace, {
-        apiVersion: 'coordination.k8s.io/v1',
-        kind: 'Lease',
-        metadata: { name, namespace },
-        spec: toSpec(record),
-      });
+    async create(record, signal) {
+      const lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace } };
+      await client.createLease(namespace, { ...lease, spec: toSpec(record) }, signal);
     },
-    async update(record, resourceVersion) {
-      await client.replaceLease(namespace, name, {
+    async update(record, resourceVersion, signal) {
+      const lease = {
         apiVersion: 'coordination.k8s.io/v1',
         kind: 'Lease',
         metadata: { name, namespace, resourceVersion },
-        spec: toSpec(record),
-      });
+      };
+      await client.replaceLease(namespace, name, { ...lease, spec: toSpec(record) }, signal);
     },
   };
 }

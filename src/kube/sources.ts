@@ -38,11 +38,16 @@ function makeSource<T extends KObject>(client: KubeClient, spec: SourceSpec<T>):
     resource: spec.resource,
     list: async (opts) =>
       page<T>(
-        await client.list(spec.resource, spec.path, {
-          limit: opts.limit,
-          continue: opts.continue,
-          labelSelector: spec.labelSelector,
-        }),
+        await client.list(
+          spec.resource,
+          spec.path,
+          {
+            limit: opts.limit,
+            continue: opts.continue,
+            labelSelector: spec.labelSelector,
+          },
+          opts.signal,
+        ),
         spec.project,
       ),
     watch(resourceVersion, onEvent, onDone): Promise<WatchHandle> {

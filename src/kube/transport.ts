@@ -30,6 +30,8 @@ export interface RequestOptions {
   /** Sent as JSON. */
   body?: unknown;
   contentType?: string;
+  /** Aborting it destroys the request and rejects with a KubeRequestError (the signal's reason is its cause). */
+  signal?: AbortSignal;
 }
 
 export interface Response<T> {
@@ -132,7 +134,8 @@ export class Transport {
       // reached the server, so it goes once more on a fresh socket (as Go's transport does). Safe
       // for every verb here: updates carry a resourceVersion, deletes a uid, creates take
       // AlreadyExists as done, apply is idempotent.
-      if (e instanceof KubeRequestError && e.reusedSocketClosed) return this.sendOnce<T>(method, path, o);
+      if (e instanceof KubeRequestError && e.reusedSocketClosed && !o.signal?.aborted)
+        return this.sendOnce<T>(method, path, o);
       throw e;
     }
   }
@@ -145,6 +148,7 @@ export class Transport {
       ? { 'Content-Type': o.contentType ?? 'application/json', 'Content-Length': String(payload.length) }
       : {};
     return new Promise((resolve, reject) => {
+      if (o.signal?.aborted) return reject(abortedError(what, o.signal));
       const req = this.request(this.options(method, this.path(path, o.query), creds, this.agent, headers), (res) => {
         readBody(res).then(
           (text) => {
@@ -165,6 +169,7 @@ export class Transport {
         req.destroy();
       });
       headersDeadline(req, what);
+      if (o.signal) abortWith(o.signal, req, () => reject(abortedError(what, o.signal!)));
       req.on('error', (e: NodeJS.ErrnoException) =>
         reject(
           new KubeRequestError(`${what} failed`, {
@@ -252,6 +257,22 @@ export class Transport {
     res.on('error', (e) => finish(new KubeRequestError(`${what} failed`, { cause: e })));
     res.on('close', () => finish(res.complete ? undefined : new KubeRequestError(`${what}: the stream closed early`)));
   }
+}
+
+const abortedError = (what: string, signal: AbortSignal) =>
+  new KubeRequestError(`${what}: aborted`, { cause: signal.reason });
+
+/**
+ * Destroys the request when `signal` aborts (a caller's deadline: a hung request must free its
+ * socket, not just be forgotten), after `onAbort` has settled the caller's promise.
+ */
+function abortWith(signal: AbortSignal, req: ClientRequest, onAbort: () => void): void {
+  const abort = () => {
+    onAbort();
+    req.destroy();
+  };
+  signal.addEventListener('abort', abort, { once: true });
+  req.once('close', () => signal.removeEventListener('abort', abort));
 }
 
 /** Fails the request (an 'error' event) if no response headers arrive in time; see RESPONSE_HEADERS_TIMEOUT_MS. */

@@ -1,7 +1,11 @@
-// A reflector and cache: list, then watch from the list's resourceVersion; relist on 410
-// Gone; restart with backoff on any other error (as client-go's reflector does). Handlers
+// A reflector and cache, as client-go's reflector: list, then watch from the list's
+// resourceVersion, and watch again from the last resourceVersion seen whenever a watch ends
+// healthily. A failure (an ERROR event, a refused or broken watch, a watch that closed at once
+// with nothing, a LIST that failed or timed out) waits a growing, jittered backoff (backoff.ts)
+// and then watches again from where it was; 410 Gone waits it too and then relists. Handlers
 // only receive events; they must not throw (they enqueue keys).
-import { apiErrorFields, httpStatus } from '../kube/errors.ts';
+import { KubeApiError, apiErrorFields, httpStatus } from '../kube/errors.ts';
+import { Backoff } from './backoff.ts';
 import { objectKey, type KObject } from './keys.ts';
 import type { Logger } from './logger.ts';
 
@@ -30,7 +34,7 @@ export interface WatchHandle {
 /** How one resource is listed and watched; src/kube/sources.ts implements it. */
 export interface ListWatchSource<T> {
   readonly resource: string;
-  list(opts: { limit: number; continue?: string }): Promise<ListPage<T>>;
+  list(opts: { limit: number; continue?: string; signal?: AbortSignal }): Promise<ListPage<T>>;
   watch(
     resourceVersion: string,
     onEvent: (e: WatchEvent<T>) => void,
@@ -61,6 +65,18 @@ export interface RunnableInformer {
 
 class GoneError extends Error {}
 
+/** client-go's reflector: a watch that ends within this long with no event at all has failed. */
+const SHORT_WATCH_MS = 1000;
+/**
+ * A LIST page not answered in this long is given up (aborted) and tried again after the backoff.
+ * A page is at most `pageSize` objects; the API server's own limit for a request is 60 s.
+ */
+export const LIST_TIMEOUT_MS = 60_000;
+
+/** The Status of a watch's ERROR event as an error: its code, reason and message, as an answer's would be. */
+const watchStatusError = (status: WatchStatus, resource: string): KubeApiError =>
+  new KubeApiError(status.code ?? 500, JSON.stringify({ kind: 'Status', ...status }), `watch ${resource}`);
+
 export class Informer<T extends KObject> implements RunnableInformer {
   private readonly store = new Map<string, T>();
   private readonly indexers = new Map<string, { fn: (o: T) => string[]; map: Map<string, Set<string>> }>();
@@ -70,17 +86,31 @@ export class Informer<T extends KObject> implements RunnableInformer {
   private running: Promise<void> | undefined;
   private syncedOnce = false;
   private wake: (() => void) | undefined;
+  /** Aborts a LIST in flight on stop(). */
+  private readonly stopping = new AbortController();
+  private readonly backoff: Backoff;
 
   constructor(
     private readonly source: ListWatchSource<T>,
     private readonly log: Logger,
     private readonly opts: {
       pageSize?: number;
+      /** The backoff after a failure (backoff.ts): 800 ms doubling to 30 s, reset after 2 min without one. */
       minBackoffMs?: number;
       maxBackoffMs?: number;
+      backoffResetMs?: number;
+      /** How long one LIST page may take: LIST_TIMEOUT_MS unless given. */
+      listTimeoutMs?: number;
       hooks?: InformerHooks;
     } = {},
-  ) {}
+  ) {
+    this.backoff = new Backoff({
+      initialMs: opts.minBackoffMs ?? 800,
+      maxMs: opts.maxBackoffMs ?? 30_000,
+      resetAfterMs: opts.backoffResetMs ?? 120_000,
+      jitter: 1,
+    });
+  }
 
   get resource(): string {
     return this.source.resource;
@@ -118,39 +148,44 @@ export class Informer<T extends KObject> implements RunnableInformer {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     this.watchHandle?.abort();
     this.wake?.();
     await this.running;
   }
 
   private async loop(): Promise<void> {
-    const min = this.opts.minBackoffMs ?? 500;
-    const max = this.opts.maxBackoffMs ?? 30_000;
-    let backoff = min;
+    // The resourceVersion to watch from; undefined: the cache must be (re)listed first.
+    let rv: string | undefined;
     while (!this.stopped) {
       try {
-        let rv = await this.relist();
-        backoff = min;
-        for (;;) {
-          if (this.stopped) return;
-          rv = await this.watchOnce(rv); // returns on a clean close; throws on errors
-        }
+        rv ??= await this.relist();
+        rv = await this.watchOnce(rv); // resolves on a healthy close: watch again at once
       } catch (e) {
         if (this.stopped) return;
-        if (e instanceof GoneError) {
-          this.log.info('watch expired (410 Gone), relisting', { resource: this.resource });
-          continue;
-        }
-        this.opts.hooks?.restarted?.(this.resource);
-        this.log.warn('list/watch failed, retrying', {
-          resource: this.resource,
-          retryInMs: backoff,
-          error: apiErrorFields(e),
-        });
-        await this.sleep(backoff);
-        backoff = Math.min(backoff * 2, max);
+        if (e instanceof GoneError) rv = undefined;
+        await this.backOff(e);
       }
     }
+  }
+
+  /**
+   * Waits before the next LIST or watch. 410 Gone is routine (the watch fell out of the server's
+   * window): info. Anything else is a restart, counted and logged with the server's Status.
+   */
+  private async backOff(e: unknown): Promise<void> {
+    const waitMs = this.backoff.next();
+    if (e instanceof GoneError) {
+      this.log.info('watch expired (410 Gone), relisting', { resource: this.resource, relistInMs: waitMs });
+    } else {
+      this.opts.hooks?.restarted?.(this.resource);
+      this.log.warn('list/watch failed, retrying', {
+        resource: this.resource,
+        retryInMs: waitMs,
+        error: apiErrorFields(e),
+      });
+    }
+    await this.sleep(waitMs);
   }
 
   private sleep(ms: number): Promise<void> {
@@ -172,7 +207,11 @@ export class Informer<T extends KObject> implements RunnableInformer {
     let cont: string | undefined;
     let rv: string;
     do {
-      const page = await this.source.list({ limit: this.opts.pageSize ?? 500, continue: cont });
+      const signal = AbortSignal.any([
+        this.stopping.signal,
+        AbortSignal.timeout(this.opts.listTimeoutMs ?? LIST_TIMEOUT_MS),
+      ]);
+      const page = await this.source.list({ limit: this.opts.pageSize ?? 500, continue: cont, signal });
       for (const item of page.items) fresh.set(objectKey(item), item);
       cont = page.continue || undefined;
       rv = page.resourceVersion;
@@ -188,29 +227,41 @@ export class Informer<T extends KObject> implements RunnableInformer {
     return rv;
   }
 
+  /**
+   * One watch from `resourceVersion`. Resolves with the last resourceVersion seen when it ended
+   * healthily (the server's timeout, an idle watch); rejects with GoneError on 410, with the Status
+   * of any other ERROR event (the server ends the watch after one), with what broke the stream, or
+   * when it closed within SHORT_WATCH_MS without a single event (client-go's "very short watch").
+   */
   private watchOnce(resourceVersion: string): Promise<string> {
     return new Promise((resolve, reject) => {
       let rv = resourceVersion;
-      let gone = false;
+      let events = 0;
+      let failure: unknown;
+      const startedAt = Date.now();
       const onEvent = (e: WatchEvent<T>) => {
+        if (failure) return;
         if (e.type === 'ERROR') {
-          if (e.object?.code === 410) gone = true;
-          return;
+          failure = watchStatusError(e.object ?? {}, this.resource);
+          return this.watchHandle?.abort();
         }
+        events++;
         if (e.object?.metadata?.resourceVersion) rv = e.object.metadata.resourceVersion;
         if (e.type === 'ADDED' || e.type === 'MODIFIED') this.upsert(e.object);
         else if (e.type === 'DELETED') this.remove(objectKey(e.object));
       };
       const onDone = (err?: unknown) => {
         this.watchHandle = undefined;
-        if (gone || httpStatus(err) === 410) return reject(new GoneError());
-        // A clean close, or an idle or aborted watch: just watch again.
-        if (!err || isQuietEnd(err)) return resolve(rv);
-        reject(err);
+        const why = failure ?? (isQuietEnd(err) ? undefined : err);
+        if (httpStatus(why) === 410) return reject(new GoneError());
+        if (why) return reject(why);
+        if (!err && !events && Date.now() - startedAt < SHORT_WATCH_MS && !this.stopped)
+          return reject(new Error(`the watch closed within ${SHORT_WATCH_MS} ms without any event`));
+        resolve(rv);
       };
       this.source.watch(rv, onEvent, onDone).then((h) => {
         this.watchHandle = h;
-        if (this.stopped) h.abort();
+        if (this.stopped || failure) h.abort();
       }, reject);
     });
   }

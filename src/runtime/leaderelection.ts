@@ -12,12 +12,15 @@ export interface LeaseRecord {
   leaseTransitions?: number;
 }
 
-/** Storage of the Lease; src/kube implements it. `update` must be conditional on resourceVersion (409 otherwise). */
+/**
+ * Storage of the Lease; src/kube implements it. `update` must be conditional on resourceVersion
+ * (409 otherwise). `signal` aborts a call whose try has run out of time.
+ */
 export interface LeaseStore {
   describe: string;
-  get(): Promise<{ record: LeaseRecord; resourceVersion: string } | undefined>;
-  create(record: LeaseRecord): Promise<void>;
-  update(record: LeaseRecord, resourceVersion: string): Promise<void>;
+  get(signal?: AbortSignal): Promise<{ record: LeaseRecord; resourceVersion: string } | undefined>;
+  create(record: LeaseRecord, signal?: AbortSignal): Promise<void>;
+  update(record: LeaseRecord, resourceVersion: string, signal?: AbortSignal): Promise<void>;
 }
 
 export interface LeaderElectionOptions {
@@ -71,17 +74,41 @@ export class LeaderElector {
     });
   }
 
-  /** One attempt, given up after `ms` (a hung request must not keep us leading). */
+  /**
+   * How long one try (a GET, then a create or an update) may take: a quarter of the renew deadline,
+   * at least 1 s, so that 3-4 tries fit in the renew deadline even when every one hangs (client-go
+   * bounds the lease client's requests for the same reason: one hung request must not cost the lease).
+   */
+  private get tryTimeoutMs(): number {
+    return Math.max(1000, this.o.renewDeadlineMs / 4);
+  }
+
+  /**
+   * One try, aborted after `ms`: the abort destroys its request in flight, so the socket is free
+   * for the next try instead of the try being only forgotten while its request still hangs.
+   */
   private attempt(ms: number): Promise<boolean> {
+    const deadline = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<boolean>((r) => {
-      timer = setTimeout(() => r(false), Math.max(0, ms));
+      timer = setTimeout(
+        () => {
+          this.o.log.warn('leader election: lease try timed out, aborted', {
+            lease: this.store.describe,
+            timeoutMs: ms,
+          });
+          deadline.abort(new Error(`the lease try took longer than ${ms} ms`));
+          r(false);
+        },
+        Math.max(0, ms),
+      );
     });
-    const tried = this.tryAcquireOrRenew().catch((e) => {
-      this.o.log.warn('leader election: lease request failed', {
-        lease: this.store.describe,
-        error: apiErrorFields(e),
-      });
+    const tried = this.tryAcquireOrRenew(deadline.signal).catch((e) => {
+      if (!deadline.signal.aborted)
+        this.o.log.warn('leader election: lease request failed', {
+          lease: this.store.describe,
+          error: apiErrorFields(e),
+        });
       return false;
     });
     return Promise.race([tried, timeout]).finally(() => clearTimeout(timer));
@@ -91,7 +118,7 @@ export class LeaderElector {
     const { log } = this.o;
     // Campaign: retry with jitter until the lease is ours.
     while (!this.stopped && !this.leading) {
-      if (await this.attempt(this.o.renewDeadlineMs)) {
+      if (await this.attempt(this.tryTimeoutMs)) {
         if (this.stopped) return;
         this.leading = true;
         this.lastRenew = Date.now();
@@ -101,11 +128,23 @@ export class LeaderElector {
         await this.sleep(this.o.retryPeriodMs * (1 + Math.random() * 0.2));
       }
     }
-    // Lead: renew every retry period; stop before the lease can expire for the others.
+    await this.lead();
+  }
+
+  /**
+   * Renews every retry period, counted from the start of the last try (a try that timed out is
+   * followed by the next at once), each try bounded by tryTimeoutMs and by what is left of the renew
+   * deadline; stops leading when the deadline passes, before the lease can expire for the others.
+   */
+  private async lead(): Promise<void> {
+    const { log } = this.o;
+    let lastTry = this.lastRenew;
     while (!this.stopped && this.leading) {
-      await this.sleep(this.o.retryPeriodMs);
+      await this.sleep(Math.max(0, lastTry + this.o.retryPeriodMs - Date.now()));
       if (this.stopped) return;
-      const ok = await this.attempt(this.lastRenew + this.o.renewDeadlineMs - Date.now());
+      lastTry = Date.now();
+      const left = this.lastRenew + this.o.renewDeadlineMs - lastTry;
+      const ok = left > 0 && (await this.attempt(Math.min(this.tryTimeoutMs, left)));
       if (this.stopped) return;
       if (ok) {
         this.lastRenew = Date.now();
@@ -122,8 +161,8 @@ export class LeaderElector {
     }
   }
 
-  /** One round of client-go's tryAcquireOrRenew. */
-  async tryAcquireOrRenew(): Promise<boolean> {
+  /** One round of client-go's tryAcquireOrRenew; `signal` aborts its requests. */
+  async tryAcquireOrRenew(signal?: AbortSignal): Promise<boolean> {
     const now = new Date();
     const desired: LeaseRecord = {
       holderIdentity: this.o.identity,
@@ -132,23 +171,26 @@ export class LeaderElector {
       renewTime: now.toISOString(),
       leaseTransitions: 0,
     };
-    const current = await this.store.get();
+    const current = await this.store.get(signal);
     if (!current) {
       try {
-        await this.store.create(desired);
+        await this.store.create(desired, signal);
       } catch (e) {
         this.warn('create', e);
         return false;
       }
-      this.observe(desired, now.getTime());
+      this.observe(desired);
       return true;
     }
+    // A record we had not seen is stamped when it arrived, after the GET (client-go's observedTime):
+    // stamped before a slow GET, a renewal that happened during it would look older than it is, and
+    // a standby would take a lease its holder still owns.
     const raw = JSON.stringify(current.record);
-    if (!this.observed || this.observed.raw !== raw) this.observed = { raw, at: now.getTime(), record: current.record };
+    const seen = this.observed?.raw === raw ? this.observed : this.observe(current.record);
     const rec = current.record;
     const heldByOther = !!rec.holderIdentity && rec.holderIdentity !== this.o.identity;
     const duration = (rec.leaseDurationSeconds ?? 0) * 1000;
-    if (heldByOther && this.observed.at + duration > now.getTime()) return false;
+    if (heldByOther && seen.at + duration > now.getTime()) return false;
 
     if (rec.holderIdentity === this.o.identity) {
       desired.acquireTime = rec.acquireTime ?? desired.acquireTime;
@@ -157,12 +199,12 @@ export class LeaderElector {
       desired.leaseTransitions = (rec.leaseTransitions ?? 0) + 1;
     }
     try {
-      await this.store.update(desired, current.resourceVersion);
+      await this.store.update(desired, current.resourceVersion, signal);
     } catch (e) {
       this.warn('update', e);
       return false;
     }
-    this.observe(desired, now.getTime());
+    this.observe(desired);
     return true;
   }
 
@@ -172,8 +214,10 @@ export class LeaderElector {
     this.o.log.warn(`leader election: lease ${what} failed`, { lease: this.store.describe, error: apiErrorFields(e) });
   }
 
-  private observe(record: LeaseRecord, at: number): void {
-    this.observed = { raw: JSON.stringify(record), at, record };
+  /** Remembers the record as last seen, now (after the request that returned or wrote it). */
+  private observe(record: LeaseRecord): { raw: string; at: number; record: LeaseRecord } {
+    this.observed = { raw: JSON.stringify(record), at: Date.now(), record };
+    return this.observed;
   }
 
   /** Stops campaigning; a leader hands the lease back so a standby takes over at once. */
@@ -182,13 +226,16 @@ export class LeaderElector {
     if (this.timer) clearTimeout(this.timer);
     if (!this.leading) return;
     this.leading = false;
+    // Bounded as a try is: a shutdown must not hang on the API server (the lease then just expires).
+    const signal = AbortSignal.timeout(this.tryTimeoutMs);
     try {
-      const current = await this.store.get();
+      const current = await this.store.get(signal);
       if (current?.record.holderIdentity !== this.o.identity) return;
       const now = new Date().toISOString();
       await this.store.update(
         { ...current.record, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
         current.resourceVersion,
+        signal,
       );
       this.o.log.info('released the lease', { lease: this.store.describe });
     } catch (e) {

@@ -1,16 +1,12 @@
 // src/kube's REST client against the real API server: what each call does to the stored
 // objects, the errors the server answers with, lists, and how watches end.
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { parse } from 'yaml';
 import { KubeClient, type ListResponse } from '../../src/kube/client.ts';
-import { connect, loadKubeConfig } from '../../src/kube/config.ts';
+import { loadKubeConfig } from '../../src/kube/config.ts';
 import { KubeApiError, KubeRequestError, apiErrorFields } from '../../src/kube/errors.ts';
-import { resolveKubeconfig } from '../../src/kube/kubeconfig.ts';
 import { formatMicroTime } from '../../src/kube/wire.ts';
 import { KUBECONFIG, OPERATOR_KUBECONFIG, deleteNamespace, ensureCluster, kjson, testNamespace } from './harness.ts';
-import { LoopbackProxy } from './proxy.ts';
+import { LoopbackProxy, clusterLoopbackProxy, kubeConfigVia } from './proxy.ts';
 
 const bucket = { acquire: async () => {} };
 const ref = { group: 'compute.gaffer.dev', version: 'v1alpha1', plural: 'computeclusters' };
@@ -30,10 +26,7 @@ const failure = (p: Promise<unknown>) =>
   );
 
 /** The admin kubeconfig, pointed at another loopback port (the proxy). */
-function configVia(port: number) {
-  const spec = resolveKubeconfig(parse(readFileSync(KUBECONFIG, 'utf8')), dirname(KUBECONFIG), 'test');
-  return connect({ ...spec, server: `https://127.0.0.1:${port}` });
-}
+const configVia = (port: number) => kubeConfigVia(KUBECONFIG, port);
 
 describe('REST client on the API server', function () {
   this.timeout(60_000);
@@ -173,7 +166,7 @@ describe('REST client on the API server', function () {
     let proxy: LoopbackProxy;
     let viaProxy: KubeClient;
     beforeEach(async () => {
-      proxy = await new LoopbackProxy(Number(new URL(loadKubeConfig(KUBECONFIG).server).port)).start();
+      proxy = await clusterLoopbackProxy();
       viaProxy = new KubeClient(configVia(proxy.port), {
         writes: bucket,
         events: bucket,
@@ -210,6 +203,17 @@ describe('REST client on the API server', function () {
       expect(Date.now() - t0).to.be.below(5_000);
       proxy.release();
       expect(await Promise.all(stuck)).to.have.length(64);
+    });
+    it('a request its signal aborts fails at once with a KubeRequestError, though the server never answered', async () => {
+      proxy.holdNew(1);
+      const aborting = new AbortController();
+      setTimeout(() => aborting.abort(new Error('the caller gave up')), 300);
+      const err = await Promise.race([
+        failure(viaProxy.list('pods', `/api/v1/namespaces/${ns}/pods`, {}, aborting.signal)),
+        new Promise((r) => setTimeout(() => r(new Error('not aborted within 5 s')), 5_000)),
+      ]);
+      expect(err).to.be.instanceOf(KubeRequestError);
+      expect(apiErrorFields(err).message).to.match(/aborted: the caller gave up$/);
     });
   });
 
@@ -254,8 +258,7 @@ describe('REST client on the API server', function () {
     });
 
     it('a stream the network cuts: onDone(error) once', async () => {
-      const port = Number(new URL(loadKubeConfig(KUBECONFIG).server).port);
-      const proxy = await new LoopbackProxy(port).start();
+      const proxy = await clusterLoopbackProxy();
       try {
         const viaProxy = new KubeClient(configVia(proxy.port), { writes: bucket, events: bucket });
         const w = await watch(viaProxy, { timeoutSeconds: 300 });

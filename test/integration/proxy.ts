@@ -1,7 +1,22 @@
 // A loopback TCP proxy in front of the API server, to fail the network in chosen ways: cut every
 // connection, reset a kept-alive connection when it is used again, or hold new connections
 // (their requests wait unanswered) until released. TLS passes through untouched.
+// FaultProxy, below it, works one level up: it sees each HTTP request, counts them by path, and
+// refuses, holds or cuts chosen ones (a watch's ERROR event, an empty watch, a hung LIST).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  Agent as HttpsAgent,
+  createServer as createHttpsServer,
+  request as httpsRequest,
+  type Server as HttpsServer,
+} from 'node:https';
+import { readFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import { parse } from 'yaml';
+import { CLUSTER_DIR, KUBECONFIG } from '../../hack/kubectl.ts';
+import { connect as kubeConnect, type KubeConfig } from '../../src/kube/config.ts';
+import { resolveKubeconfig } from '../../src/kube/kubeconfig.ts';
 
 export class LoopbackProxy {
   port = 0;
@@ -80,4 +95,162 @@ export class LoopbackProxy {
     this.cut();
     await new Promise((r) => this.server?.close(r));
   }
+}
+
+/** A request as the fault proxy saw it. */
+export interface SeenRequest {
+  method: string;
+  /** The URL path, without the query. */
+  path: string;
+  query: URLSearchParams;
+  watch: boolean;
+  at: number;
+  /** The client closed it before it was answered (it gave up on a held request). */
+  abandoned: boolean;
+}
+
+/** What the fault proxy does with one request, instead of forwarding it as it is. */
+export type Fault =
+  /** Answered with this HTTP status and a metav1.Status, as the API server refuses a request. */
+  | { kind: 'status'; code: number; reason: string }
+  /** A watch answered 200 with one ERROR event carrying this Status, then closed, as the API server does. */
+  | { kind: 'watchError'; code: number; reason: string }
+  /** A watch answered 200 with no event at all. */
+  | { kind: 'emptyWatch' }
+  /** Forwarded, and the connection cut after `ms`. */
+  | { kind: 'cutAfter'; ms: number }
+  /** Never answered: it waits until the client gives up (or the proxy stops). */
+  | { kind: 'hold' };
+
+const statusBody = (code: number, reason: string) => ({
+  kind: 'Status',
+  apiVersion: 'v1',
+  status: 'Failure',
+  code,
+  reason,
+  message: `fault proxy: ${reason}`,
+});
+
+/**
+ * An HTTPS proxy in front of the API server that sees each request (TLS ends here, with the API
+ * server's own serving certificate, so clients trust it as they trust the server), counts them, and
+ * applies the fault `fault` chooses for each. Requests go on to the real API server with their
+ * headers, so the client must authenticate with a token (a ServiceAccount's), not a client certificate.
+ */
+export class FaultProxy {
+  port = 0;
+  readonly seen: SeenRequest[] = [];
+  /** Chooses a fault for a request; undefined: forwarded as it is. */
+  fault: (r: SeenRequest) => Fault | undefined = () => undefined;
+  private server: HttpsServer | undefined;
+  private readonly upstream: HttpsAgent;
+  private readonly responses = new Set<ServerResponse>();
+
+  constructor(
+    private readonly target: URL,
+    private readonly pki: { ca: Buffer; cert: Buffer; key: Buffer },
+  ) {
+    this.upstream = new HttpsAgent({ keepAlive: true, ca: pki.ca });
+  }
+
+  async start(): Promise<this> {
+    this.server = createHttpsServer({ cert: this.pki.cert, key: this.pki.key }, (req, res) => this.handle(req, res));
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.port = (this.server.address() as { port: number }).port;
+    return this;
+  }
+
+  /** Requests seen since `since` (a Date.now() value) that match. */
+  count(pred: (r: SeenRequest) => boolean, since = 0): number {
+    return this.seen.filter((r) => r.at >= since && pred(r)).length;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'https://proxy');
+    const seen: SeenRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      watch: ['1', 'true'].includes(url.searchParams.get('watch') ?? ''),
+      at: Date.now(),
+      abandoned: false,
+    };
+    this.seen.push(seen);
+    this.responses.add(res);
+    res.on('close', () => {
+      this.responses.delete(res);
+      if (!res.writableFinished) seen.abandoned = true;
+    });
+    const fault = this.fault(seen);
+    if (!fault || fault.kind === 'cutAfter') return this.forward(req, res, fault?.ms);
+    if (fault.kind === 'hold') return;
+    if (fault.kind === 'status') {
+      res.writeHead(fault.code, { 'Content-Type': 'application/json' });
+      return void res.end(JSON.stringify(statusBody(fault.code, fault.reason)));
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    if (fault.kind === 'emptyWatch') return void res.end();
+    res.end(JSON.stringify({ type: 'ERROR', object: statusBody(fault.code, fault.reason) }) + '\n');
+  }
+
+  /** Sends the request on to the API server and its answer back; with `cutAfterMs`, cuts both after that. */
+  private forward(req: IncomingMessage, res: ServerResponse, cutAfterMs?: number): void {
+    const headers = { ...req.headers, host: this.target.host };
+    delete headers.connection;
+    const up = httpsRequest(
+      {
+        host: this.target.hostname,
+        port: this.target.port,
+        method: req.method,
+        path: req.url,
+        headers,
+        agent: this.upstream,
+      },
+      (answer) => {
+        const h = { ...answer.headers };
+        delete h.connection;
+        delete h['keep-alive'];
+        res.writeHead(answer.statusCode ?? 502, h);
+        answer.pipe(res);
+      },
+    );
+    up.on('error', () => res.destroy());
+    res.on('close', () => up.destroy());
+    if (cutAfterMs !== undefined) setTimeout(() => res.destroy(), cutAfterMs);
+    req.pipe(up);
+  }
+
+  /** Ends every request in flight (an open watch, a held request), as a network failure would. */
+  cutAll(): void {
+    for (const r of this.responses) r.destroy();
+  }
+
+  async stop(): Promise<void> {
+    this.cutAll();
+    this.server?.closeAllConnections();
+    await new Promise((r) => this.server?.close(r));
+    this.upstream.destroy();
+  }
+}
+
+/** The local control plane's API server URL (from its admin kubeconfig). */
+const apiServer = (): URL => new URL(kubeConfigVia(KUBECONFIG).server);
+
+/** A kubeconfig file's connection; with `port`, sent to that loopback port (a proxy) instead. */
+export function kubeConfigVia(kubeconfig: string, port?: number): KubeConfig {
+  const spec = resolveKubeconfig(parse(readFileSync(kubeconfig, 'utf8')), dirname(kubeconfig), 'test');
+  return kubeConnect(port === undefined ? spec : { ...spec, server: `https://127.0.0.1:${port}` });
+}
+
+/** A LoopbackProxy in front of the local control plane's API server, started. */
+export const clusterLoopbackProxy = (): Promise<LoopbackProxy> => new LoopbackProxy(Number(apiServer().port)).start();
+
+/** A FaultProxy in front of the local control plane's API server (its CA and serving certificate), started. */
+export function clusterFaultProxy(): Promise<FaultProxy> {
+  const pki = (f: string) => readFileSync(join(CLUSTER_DIR, 'pki', f));
+  return new FaultProxy(apiServer(), {
+    ca: pki('ca.crt'),
+    cert: pki('apiserver.crt'),
+    key: pki('apiserver.key'),
+  }).start();
 }

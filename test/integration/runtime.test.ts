@@ -5,13 +5,16 @@ import { execFileSync } from 'node:child_process';
 import { baseLabels } from '../../src/builders/labels.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { loadKubeConfig } from '../../src/kube/config.ts';
+import { leaseStore } from '../../src/kube/lease.ts';
 import { podSource } from '../../src/kube/sources.ts';
 import { Informer, type InformerEvent } from '../../src/runtime/informer.ts';
+import { LeaderElector } from '../../src/runtime/leaderelection.ts';
 import { silentLogger } from '../../src/runtime/logger.ts';
 import { TokenBucket } from '../../src/runtime/ratelimit.ts';
 import { podManifest } from '../fixtures/pods.ts';
 import {
   KUBECONFIG,
+  OPERATOR_KUBECONFIG,
   OPERATOR_NAMESPACE,
   ROOT,
   apply,
@@ -23,6 +26,7 @@ import {
   sleep,
   waitFor,
 } from './harness.ts';
+import { clusterFaultProxy, kubeConfigVia, type Fault, type FaultProxy, type SeenRequest } from './proxy.ts';
 
 /** A pod labelled as Gaffer labels a cluster's pods. */
 const managed = (name: string, cluster: string) =>
@@ -106,6 +110,137 @@ describe('controller runtime on the real control plane', function () {
         'update after restart',
         async () => informer.get(key('before'))?.metadata.annotations?.['after-restart'] === 'yes',
       );
+    });
+  });
+
+  describe('informer under API faults (through a fault proxy)', () => {
+    let proxy: FaultProxy;
+    let informer: Informer<any> | undefined;
+    beforeEach(async () => {
+      proxy = await clusterFaultProxy();
+    });
+    afterEach(async () => {
+      await informer?.stop();
+      informer = undefined;
+      await proxy.stop();
+    });
+
+    const podsPath = () => `/api/v1/namespaces/${s.ns.name}/pods`;
+    const isWatch = (r: SeenRequest) => r.path === podsPath() && r.watch;
+    const isList = (r: SeenRequest) => r.path === podsPath() && r.method === 'GET' && !r.watch;
+
+    /** An informer of this namespace's pods through the proxy, as the kubeconfig's user; resolves once synced. */
+    const startInformer = async (kubeconfig = OPERATOR_KUBECONFIG, opts: Record<string, number> = {}) => {
+      const bucket = new TokenBucket(50, 100);
+      const client = new KubeClient(kubeConfigVia(kubeconfig, proxy.port), { writes: bucket, events: bucket });
+      const source = podSource(client, { namespace: s.ns.name, annotations: [] });
+      const inf = new Informer<any>(source, silentLogger(), { maxBackoffMs: 5000, ...opts });
+      informer = inf;
+      inf.start();
+      await waitFor('informer synced', async () => inf.hasSynced, 20_000);
+      return inf;
+    };
+
+    /**
+     * Watch and LIST requests in a 10 s window that starts with the open watch cut and `fault` on
+     * every new watch; a pod created meanwhile must reach the cache once `lift` has ended the fault.
+     */
+    const countUnderFault = async (inf: Informer<any>, pod: string, fault?: Fault, lift?: () => Promise<void>) => {
+      proxy.fault = (r) => (isWatch(r) ? fault : undefined);
+      proxy.cutAll();
+      const since = Date.now();
+      await s.ns.apply(managed(pod, 'faults'));
+      await sleep(10_000);
+      const counts = { watches: proxy.count(isWatch, since), lists: proxy.count(isList, since) };
+      proxy.fault = () => undefined;
+      await lift?.();
+      await waitFor(`${pod} in the cache after the fault`, async () => inf.get(`${s.ns.name}/${pod}`), 30_000);
+      return counts;
+    };
+
+    const watchFaults: [string, string, Fault][] = [
+      ['an ERROR event (500 InternalError)', 'error-event', { kind: 'watchError', code: 500, reason: 'InternalError' }],
+      ['a 200 answer with an empty body', 'empty-watch', { kind: 'emptyWatch' }],
+      ['a stream cut after 50 ms', 'cut-watch', { kind: 'cutAfter', ms: 50 }],
+    ];
+    for (const [what, pod, fault] of watchFaults)
+      it(`every watch ends with ${what}: it re-watches with a growing backoff, relists nothing, and catches up after`, async () => {
+        const { watches, lists } = await countUnderFault(await startInformer(), pod, fault);
+        expect(watches, 'watch requests in 10 s').to.be.within(2, 9);
+        expect(lists, 'LISTs in 10 s').to.equal(0);
+      });
+
+    it('every watch ends with 410 Expired: it relists, with a growing backoff between relists', async () => {
+      const fault: Fault = { kind: 'watchError', code: 410, reason: 'Expired' };
+      const { watches, lists } = await countUnderFault(await startInformer(), 'expired', fault);
+      expect(lists, 'LISTs in 10 s').to.be.within(2, 9);
+      expect(watches, 'watch requests in 10 s').to.be.within(2, 9);
+    });
+
+    it('a user who may list but not watch (403 on every watch): a growing backoff, no LIST loop; it catches up once allowed', async () => {
+      await s.ns.k(['create', 'serviceaccount', 'lister']);
+      await s.ns.k(['create', 'role', 'pod-lister', '--verb=list', '--resource=pods']);
+      await s.ns.k([
+        'create',
+        'rolebinding',
+        'pod-lister',
+        '--role=pod-lister',
+        `--serviceaccount=${s.ns.name}:lister`,
+      ]);
+      const inf = await startInformer(await serviceAccountKubeconfig(s.ns.name, 'lister'));
+      const allowWatch = async () => {
+        const verbs = JSON.stringify([{ op: 'add', path: '/rules/0/verbs/-', value: 'watch' }]);
+        await s.ns.k(['patch', 'role', 'pod-lister', '--type=json', '-p', verbs]);
+      };
+      const { watches, lists } = await countUnderFault(inf, 'unwatchable', undefined, allowWatch);
+      expect(watches, 'watch requests in 10 s').to.be.within(2, 9);
+      expect(lists, 'LISTs in 10 s').to.equal(0);
+    });
+
+    it('a LIST the server never answers is given up after the list timeout and sent again', async () => {
+      let lists = 0;
+      proxy.fault = (r) => (isList(r) && lists++ === 0 ? { kind: 'hold' } : undefined);
+      await startInformer(OPERATOR_KUBECONFIG, { listTimeoutMs: 2000 });
+      const sent = proxy.seen.filter(isList);
+      expect(sent.length, 'LISTs sent').to.be.at.least(2);
+      expect(sent[0]!.abandoned, 'the unanswered LIST was cancelled by the client').to.equal(true);
+    });
+  });
+
+  describe('leader election through a fault proxy', () => {
+    it('a lease request that hangs is aborted at the try timeout: after two hung tries the third renews in time', async () => {
+      const proxy = await clusterFaultProxy();
+      const bucket = new TokenBucket(50, 100);
+      const client = new KubeClient(kubeConfigVia(OPERATOR_KUBECONFIG, proxy.port), { writes: bucket, events: bucket });
+      const events: string[] = [];
+      const elector = new LeaderElector(leaseStore(client, OPERATOR_NAMESPACE, `hang-${s.ns.name}`), {
+        identity: 'hang-test',
+        leaseDurationMs: 15_000,
+        renewDeadlineMs: 10_000,
+        retryPeriodMs: 2_000,
+        log: silentLogger(),
+        onStartedLeading: () => events.push('leads'),
+        onStoppedLeading: () => events.push('lost'),
+      });
+      try {
+        elector.start();
+        await waitFor('leads', async () => elector.isLeader, 20_000);
+        const isLease = (r: SeenRequest) => r.path.includes('/leases/');
+        let held = 0;
+        proxy.fault = (r) => (isLease(r) && held++ < 2 ? { kind: 'hold' } : undefined);
+        const since = Date.now();
+        await sleep(14_000);
+        const tries = proxy.seen.filter((r) => r.at >= since && isLease(r) && r.method === 'GET');
+        expect(
+          tries.slice(0, 2).map((r) => r.abandoned),
+          'the two hung tries were aborted',
+        ).to.deep.equal([true, true]);
+        expect(events, 'leadership kept').to.deep.equal(['leads']);
+        expect(elector.isLeader).to.equal(true);
+      } finally {
+        await elector.release();
+        await proxy.stop();
+      }
     });
   });
 

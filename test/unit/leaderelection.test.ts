@@ -27,6 +27,35 @@ class MemoryLease implements LeaseStore {
   }
 }
 
+/** A MemoryLease whose next GETs hang until the try's signal aborts them (a request the network lost). */
+class HangingLease extends MemoryLease {
+  hang = 0;
+  gets = 0;
+  aborted = 0;
+  override async get(signal?: AbortSignal) {
+    this.gets++;
+    if (this.hang <= 0) return super.get();
+    this.hang--;
+    return new Promise<never>((_, reject) =>
+      signal?.addEventListener('abort', () => {
+        this.aborted++;
+        reject(signal.reason);
+      }),
+    );
+  }
+}
+
+/** A MemoryLease whose next GET answers `slowMs` late, with the record as it is when the answer leaves. */
+class SlowLease extends MemoryLease {
+  slowMs = 0;
+  override async get() {
+    const ms = this.slowMs;
+    this.slowMs = 0;
+    if (ms) await new Promise((r) => setTimeout(r, ms));
+    return super.get();
+  }
+}
+
 describe('LeaderElector', () => {
   let clock: ReturnType<typeof FakeTimers.install>;
   beforeEach(() => {
@@ -91,12 +120,18 @@ describe('LeaderElector', () => {
     expect(b.isLeader).to.equal(true);
   });
 
-  it('a leader that cannot renew stops before its lease can expire', async () => {
-    const store = new MemoryLease();
+  /** Candidate "a" on `store`, leading. */
+  const leader = async (store: LeaseStore) => {
     const events: string[] = [];
     const a = elector(store, 'a', events);
     a.start();
     await clock.tickAsync(10);
+    return { a, events };
+  };
+
+  it('a leader that cannot renew stops before its lease can expire', async () => {
+    const store = new MemoryLease();
+    const { a, events } = await leader(store);
     const lastRenew = Date.now();
     store.down = true;
     await clock.tickAsync(12_000);
@@ -104,6 +139,57 @@ describe('LeaderElector', () => {
     expect(a.isLeader).to.equal(false);
     // It gave up within the renew deadline (+ one retry period), well before 15 s.
     expect(Date.now() - lastRenew).to.be.lessThan(15_000);
+  });
+
+  it('a try that hangs is aborted after a quarter of the renew deadline: after two hung tries the third renews', async () => {
+    const store = new HangingLease();
+    const { a, events } = await leader(store);
+    store.hang = 2;
+    const gets = store.gets;
+    await clock.tickAsync(12_000);
+    expect(store.aborted, 'hung tries aborted').to.equal(2);
+    expect(events).to.deep.equal(['a leads']);
+    expect(a.isLeader).to.equal(true);
+    expect(store.gets - gets, 'tries').to.be.at.least(3);
+  });
+
+  it('every try hangs: 4 tries, each aborted, fit in the renew deadline, then it stops leading', async () => {
+    const store = new HangingLease();
+    const { events } = await leader(store);
+    const lastRenew = Date.now();
+    store.hang = Infinity;
+    await clock.tickAsync(10_500);
+    expect(events).to.deep.equal(['a leads', 'a lost']);
+    expect(store.aborted, 'tries aborted within the renew deadline').to.equal(4);
+    expect(Date.now() - lastRenew).to.be.lessThan(15_000);
+  });
+
+  it("a standby stamps a record when its GET answers, not before: a slow GET does not shorten the holder's lease", async () => {
+    // Unit-tested on a fake clock: on the real server, the slow GET this needs is cut short by the try timeout.
+    const store = new SlowLease();
+    const t0 = Date.now();
+    await store.create({ holderIdentity: 'a', leaseDurationSeconds: 15, renewTime: new Date(t0).toISOString() });
+    const events: string[] = [];
+    const b = new LeaderElector(store, {
+      identity: 'b',
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 12_000, // tries may take 3 s: the slow GET below is answered, not aborted
+      retryPeriodMs: 2_000,
+      log: silentLogger(),
+      onStartedLeading: () => events.push(`b leads at ${Date.now() - t0}`),
+      onStoppedLeading: () => events.push('b lost'),
+    });
+    // b's first GET takes 2.9 s; "a" renews 2.8 s in, while it is under way, and then dies.
+    store.slowMs = 2_900;
+    setTimeout(() => {
+      store.record = { ...store.record, renewTime: new Date().toISOString() };
+      store.rv++;
+    }, 2_800);
+    b.start();
+    await clock.tickAsync(17_800);
+    expect(events, 'a lease renewed at 2.8 s is valid until 17.8 s').to.deep.equal([]);
+    await clock.tickAsync(5_000);
+    expect(b.isLeader).to.equal(true);
   });
 
   it('checks the timing constraints', () => {
