@@ -364,7 +364,13 @@ describe('workers policy: terminating leftovers do not block replacements (issue
   const c = cluster((x) => {
     x.spec.workers.replicas = 2;
   });
-  const cases: { name: string; states: (PodState | undefined)[]; create: string[]; wakeAt?: number }[] = [
+  const cases: {
+    name: string;
+    states: (PodState | undefined)[];
+    create: string[];
+    deleted?: string[];
+    wakeAt?: number;
+  }[] = [
     {
       name: 'a scaled-down worker stuck terminating beyond the desired indices: the failed one comes back',
       states: [undefined, {}, { terminating: 5 }],
@@ -387,13 +393,20 @@ describe('workers policy: terminating leftovers do not block replacements (issue
       states: [{ terminating: 60 }, {}],
       create: ['c-worker-2'],
     },
+    {
+      name: 'a worker stuck terminating on a lost node is force-deleted now: its replacement waits for its name',
+      states: [{ terminating: 600, node: 'dead' }, {}],
+      create: [],
+      deleted: ['c-worker-0'],
+    },
   ];
   for (const t of cases) {
     it(t.name, () => {
       const workers = t.states.flatMap((st, i) => (st ? [workerPod(c, i, { of: 2, ...st })] : []));
-      const plan = planCluster(c, [masterPod(c), ...workers], up, NOW);
+      const lost = nodes(node('n1'), node('dead', { ready: false, sinceS: 600 }));
+      const plan = planCluster(c, [masterPod(c), ...workers], lost, NOW);
       expect(created(plan).map((p) => p.metadata!.name)).to.deep.equal(t.create);
-      expect(deleted(plan)).to.deep.equal([]);
+      expect(deleted(plan).map((d) => d.name)).to.deep.equal(t.deleted ?? []);
       expect(plan.wakeAt).to.equal(t.wakeAt);
     });
   }

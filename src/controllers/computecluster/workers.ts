@@ -94,15 +94,29 @@ interface Census {
   live: IndexedPod[];
   /** Broken workers not replaced yet (backoff): they keep their places. */
   waiting: IndexedPod[];
-  /** Workers on their way out (terminating, or deleted by this plan): each holds its index until gone. */
-  leaving: Map<number, V1Pod>;
+  /**
+   * Workers on their way out, by index: each holds its index until gone. The value is when its
+   * name should be free: undefined when this plan deletes it (or force-deletes it, stuck on a
+   * lost node), else 30 s past its deletionTimestamp.
+   */
+  leaving: Map<number, number | undefined>;
 }
+
+/** Time a terminating worker may take past its deletionTimestamp: the kubelet's final delete and the watch's lag. */
+const GONE_WITHIN_MS = 30_000;
+
+/**
+ * Until when the replacement waits for a terminating worker's name. Past that the worker is
+ * overdue (a finalizer, or a kubelet that never confirms, holds it) and waiting has no end.
+ */
+const nameFreedBy = (p: V1Pod): number => (ms(p.metadata?.deletionTimestamp) ?? 0) + GONE_WITHIN_MS;
 
 function census(obs: Observed, deleting: Set<string>): Census {
   const counts: Census = { live: [], waiting: [], leaving: new Map() };
   for (const [index, pod] of obs.workers) {
     const name = nameOf(pod);
-    if (isTerminating(pod) || deleting.has(name)) counts.leaving.set(index, pod);
+    if (deleting.has(name)) counts.leaving.set(index, undefined);
+    else if (isTerminating(pod)) counts.leaving.set(index, nameFreedBy(pod));
     else if (obs.problems.has(name)) counts.waiting.push({ index, pod });
     else counts.live.push({ index, pod });
   }
@@ -118,16 +132,6 @@ function scaleDown(obs: Observed, { live, waiting }: Census, excess: number, des
   return { actions, progress: [message], replaced: 0 };
 }
 
-/** Time a terminating worker may take past its deletionTimestamp: the kubelet's final delete and the watch's lag. */
-const GONE_WITHIN_MS = 30_000;
-
-/**
- * Until when the replacement waits for a terminating worker's name. Past that the worker is
- * overdue (a finalizer, or a kubelet that never confirms, holds it) and waiting has no end.
- */
-const nameFreedBy = (p: V1Pod): number | undefined =>
-  isTerminating(p) ? (ms(p.metadata?.deletionTimestamp) ?? 0) + GONE_WITHIN_MS : undefined;
-
 /**
  * Creates the missing workers at the lowest indices that no staying worker holds. An index held
  * by a worker on its way out counts as filled: its replacement takes that name once it is gone
@@ -139,11 +143,10 @@ function scaleUp(c: ValidComputeCluster, counts: Census, shortfall: number, desi
   const actions: ClusterAction[] = [];
   let wakeAt: number | undefined;
   for (let i = 0, missing = shortfall; missing > 0; i++) {
-    const leaving = counts.leaving.get(i);
-    const freedBy = leaving && nameFreedBy(leaving);
+    const freedBy = counts.leaving.get(i);
     if (staying.has(i) || (freedBy !== undefined && freedBy <= now)) continue;
     missing--;
-    if (!leaving) actions.push(createPod(buildWorkerPod(c, i, desired)));
+    if (!counts.leaving.has(i)) actions.push(createPod(buildWorkerPod(c, i, desired)));
     wakeAt = soonest(wakeAt, freedBy);
   }
   return { actions, progress: [`${shortfall} worker(s) missing`], replaced: 0, wakeAt };
