@@ -12,8 +12,8 @@ import { createPod, deletePod, event, type ClusterAction } from './actions.ts';
 import type { Observed } from './observe.ts';
 import type { BackoffGate } from './recovery.ts';
 
-/** The message of a worker deleted because its template changed. */
-const WORKER_TEMPLATE_CHANGED = 'the worker template changed';
+/** Why an outdated worker goes: its revision covers its template and the master port of GAFFER_MASTER_*. */
+const WORKER_OUTDATED = 'the worker template or the master port changed';
 
 export interface IndexedPod {
   pod: V1Pod;
@@ -183,7 +183,7 @@ function rollOut(c: ValidComputeCluster, obs: Observed, counts: Census, desired:
   const strategy = c.spec.workers.updateStrategy;
   if (!outdated.length || strategy.type === 'OnDelete') return { actions: [], progress: [], replaced: 0 };
   const victims = strategy.type === 'RollingUpdate' ? rollingVictims(c, obs, counts, outdated, desired) : outdated;
-  const actions = victims.map(({ pod }) => deletePod(pod, CLUSTER_REASONS.TemplateChanged, WORKER_TEMPLATE_CHANGED));
+  const actions = victims.map(({ pod }) => deletePod(pod, CLUSTER_REASONS.TemplateChanged, WORKER_OUTDATED));
   return { actions, progress: [`updating ${outdated.length} worker(s) to revision ${rev}`], replaced: 0 };
 }
 
