@@ -14,6 +14,6 @@ export function stableStringify(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** The revision of a pod template: a short hash that changes when the template does. */
-export const templateHash = (template: unknown): string =>
-  createHash('sha256').update(stableStringify(template)).digest('hex').slice(0, 10);
+/** A revision: a short hash of what a pod is built from, which changes when any of it does. */
+export const revisionHash = (inputs: unknown): string =>
+  createHash('sha256').update(stableStringify(inputs)).digest('hex').slice(0, 10);

@@ -3,7 +3,7 @@ import type { V1Container, V1EnvVar, V1Pod, V1PodTemplateSpec } from '../kube/ty
 import { API_VERSION } from '../api/v1alpha1/group.ts';
 import type { ValidComputeCluster as ComputeCluster } from '../api/v1alpha1/index.ts';
 import { nameOf, namespaceOf } from '../kube/meta.ts';
-import { templateHash } from './hash.ts';
+import { revisionHash } from './hash.ts';
 import { LABELS, baseLabels, names, type Role } from './labels.ts';
 import { controllerRef, type Owner } from './owner.ts';
 import { masterPorts } from './services.ts';
@@ -71,33 +71,48 @@ function buildPod(p: PodParts): V1Pod {
   };
 }
 
-export const masterRevision = (c: ComputeCluster) => templateHash(c.spec.master.template);
-export const workerRevision = (c: ComputeCluster) => templateHash(c.spec.workers.template);
-
 const wiringOf = (c: ComputeCluster): Wiring => ({
   cluster: nameOf(c),
   namespace: namespaceOf(c),
   masterPort: masterPorts(c)[0]?.port,
 });
 
+/**
+ * Everything a master or worker pod is built from but what differs between workers (the index,
+ * GAFFER_WORKERS as of the pod's creation): the template and the wiring of GAFFER_*. The
+ * revision hashes this, so a change of any of it (the master's port too) is rolled out.
+ */
+interface PodInputs {
+  template: V1PodTemplateSpec;
+  wiring: Wiring;
+}
+
+const masterInputs = (c: ComputeCluster): PodInputs => ({ template: c.spec.master.template, wiring: wiringOf(c) });
+const workerInputs = (c: ComputeCluster): PodInputs => ({ template: c.spec.workers.template, wiring: wiringOf(c) });
+
+export const masterRevision = (c: ComputeCluster) => revisionHash(masterInputs(c));
+export const workerRevision = (c: ComputeCluster) => revisionHash(workerInputs(c));
+
 export function buildMasterPod(c: ComputeCluster): V1Pod {
   const cluster = nameOf(c);
+  const { template, wiring } = masterInputs(c);
   return buildPod({
     name: names.master(cluster),
     namespace: namespaceOf(c),
-    template: c.spec.master.template,
+    template,
     labels: { ...baseLabels(cluster), [LABELS.role]: 'master', [LABELS.revision]: masterRevision(c) },
     owner: { ref: c, apiVersion: API_VERSION, kind: 'ComputeCluster' },
-    env: gafferEnv(wiringOf(c), 'master'),
+    env: gafferEnv(wiring, 'master'),
   });
 }
 
 export function buildWorkerPod(c: ComputeCluster, index: number, desiredWorkers: number): V1Pod {
   const cluster = nameOf(c);
+  const { template, wiring } = workerInputs(c);
   return buildPod({
     name: names.worker(cluster, index),
     namespace: namespaceOf(c),
-    template: c.spec.workers.template,
+    template,
     labels: {
       ...baseLabels(cluster),
       [LABELS.role]: 'worker',
@@ -105,7 +120,7 @@ export function buildWorkerPod(c: ComputeCluster, index: number, desiredWorkers:
       [LABELS.revision]: workerRevision(c),
     },
     owner: { ref: c, apiVersion: API_VERSION, kind: 'ComputeCluster' },
-    env: gafferEnv(wiringOf(c), 'worker', {
+    env: gafferEnv(wiring, 'worker', {
       GAFFER_WORKER_INDEX: String(index),
       GAFFER_WORKERS: String(desiredWorkers),
     }),

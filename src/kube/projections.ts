@@ -60,7 +60,11 @@ const condition = (c: V1PodCondition): V1PodCondition => ({
   lastTransitionTime: c.lastTransitionTime,
 });
 
-/** Ready and restart counts, and how a container ended or why it waits (exit codes, blockers). */
+/**
+ * Ready and restart counts, how a container ended or why it waits (exit codes, blockers), and
+ * when it last (re)started: its current run's start and its last termination (crash loops are
+ * judged by how long a container has been running).
+ */
 const containerStatus = (s: V1ContainerStatus): V1ContainerStatus => ({
   name: s.name,
   image: '',
@@ -68,6 +72,7 @@ const containerStatus = (s: V1ContainerStatus): V1ContainerStatus => ({
   ready: s.ready,
   restartCount: s.restartCount,
   state: {
+    ...(s.state?.running ? { running: { startedAt: s.state.running.startedAt } } : {}),
     ...(s.state?.terminated
       ? {
           terminated: {
@@ -79,10 +84,17 @@ const containerStatus = (s: V1ContainerStatus): V1ContainerStatus => ({
       : {}),
     ...(s.state?.waiting ? { waiting: { reason: s.state.waiting.reason, message: s.state.waiting.message } } : {}),
   },
+  ...(s.lastState?.terminated
+    ? {
+        lastState: {
+          terminated: { exitCode: s.lastState.terminated.exitCode, finishedAt: s.lastState.terminated.finishedAt },
+        },
+      }
+    : {}),
 });
 
 /**
- * A pod as the controllers read it: phase, readiness, node, restarts, exit codes, blockers.
+ * A pod as the controllers read it: phase, readiness, node, restarts and when, exit codes, blockers.
  * `annotations` names the annotations a controller reads (the pod-deletion cost).
  */
 export const projectPod =

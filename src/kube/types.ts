@@ -5,6 +5,7 @@ import type { EventsV1Event, V1Lease, V1LeaseSpec } from '@kubernetes/client-nod
 
 export type {
   V1Container,
+  V1ContainerStatus,
   V1EnvVar,
   V1Node,
   V1ObjectMeta,

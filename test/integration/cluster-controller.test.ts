@@ -26,6 +26,7 @@ function clusterManifest(
     workerEnv?: Record<string, string>;
     workerAnnotations?: Record<string, string>;
     masterAnnotations?: Record<string, string>;
+    masterPorts?: any[];
     recovery?: any;
     failurePolicy?: any;
     updateStrategy?: any;
@@ -49,6 +50,7 @@ function clusterManifest(
       ...(o.suspend !== undefined ? { suspend: o.suspend } : {}),
       master: {
         ...(o.failurePolicy ? { failurePolicy: o.failurePolicy } : {}),
+        ...(o.masterPorts ? { ports: o.masterPorts } : {}),
         template: {
           metadata: { annotations: o.masterAnnotations ?? {} },
           spec: {
@@ -478,6 +480,127 @@ describe('ComputeCluster controller', function () {
       await s.ns.patch('cc', 'sleeper', { spec: { suspend: false } });
       await ready('sleeper');
       expect(podNames(await pods('sleeper', 'worker'))).to.deep.equal(['sleeper-worker-0', 'sleeper-worker-1']);
+    });
+  });
+
+  // Issue 11's planner defects, each on the real control plane: these failed before the fix.
+  describe('reliability of the workers plan (issue 11)', () => {
+    const workerPods = async (cluster: string) => live(await pods(cluster, 'worker'));
+    const uidOf = async (pod: string) => (await s.ns.get('pod', pod)).metadata.uid;
+    /** Until pod `name` exists with a uid other than `oldUid` and runs. */
+    const replaced = (cluster: string, name: string, oldUid: string, timeout = 30_000) =>
+      waitFor(
+        `${name} replaced`,
+        async () =>
+          (await workerPods(cluster)).find(
+            (p) => p.metadata.name === name && p.metadata.uid !== oldUid && p.status?.phase === 'Running',
+          ),
+        timeout,
+      );
+
+    it('rolls a fixed template out to outdated workers stuck in ImagePullBackOff (#2)', async () => {
+      const broken = { replicas: 2, workerAnnotations: { 'sim.gaffer.dev/image-pull-error': 'true' } };
+      await s.ns.apply(clusterManifest('unpull', broken));
+      await waitFor(
+        'two workers in ImagePullBackOff',
+        async () =>
+          (await workerPods('unpull')).filter(
+            (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff',
+          ).length === 2,
+        30_000,
+      );
+      // The template is fixed: both unavailable outdated workers are replaced, maxUnavailable 1 or not.
+      const fixed = { replicas: 2, workerAnnotations: { 'sim.gaffer.dev/image-pull-error': 'false' } };
+      await s.ns.apply(clusterManifest('unpull', fixed));
+      const c = await s.ns.until(
+        'computecluster',
+        'unpull',
+        'rolled out and Ready',
+        (c) => c.status?.workers?.updatedReplicas === 2 && cond(c, 'Ready')?.status === 'True',
+        45_000,
+      );
+      for (const p of await workerPods('unpull'))
+        expect(p.metadata.labels['compute.gaffer.dev/revision']).to.equal(c.status.revision.workers);
+    });
+
+    it('scales down a broken worker waiting for its backoff before any healthy one (#5)', async () => {
+      await create('brokenscale', { replicas: 3, recovery: { backoff: { initialSeconds: 300, maxSeconds: 300 } } });
+      // A first failure is replaced at once and starts a streak: the next one waits 300 s.
+      const first = await uidOf('brokenscale-worker-0');
+      await failPod('brokenscale-worker-0');
+      await replaced('brokenscale', 'brokenscale-worker-0', first);
+      await failPod('brokenscale-worker-1');
+      await s.ns.until('pod', 'brokenscale-worker-1', 'failed', (p) => p.status?.phase === 'Failed');
+      await s.ns.until('computecluster', 'brokenscale', 'waiting for the backoff', (c) =>
+        cond(c, 'Reconciling')?.message?.includes('to replace after backoff'),
+      );
+      const healthy = [await uidOf('brokenscale-worker-0'), await uidOf('brokenscale-worker-2')].sort();
+      await scale('brokenscale', 2);
+      await s.ns.until('computecluster', 'brokenscale', 'scaled to 2', (c) => c.status?.workers?.replicas === 2);
+      expect(podUids(await pods('brokenscale', 'worker'))).to.deep.equal(healthy);
+    });
+
+    it('replaces a failed worker while a scaled-down one is stuck terminating (#8)', async () => {
+      await create('leftover', { replicas: 3 });
+      // A finalizer (as a long grace period would) keeps the scaled-down worker Terminating.
+      await s.ns.patch('pod', 'leftover-worker-2', { metadata: { finalizers: ['test.gaffer.dev/hold'] } });
+      try {
+        await scale('leftover', 2);
+        await s.ns.until('pod', 'leftover-worker-2', 'terminating', (p) => p.metadata.deletionTimestamp);
+        const old = await uidOf('leftover-worker-0');
+        await failPod('leftover-worker-0');
+        await replaced('leftover', 'leftover-worker-0', old);
+        await ready('leftover', 30_000);
+      } finally {
+        await s.ns.patch('pod', 'leftover-worker-2', { metadata: { finalizers: null } });
+      }
+    });
+
+    it('does not take a worker that crash-looped and has since recovered for a crash loop (#11)', async () => {
+      const tolerant = { crashLoop: { maxContainerRestarts: 1000, windowSeconds: 15 } };
+      await create('recovered', { replicas: 1, recovery: tolerant });
+      await crashLoop('recovered-worker-0', '0s');
+      await s.ns.until(
+        'pod',
+        'recovered-worker-0',
+        '8 restarts',
+        (p) => p.status?.containerStatuses?.[0]?.restartCount >= 8,
+      );
+      // It stops crashing: it runs, Ready, for longer than the window.
+      await s.ns.k(['annotate', '--overwrite', 'pod', 'recovered-worker-0', 'sim.gaffer.dev/crash-after=24h']);
+      const stable = await s.ns.until(
+        'pod',
+        'recovered-worker-0',
+        'running for more than the window',
+        (p) =>
+          cond(p, 'Ready')?.status === 'True' &&
+          Date.now() - Date.parse(p.status.containerStatuses[0].state.running?.startedAt) > 17_000,
+        60_000,
+      );
+      // A stricter policy now: more than 1 restart within 15 s is a crash loop. None was.
+      const strict = { crashLoop: { maxContainerRestarts: 1, windowSeconds: 15 } };
+      await s.ns.apply(clusterManifest('recovered', { replicas: 1, recovery: strict }));
+      await ready('recovered');
+      await sleep(3000);
+      expect(await uidOf('recovered-worker-0')).to.equal(stable.metadata.uid);
+      expect(await eventCount('CrashLoop', 'recovered')).to.equal(0);
+    });
+
+    it('rolls a change of the master port out to the master and the workers (#12)', async () => {
+      await create('ports', { replicas: 2 });
+      const moved = { replicas: 2, masterPorts: [{ name: 'rpc', port: 7078, targetPort: 7077 }] };
+      await s.ns.apply(clusterManifest('ports', moved));
+      const addr = `ports-master.${s.ns.name}.svc:7078`;
+      await waitFor(
+        'every pod wired to the new port',
+        async () => {
+          const ps = live(await pods('ports'));
+          return ps.length === 3 && ps.every((p) => envOf(p).GAFFER_MASTER_ADDR === addr);
+        },
+        60_000,
+      );
+      const c = await ready('ports');
+      expect(c.status.master.endpoint).to.equal(addr);
     });
   });
 

@@ -15,7 +15,8 @@ import {
 import { computeClusterStatus } from '../../src/controllers/computecluster/status.ts';
 import { podProblem } from '../../src/controllers/common/podhealth.ts';
 import { backoffSeconds } from '../../src/controllers/common/time.ts';
-import { NOW, clusterPods, masterPod, node, nodes, withState, workerPod } from '../fixtures/pods.ts';
+import type { V1Pod } from '@kubernetes/client-node';
+import { NOW, clusterPods, masterPod, node, nodes, withState, workerPod, type PodState } from '../fixtures/pods.ts';
 import { minimalCluster } from '../fixtures/specs.ts';
 
 /** minimalCluster() as c in ns, changed by `mut`, validated and defaulted. */
@@ -58,17 +59,61 @@ describe('pod builders', () => {
     expect(m.spec!.initContainers![0]!.env!.map((e) => e.name)).to.include('GAFFER_MASTER_ADDR');
     expect(m.metadata!.labels).to.include({ 'compute.gaffer.dev/role': 'master', team: 'a' });
   });
-  it('changes the revision only with the template', () => {
-    const a = cluster();
-    const b = cluster((x) => {
-      x.spec.workers.replicas = 9;
-    });
-    const d = cluster((x) => {
-      x.spec.workers.template.spec.containers[0].image = 'other';
-    });
-    expect(workerRevision(a)).to.equal(workerRevision(b));
-    expect(workerRevision(a)).to.not.equal(workerRevision(d));
-    expect(masterRevision(a)).to.equal(masterRevision(d));
+  // Issue 11 #12: the revision hashes what the pod is built from, the master port of GAFFER_MASTER_* too.
+  describe('revisions change with what the pods are built from', () => {
+    const base = cluster();
+    const cases: { name: string; mut: (x: any) => void; master: boolean; workers: boolean }[] = [
+      { name: 'the worker count: neither', mut: (x) => (x.spec.workers.replicas = 9), master: false, workers: false },
+      {
+        name: 'the worker template: the workers',
+        mut: (x) => (x.spec.workers.template.spec.containers[0].image = 'other'),
+        master: false,
+        workers: true,
+      },
+      {
+        name: 'the master template: the master',
+        mut: (x) => (x.spec.master.template.metadata = { annotations: { a: 'b' } }),
+        master: true,
+        workers: false,
+      },
+      {
+        name: "the master template's port (GAFFER_MASTER_PORT): both",
+        mut: (x) => (x.spec.master.template.spec.containers[0].ports[0].containerPort = 7001),
+        master: true,
+        workers: true,
+      },
+      {
+        name: 'spec.master.ports with another first port: both',
+        mut: (x) => (x.spec.master.ports = [{ name: 'rpc', port: 7001, targetPort: 7000 }]),
+        master: true,
+        workers: true,
+      },
+      {
+        name: 'spec.master.ports with the same first port: neither',
+        mut: (x) => (x.spec.master.ports = [{ name: 'rpc', port: 7000 }]),
+        master: false,
+        workers: false,
+      },
+      {
+        name: 'a second master port: neither',
+        mut: (x) =>
+          (x.spec.master.ports = [
+            { name: 'rpc', port: 7000 },
+            { name: 'ui', port: 8080 },
+          ]),
+        master: false,
+        workers: false,
+      },
+    ];
+    for (const t of cases) {
+      it(t.name, () => {
+        const c = cluster(t.mut);
+        expect(masterRevision(c) !== masterRevision(base), 'master revision changed').to.equal(t.master);
+        expect(workerRevision(c) !== workerRevision(base), 'worker revision changed').to.equal(t.workers);
+        expect(buildMasterPod(c).metadata!.labels!['compute.gaffer.dev/revision']).to.equal(masterRevision(c));
+        expect(buildWorkerPod(c, 0, 1).metadata!.labels!['compute.gaffer.dev/revision']).to.equal(workerRevision(c));
+      });
+    }
   });
   it('takes Service ports from spec.master.ports, else the container ports', () => {
     expect(buildMasterService(cluster()).spec!.ports).to.deep.equal([
@@ -211,6 +256,162 @@ describe('planCluster', () => {
   });
 });
 
+describe('workers policy: RollingUpdate replaces outdated unhealthy workers first (issue 11 #2)', () => {
+  const spec = (maxUnavailable: number | string, image?: string) =>
+    cluster((x) => {
+      x.spec.workers.replicas = 4;
+      x.spec.workers.updateStrategy = { type: 'RollingUpdate', maxUnavailable };
+      if (image) x.spec.workers.template.spec.containers[0].image = image;
+    });
+  const old = spec(1);
+  const pullError = { phase: 'Pending', ready: false, waiting: 'ImagePullBackOff' } as const;
+  const cases: {
+    name: string;
+    maxUnavailable: number | string;
+    states: PodState[];
+    current?: number[];
+    want: string[];
+  }[] = [
+    { name: 'all Ready: one at a time', maxUnavailable: 1, states: [{}, {}, {}, {}], want: ['c-worker-3'] },
+    {
+      name: 'two stuck in ImagePullBackOff: both, beyond maxUnavailable, and no Ready one',
+      maxUnavailable: 1,
+      states: [pullError, {}, pullError, {}],
+      want: ['c-worker-2', 'c-worker-0'],
+    },
+    {
+      name: 'all stuck in ImagePullBackOff: all of them',
+      maxUnavailable: 1,
+      states: [pullError, pullError, pullError, pullError],
+      want: ['c-worker-3', 'c-worker-2', 'c-worker-1', 'c-worker-0'],
+    },
+    {
+      name: 'one not Ready, maxUnavailable 2: it, then one Ready',
+      maxUnavailable: 2,
+      states: [{}, { ready: false }, {}, {}],
+      want: ['c-worker-1', 'c-worker-3'],
+    },
+    {
+      name: 'an updated worker not Ready yet uses up the budget of the Ready outdated ones',
+      maxUnavailable: 1,
+      states: [{}, {}, {}, { ready: false }],
+      current: [3],
+      want: [],
+    },
+  ];
+  for (const t of cases) {
+    it(t.name, () => {
+      const c = spec(t.maxUnavailable, 'v2');
+      const pods = [
+        masterPod(c),
+        ...t.states.map((st, i) => workerPod(t.current?.includes(i) ? c : old, i, { of: 4, ...st })),
+      ];
+      const del = deleted(planCluster(c, pods, up, NOW));
+      expect(del.map((d) => d.name)).to.deep.equal(t.want);
+      expect(del.every((d) => d.reason === 'TemplateChanged')).to.equal(true);
+    });
+  }
+});
+
+describe('workers policy: scale-down takes broken workers first (issue 11 #5)', () => {
+  const c = cluster((x) => {
+    x.spec.workers.replicas = 2;
+  });
+  // A replacement 1 s ago: the next one waits for the backoff (10 s).
+  const inStreak = {
+    ...c,
+    status: { recovery: { failureStreak: 1, lastFailureTime: new Date(NOW - 1000).toISOString() } },
+  };
+  const crashing: PodState = { ready: false, restarts: 50, startedAgoS: 60 };
+  const cases: { name: string; c: ValidComputeCluster; states: PodState[]; want: [string, string][] }[] = [
+    { name: 'none broken: the highest index', c: inStreak, states: [{}, {}, {}], want: [['c-worker-2', 'ScaleDown']] },
+    {
+      name: 'a failed worker waiting for its backoff',
+      c: inStreak,
+      states: [{ phase: 'Failed' }, {}, {}],
+      want: [['c-worker-0', 'ScaleDown']],
+    },
+    {
+      name: 'a crash-looping worker waiting for its backoff, before a cheaper Ready one',
+      c: inStreak,
+      states: [{ deletionCost: -100 }, crashing, {}],
+      want: [['c-worker-1', 'ScaleDown']],
+    },
+    {
+      name: 'a broken worker the backoff lets go is replaced, and no healthy one goes',
+      c,
+      states: [{ phase: 'Failed' }, {}, {}],
+      want: [['c-worker-0', 'PodFailed']],
+    },
+  ];
+  for (const t of cases) {
+    it(t.name, () => {
+      const pods = [masterPod(c), ...t.states.map((st, i) => workerPod(c, i, { of: 3, ...st }))];
+      const plan = planCluster(t.c, pods, up, NOW);
+      expect(deleted(plan).map((d) => [d.name, d.reason])).to.deep.equal(t.want);
+      expect(created(plan)).to.deep.equal([]);
+    });
+  }
+  it('orders broken, then not Ready, then deletion cost, then highest index', () => {
+    const mk = (index: number, st: PodState = {}) => ({ pod: workerPod(c, index, { of: 4, ...st }), index });
+    const pods = [mk(0, { deletionCost: -5 }), mk(1, { ready: false }), mk(2), mk(3)];
+    const broken = (p: V1Pod) => p.metadata!.name === 'c-worker-2';
+    expect(scaleDownOrder(pods, broken).map((x) => x.index)).to.deep.equal([2, 1, 0, 3]);
+  });
+});
+
+describe('workers policy: terminating leftovers do not block replacements (issue 11 #8)', () => {
+  const c = cluster((x) => {
+    x.spec.workers.replicas = 2;
+  });
+  const cases: {
+    name: string;
+    states: (PodState | undefined)[];
+    create: string[];
+    deleted?: string[];
+    wakeAt?: number;
+  }[] = [
+    {
+      name: 'a scaled-down worker stuck terminating beyond the desired indices: the failed one comes back',
+      states: [undefined, {}, { terminating: 5 }],
+      create: ['c-worker-0'],
+    },
+    {
+      name: 'a worker being replaced keeps its name until it is gone (woken when overdue)',
+      states: [{ terminating: 5 }, {}],
+      create: [],
+      wakeAt: NOW - 5000 + 30_000,
+    },
+    {
+      name: 'both: the replacement still waits for its own name',
+      states: [{ terminating: 5 }, {}, { terminating: 5 }],
+      create: [],
+      wakeAt: NOW - 5000 + 30_000,
+    },
+    {
+      name: 'a worker overdue past its deletionTimestamp (a finalizer) holds nothing up',
+      states: [{ terminating: 60 }, {}],
+      create: ['c-worker-2'],
+    },
+    {
+      name: 'a worker stuck terminating on a lost node is force-deleted now: its replacement waits for its name',
+      states: [{ terminating: 600, node: 'dead' }, {}],
+      create: [],
+      deleted: ['c-worker-0'],
+    },
+  ];
+  for (const t of cases) {
+    it(t.name, () => {
+      const workers = t.states.flatMap((st, i) => (st ? [workerPod(c, i, { of: 2, ...st })] : []));
+      const lost = nodes(node('n1'), node('dead', { ready: false, sinceS: 600 }));
+      const plan = planCluster(c, [masterPod(c), ...workers], lost, NOW);
+      expect(created(plan).map((p) => p.metadata!.name)).to.deep.equal(t.create);
+      expect(deleted(plan).map((d) => d.name)).to.deep.equal(t.deleted ?? []);
+      expect(plan.wakeAt).to.equal(t.wakeAt);
+    });
+  }
+});
+
 describe('pod health', () => {
   const c = cluster();
   const r = { crashLoop: { maxContainerRestarts: 5, windowSeconds: 600 }, nodeLossSeconds: 60 };
@@ -223,6 +424,31 @@ describe('pod health', () => {
       want: { reason: 'CrashLoop' },
     },
     { name: 'slow restarts are not', pod: withState(w, { restarts: 6, startedAgoS: 6000 }), nodes: up, want: {} },
+    // Issue 11 #11: how long the container has been running, not restarts over the pod's age.
+    {
+      name: 'many restarts, then running for longer than the window: recovered',
+      pod: withState(w, { restarts: 50, startedAgoS: 700, runningForS: 650 }),
+      nodes: up,
+      want: {},
+    },
+    {
+      name: 'many restarts early, running since inside the window: only those in the window count (10 * 50/100 s)',
+      pod: withState(w, { restarts: 10, startedAgoS: 650, runningForS: 550 }),
+      nodes: up,
+      want: {},
+    },
+    {
+      name: 'twice as many early restarts: 10 in the window is a crash loop',
+      pod: withState(w, { restarts: 20, startedAgoS: 650, runningForS: 550 }),
+      nodes: up,
+      want: { reason: 'CrashLoop' },
+    },
+    {
+      name: 'many restarts and waiting to run again after a crash just now: a crash loop',
+      pod: withState(w, { restarts: 50, startedAgoS: 700, ready: false, waiting: 'CrashLoopBackOff', lastExitAgoS: 1 }),
+      nodes: up,
+      want: { reason: 'CrashLoop' },
+    },
     {
       name: 'an evicted pod',
       pod: withState(w, { phase: 'Failed', reason: 'Evicted' }),

@@ -43,6 +43,23 @@ const pod: V1Pod = {
         ready: true,
         restartCount: 3,
         state: { terminated: { exitCode: 2, reason: 'Error', message: 'boom', containerID: 'c' } },
+        lastState: {
+          terminated: {
+            exitCode: 1,
+            reason: 'Error',
+            startedAt: '2026-01-01T00:00:06Z' as unknown as Date,
+            finishedAt: '2026-01-01T00:00:07Z' as unknown as Date,
+            containerID: 'c0',
+          },
+        },
+      },
+      {
+        name: 'sidecar',
+        image: 'img',
+        imageID: 'sha',
+        ready: true,
+        restartCount: 0,
+        state: { running: { startedAt: '2026-01-01T00:00:08Z' as unknown as Date } },
       },
     ],
   },
@@ -72,7 +89,7 @@ describe('cache projections', () => {
       want: [{ type: 'Ready', status: 'True', reason: undefined, message: undefined, lastTransitionTime: 't' }],
     },
     {
-      name: 'container restarts, readiness and how it ended',
+      name: 'container restarts and when, readiness and how it ended',
       got: p.status?.containerStatuses,
       want: [
         {
@@ -82,6 +99,15 @@ describe('cache projections', () => {
           ready: true,
           restartCount: 3,
           state: { terminated: { exitCode: 2, reason: 'Error', message: 'boom' } },
+          lastState: { terminated: { exitCode: 1, finishedAt: '2026-01-01T00:00:07Z' } },
+        },
+        {
+          name: 'sidecar',
+          image: '',
+          imageID: '',
+          ready: true,
+          restartCount: 0,
+          state: { running: { startedAt: '2026-01-01T00:00:08Z' } },
         },
       ],
     },

@@ -100,7 +100,7 @@ export const masterSchema = obj(
         listType: 'map',
         listMapKeys: ['port', 'protocol'],
         description:
-          'Ports of the master Service; unset or empty: the container ports of the master template. The first port is GAFFER_MASTER_PORT.',
+          'Ports of the master Service; unset or empty: the container ports of the master template. The first port is GAFFER_MASTER_PORT: changing it recreates the master and rolls the workers out.',
       }),
     ),
     serviceType: opt(
@@ -143,7 +143,7 @@ const updateStrategySchema = obj(
   },
   {
     description:
-      'How workers on an older template revision are replaced (the revision is the hash of the worker template).',
+      'How workers on an older revision are replaced (the revision is a hash of what a worker is built from: its template and the master port of GAFFER_MASTER_*).',
   },
 );
 
@@ -210,7 +210,7 @@ const crashLoopSchema = obj(
         minimum: 1,
         maximum: 604800,
         description:
-          'Window, in seconds, over which restarts count; for a pod older than the window, its restarts are prorated by its age (no history is kept, so the judgement survives an operator restart).',
+          "Window, in seconds, over which restarts count: a container's restarts are spread between the pod's start and the container's last restart, so one that has been running for longer than the window has none in it (no history is kept, so the judgement survives an operator restart).",
       }),
       { default: 600 },
     ),
@@ -367,12 +367,16 @@ export const computeClusterStatusSchema = obj(
     revision: opt(
       obj(
         {
-          master: opt(str({ description: 'Revision of spec.master.template.' })),
-          workers: opt(str({ description: 'Revision of spec.workers.template.' })),
+          master: opt(
+            str({ description: 'Revision of the master: a hash of spec.master.template and the master port.' }),
+          ),
+          workers: opt(
+            str({ description: 'Revision of the workers: a hash of spec.workers.template and the master port.' }),
+          ),
         },
         {
           description:
-            'Hashes of the current pod templates, as in the compute.gaffer.dev/revision label of up-to-date pods.',
+            'Hashes of what the pods are built from (template and GAFFER_* wiring), as in the compute.gaffer.dev/revision label of up-to-date pods.',
         },
       ),
     ),

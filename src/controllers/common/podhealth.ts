@@ -1,7 +1,7 @@
 // What is wrong with a pod that the kubelet will not fix by itself (pure).
 import { POD_PROBLEMS, type PodProblemReason } from '../../api/v1alpha1/reasons.ts';
 import { isTerminating, nameOf } from '../../kube/meta.ts';
-import type { V1Node, V1Pod } from '../../kube/types.ts';
+import type { V1ContainerStatus, V1Node, V1Pod } from '../../kube/types.ts';
 import { ms } from './time.ts';
 
 export { isTerminating };
@@ -51,20 +51,41 @@ function endedProblem(p: V1Pod): PodProblem | undefined {
 }
 
 /**
- * Crash loop: restarts within the window, estimated from the restart count and the pod's
- * age, so no history has to be kept (and it survives an operator restart).
+ * When a container last (re)started: the start of its current run, or, while it waits to run
+ * again, its last termination. Unknown: now (the restarts may be going on).
  */
+function lastRestart(s: V1ContainerStatus, now: number): number {
+  return Math.min(now, ms(s.state?.running?.startedAt) ?? ms(s.lastState?.terminated?.finishedAt) ?? now);
+}
+
+/**
+ * A container's restarts within the window, with no history kept (the judgement survives an
+ * operator restart): they all happened between the pod's start and the container's last
+ * restart, spread evenly over that span, and those after the window's start count. A container
+ * that has been running for longer than the window had none in it, however many it had before.
+ */
+function restartsInWindow(s: V1ContainerStatus, podStart: number, windowMs: number, now: number): number {
+  const restarts = s.restartCount ?? 0;
+  if (!restarts) return 0;
+  const last = lastRestart(s, now);
+  const overlap = last - Math.max(podStart, now - windowMs);
+  if (overlap <= 0) return 0;
+  return (restarts * overlap) / Math.max(1, last - podStart);
+}
+
+/** Crash loop: more than maxContainerRestarts restarts (summed over the containers) within the window. */
 function crashLoopProblem(p: V1Pod, r: RecoverySettings, now: number): PodProblem | undefined {
   const max = r.crashLoop.maxContainerRestarts;
-  const window = r.crashLoop.windowSeconds * 1000;
-  const restarts = (p.status?.containerStatuses ?? []).reduce((s, c) => s + (c.restartCount ?? 0), 0);
+  const windowMs = r.crashLoop.windowSeconds * 1000;
+  const statuses = p.status?.containerStatuses ?? [];
+  const restarts = statuses.reduce((sum, s) => sum + (s.restartCount ?? 0), 0);
   if (restarts <= max) return undefined;
-  const age = Math.max(1, now - (ms(p.status?.startTime) ?? ms(p.metadata?.creationTimestamp) ?? now));
-  const inWindow = age <= window ? restarts : (restarts * window) / age;
+  const podStart = ms(p.status?.startTime) ?? ms(p.metadata?.creationTimestamp) ?? now;
+  const inWindow = statuses.reduce((sum, s) => sum + restartsInWindow(s, podStart, windowMs, now), 0);
   if (inWindow <= max) return undefined;
   return {
     reason: POD_PROBLEMS.CrashLoop,
-    message: `pod ${nameOf(p)} restarted its containers ${restarts} times (limit ${max} in ${window / 1000}s)`,
+    message: `pod ${nameOf(p)} restarted its containers ${restarts} times (limit ${max} in ${windowMs / 1000}s)`,
   };
 }
 

@@ -76,13 +76,16 @@ function lostMaster(
   return { ...none(), actions, restart: true, restartCluster, clearMasterUid: true, reason: prob.reason };
 }
 
+/** Why an outdated master goes: its revision covers its template and the master port of GAFFER_MASTER_*. */
+const MASTER_OUTDATED = 'the master template or the master port changed';
+
 /** The master's template (or its wiring) changed: recreate it. */
 function outdatedMaster(m: V1Pod): MasterStep {
   return {
     ...none(),
     actions: [
-      deletePod(m, CLUSTER_REASONS.TemplateChanged, 'the master template changed'),
-      event('Normal', CLUSTER_REASONS.MasterTemplateChanged, 'the master template changed; recreating the master'),
+      deletePod(m, CLUSTER_REASONS.TemplateChanged, MASTER_OUTDATED),
+      event('Normal', CLUSTER_REASONS.MasterTemplateChanged, `${MASTER_OUTDATED}; recreating the master`),
     ],
     progress: ['recreating the master on the new template'],
     clearMasterUid: true,

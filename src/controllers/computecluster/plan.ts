@@ -5,7 +5,7 @@ import type { ValidComputeCluster } from '../../api/v1alpha1/index.ts';
 import type { V1Pod } from '../../kube/types.ts';
 import type { NodeLookup } from '../common/podhealth.ts';
 import { soonest } from '../common/time.ts';
-import { deletesOf, type ClusterAction } from './actions.ts';
+import { deletesOf, type ClusterAction, type DeletePod } from './actions.ts';
 import { planMaster, type MasterStep } from './master.ts';
 import { observe, type Observed } from './observe.ts';
 import { backoffGate, recoveryIntent, type RecoveryIntent } from './recovery.ts';
@@ -44,14 +44,15 @@ function planWorkers(
   c: ValidComputeCluster,
   obs: Observed,
   master: MasterStep,
+  forceDeletes: DeletePod[],
   gate: ReturnType<typeof backoffGate>,
   now: number,
 ) {
   if (master.restartCluster) return { broken: skipped, scaled: skipped };
-  const deleting = new Set(deletesOf(master.actions).map((d) => d.name));
+  const deleting = new Set([...forceDeletes, ...deletesOf(master.actions)].map((d) => d.name));
   const broken = replaceBroken(obs, brokenWorkers(obs, deleting), gate, now);
   for (const d of deletesOf(broken.actions)) deleting.add(d.name);
-  const scaled = scaleAndRoll(c, obs, deleting, desiredWorkerCount(c));
+  const scaled = scaleAndRoll(c, obs, deleting, desiredWorkerCount(c), now);
   return { broken, scaled };
 }
 
@@ -59,7 +60,7 @@ export function planCluster(c: ValidComputeCluster, pods: V1Pod[], nodes: NodeLo
   const seen = observe(pods, nodes, c.spec.podRecovery, now);
   const gate = backoffGate(c, now);
   const master = planMaster(c, seen.observed, gate, now);
-  const { broken, scaled } = planWorkers(c, seen.observed, master, gate, now);
+  const { broken, scaled } = planWorkers(c, seen.observed, master, seen.forceDeletes, gate, now);
   const intent = recoveryIntent(
     c,
     {
@@ -75,7 +76,7 @@ export function planCluster(c: ValidComputeCluster, pods: V1Pod[], nodes: NodeLo
   return {
     intent,
     actions: ordered([...seen.forceDeletes, ...master.actions, ...broken.actions, ...scaled.actions]),
-    wakeAt: soonest(seen.wakeAt, master.wakeAt, broken.wakeAt),
+    wakeAt: soonest(seen.wakeAt, master.wakeAt, broken.wakeAt, scaled.wakeAt),
     desiredWorkers: desiredWorkerCount(c),
     stalled: master.stalled,
     progress: [...master.progress, ...broken.progress, ...scaled.progress],

@@ -7,9 +7,13 @@ import { buildWorkerPod, workerRevision } from '../../builders/pods.ts';
 import { annotationOf, isTerminating, labelOf, nameOf } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
 import { isReady } from '../common/podhealth.ts';
+import { ms, soonest } from '../common/time.ts';
 import { createPod, deletePod, event, type ClusterAction } from './actions.ts';
 import type { Observed } from './observe.ts';
 import type { BackoffGate } from './recovery.ts';
+
+/** Why an outdated worker goes: its revision covers its template and the master port of GAFFER_MASTER_*. */
+const WORKER_OUTDATED = 'the worker template or the master port changed';
 
 export interface IndexedPod {
   pod: V1Pod;
@@ -38,12 +42,18 @@ export function maxUnavailableCount(v: number | string, desired: number): number
   return Math.max(1, Math.floor((desired * Number(v.replace('%', ''))) / 100));
 }
 
-/** Scale-down order of docs/api.md: not Ready first, then lowest pod-deletion-cost, then highest index. */
-export function scaleDownOrder(pods: IndexedPod[]): IndexedPod[] {
+/**
+ * Scale-down order of docs/api.md: broken first (a failed or crash-looping worker waiting for
+ * its replacement backoff is the cheapest to lose), then not Ready, then lowest
+ * pod-deletion-cost, then highest index.
+ */
+export function scaleDownOrder(pods: IndexedPod[], broken: (p: V1Pod) => boolean = () => false): IndexedPod[] {
   const cost = (p: V1Pod) => Number(annotationOf(p, POD_DELETION_COST) ?? 0) || 0;
-  return [...pods].sort(
-    (a, b) => Number(isReady(a.pod)) - Number(isReady(b.pod)) || cost(a.pod) - cost(b.pod) || b.index - a.index,
-  );
+  const rank = (p: V1Pod) => {
+    if (broken(p)) return 0;
+    return isReady(p) ? 2 : 1;
+  };
+  return [...pods].sort((a, b) => rank(a.pod) - rank(b.pod) || cost(a.pod) - cost(b.pod) || b.index - a.index);
 }
 
 /** Workers with a problem that are neither terminating nor already being deleted. */
@@ -83,68 +93,97 @@ interface Census {
   /** Healthy workers that stay. */
   live: IndexedPod[];
   /** Broken workers not replaced yet (backoff): they keep their places. */
-  waiting: number;
-  /** Workers on their way out: their index is taken until they are gone. */
-  leaving: number;
+  waiting: IndexedPod[];
+  /**
+   * Workers on their way out, by index: each holds its index until gone. The value is when its
+   * name should be free: undefined when this plan deletes it (or force-deletes it, stuck on a
+   * lost node), else 30 s past its deletionTimestamp.
+   */
+  leaving: Map<number, number | undefined>;
 }
+
+/** Time a terminating worker may take past its deletionTimestamp: the kubelet's final delete and the watch's lag. */
+const GONE_WITHIN_MS = 30_000;
+
+/**
+ * Until when the replacement waits for a terminating worker's name. Past that the worker is
+ * overdue (a finalizer, or a kubelet that never confirms, holds it) and waiting has no end.
+ */
+const nameFreedBy = (p: V1Pod): number => (ms(p.metadata?.deletionTimestamp) ?? 0) + GONE_WITHIN_MS;
 
 function census(obs: Observed, deleting: Set<string>): Census {
-  const live: IndexedPod[] = [];
-  let waiting = 0;
-  let leaving = 0;
+  const counts: Census = { live: [], waiting: [], leaving: new Map() };
   for (const [index, pod] of obs.workers) {
     const name = nameOf(pod);
-    if (isTerminating(pod) || deleting.has(name)) leaving++;
-    else if (obs.problems.has(name)) waiting++;
-    else live.push({ index, pod });
+    if (deleting.has(name)) counts.leaving.set(index, undefined);
+    else if (isTerminating(pod)) counts.leaving.set(index, nameFreedBy(pod));
+    else if (obs.problems.has(name)) counts.waiting.push({ index, pod });
+    else counts.live.push({ index, pod });
   }
-  return { live, waiting, leaving };
+  return counts;
 }
 
-function scaleDown(live: IndexedPod[], excess: number, desired: number): WorkersStep {
+/** Broken workers go first, so a healthy one is never removed while a broken one waits for its backoff. */
+function scaleDown(obs: Observed, { live, waiting }: Census, excess: number, desired: number): WorkersStep {
   const message = `scaling workers down to ${desired}`;
-  const actions = scaleDownOrder(live)
+  const actions = scaleDownOrder([...waiting, ...live], (p) => obs.problems.has(nameOf(p)))
     .slice(0, excess)
     .map(({ pod }) => deletePod(pod, CLUSTER_REASONS.ScaleDown, message));
   return { actions, progress: [message], replaced: 0 };
 }
 
 /**
- * Creates the missing workers at the lowest free indices. Pods on their way out free their
- * index only when gone; the replacement then takes that index, so none is made elsewhere.
+ * Creates the missing workers at the lowest indices that no staying worker holds. An index held
+ * by a worker on its way out counts as filled: its replacement takes that name once it is gone
+ * (wakeAt: when it is overdue). Leftovers beyond those indices (a scale-down's, with a long
+ * grace period or a finalizer) and overdue ones hold nothing up.
  */
-function scaleUp(
+function scaleUp(c: ValidComputeCluster, counts: Census, shortfall: number, desired: number, now: number): WorkersStep {
+  const staying = new Set([...counts.live, ...counts.waiting].map(({ index }) => index));
+  const actions: ClusterAction[] = [];
+  let wakeAt: number | undefined;
+  for (let i = 0, missing = shortfall; missing > 0; i++) {
+    const freedBy = counts.leaving.get(i);
+    if (staying.has(i) || (freedBy !== undefined && freedBy <= now)) continue;
+    missing--;
+    if (!counts.leaving.has(i)) actions.push(createPod(buildWorkerPod(c, i, desired)));
+    wakeAt = soonest(wakeAt, freedBy);
+  }
+  return { actions, progress: [`${shortfall} worker(s) missing`], replaced: 0, wakeAt };
+}
+
+/**
+ * Which outdated workers RollingUpdate replaces now. Those that are broken or not Ready are
+ * unavailable already, so replacing them costs no availability: they all go first, as a
+ * Deployment cleans up unhealthy old pods (a template fixed after an ImagePullBackOff rolls
+ * out). Ready ones go while no more than maxUnavailable workers are unavailable.
+ */
+function rollingVictims(
   c: ValidComputeCluster,
   obs: Observed,
-  shortfall: number,
-  leaving: number,
+  { live, waiting }: Census,
+  outdated: IndexedPod[],
   desired: number,
-): WorkersStep {
-  const actions: ClusterAction[] = [];
-  let missing = Math.max(0, shortfall - leaving);
-  for (let i = 0; missing > 0; i++) {
-    if (obs.workers.has(i)) continue;
-    actions.push(createPod(buildWorkerPod(c, i, desired)));
-    missing--;
-  }
-  return { actions, progress: [`${shortfall} worker(s) missing`], replaced: 0 };
+): IndexedPod[] {
+  const healthy = ({ pod }: IndexedPod) => isReady(pod) && !obs.problems.has(nameOf(pod));
+  const missing = Math.max(0, desired - live.length - waiting.length);
+  const unavailable = live.filter(({ pod }) => !isReady(pod)).length + waiting.length + missing;
+  const max = maxUnavailableCount(c.spec.workers.updateStrategy.maxUnavailable, desired);
+  const budget = Math.max(0, max - unavailable);
+  return [
+    ...scaleDownOrder(outdated.filter((p) => !healthy(p))),
+    ...scaleDownOrder(outdated.filter(healthy)).slice(0, budget),
+  ];
 }
 
 /** Template changes: Recreate replaces all outdated workers, RollingUpdate within maxUnavailable, OnDelete none. */
-function rollOut(c: ValidComputeCluster, { live, waiting }: Census, desired: number): WorkersStep {
+function rollOut(c: ValidComputeCluster, obs: Observed, counts: Census, desired: number): WorkersStep {
   const rev = workerRevision(c);
-  const outdated = live.filter(({ pod }) => labelOf(pod, LABELS.revision) !== rev);
+  const outdated = [...counts.waiting, ...counts.live].filter(({ pod }) => labelOf(pod, LABELS.revision) !== rev);
   const strategy = c.spec.workers.updateStrategy;
   if (!outdated.length || strategy.type === 'OnDelete') return { actions: [], progress: [], replaced: 0 };
-  let budget = outdated.length;
-  if (strategy.type === 'RollingUpdate') {
-    const missing = Math.max(0, desired - live.length - waiting);
-    const unavailable = live.filter(({ pod }) => !isReady(pod)).length + waiting + missing;
-    budget = Math.max(0, maxUnavailableCount(strategy.maxUnavailable, desired) - unavailable);
-  }
-  const actions = scaleDownOrder(outdated)
-    .slice(0, budget)
-    .map(({ pod }) => deletePod(pod, CLUSTER_REASONS.TemplateChanged, 'the worker template changed'));
+  const victims = strategy.type === 'RollingUpdate' ? rollingVictims(c, obs, counts, outdated, desired) : outdated;
+  const actions = victims.map(({ pod }) => deletePod(pod, CLUSTER_REASONS.TemplateChanged, WORKER_OUTDATED));
   return { actions, progress: [`updating ${outdated.length} worker(s) to revision ${rev}`], replaced: 0 };
 }
 
@@ -154,10 +193,11 @@ export function scaleAndRoll(
   obs: Observed,
   deleting: Set<string>,
   desired: number,
+  now: number,
 ): WorkersStep {
   const counts = census(obs, deleting);
-  const excess = counts.live.length + counts.waiting - desired;
-  if (excess > 0) return scaleDown(counts.live, excess, desired);
-  if (excess < 0) return scaleUp(c, obs, -excess, counts.leaving, desired);
-  return rollOut(c, counts, desired);
+  const excess = counts.live.length + counts.waiting.length - desired;
+  if (excess > 0) return scaleDown(obs, counts, excess, desired);
+  if (excess < 0) return scaleUp(c, counts, -excess, desired, now);
+  return rollOut(c, obs, counts, desired);
 }
