@@ -2,7 +2,7 @@
 import type { V1Container, V1EnvVar, V1Pod, V1PodTemplateSpec } from '../kube/types.ts';
 import { API_VERSION } from '../api/v1alpha1/group.ts';
 import type { ValidComputeCluster as ComputeCluster } from '../api/v1alpha1/index.ts';
-import { nameOf, namespaceOf } from '../kube/meta.ts';
+import { labelOf, nameOf, namespaceOf } from '../kube/meta.ts';
 import { revisionHash } from './hash.ts';
 import { LABELS, baseLabels, names, type Role } from './labels.ts';
 import { controllerRef, type Owner } from './owner.ts';
@@ -92,6 +92,20 @@ const workerInputs = (c: ComputeCluster): PodInputs => ({ template: c.spec.worke
 
 export const masterRevision = (c: ComputeCluster) => revisionHash(masterInputs(c));
 export const workerRevision = (c: ComputeCluster) => revisionHash(workerInputs(c));
+
+/**
+ * Whether a pod is of the current revision. Pods created before the revision covered the wiring
+ * carry a hash of the template alone; they count as current while the template is unchanged, so
+ * upgrading the operator does not restart every master and worker (a master restart ends the
+ * running job attempts). Such a pod misses a later change of the master's port until it is
+ * replaced for another reason.
+ */
+function isCurrent(pod: V1Pod, inputs: PodInputs): boolean {
+  const rev = labelOf(pod, LABELS.revision);
+  return rev === revisionHash(inputs) || rev === revisionHash(inputs.template);
+}
+export const isCurrentMaster = (c: ComputeCluster, pod: V1Pod) => isCurrent(pod, masterInputs(c));
+export const isCurrentWorker = (c: ComputeCluster, pod: V1Pod) => isCurrent(pod, workerInputs(c));
 
 export function buildMasterPod(c: ComputeCluster): V1Pod {
   const cluster = nameOf(c);

@@ -3,7 +3,15 @@
 // where one behaviour has several inputs.
 import { expect } from 'chai';
 import { validateCluster, type ValidComputeCluster } from '../../src/api/v1alpha1/index.ts';
-import { buildMasterPod, buildWorkerPod, masterRevision, workerRevision } from '../../src/builders/pods.ts';
+import { revisionHash } from '../../src/builders/hash.ts';
+import {
+  buildMasterPod,
+  buildWorkerPod,
+  isCurrentMaster,
+  isCurrentWorker,
+  masterRevision,
+  workerRevision,
+} from '../../src/builders/pods.ts';
 import { buildMasterService } from '../../src/builders/services.ts';
 import { createsOf, deletesOf } from '../../src/controllers/computecluster/actions.ts';
 import {
@@ -114,6 +122,40 @@ describe('pod builders', () => {
         expect(buildWorkerPod(c, 0, 1).metadata!.labels!['compute.gaffer.dev/revision']).to.equal(workerRevision(c));
       });
     }
+  });
+  describe('pods labelled before the revision covered the wiring (a template-only hash)', () => {
+    const legacy = (pod: V1Pod, template: unknown): V1Pod => ({
+      ...pod,
+      metadata: {
+        ...pod.metadata,
+        labels: { ...pod.metadata!.labels, 'compute.gaffer.dev/revision': revisionHash(template) },
+      },
+    });
+    const c = cluster();
+    const cases: { name: string; mut: (x: any) => void; current: boolean }[] = [
+      { name: 'same template: current (an operator upgrade restarts nothing)', mut: () => {}, current: true },
+      {
+        name: 'template changed since: outdated',
+        mut: (x) => {
+          x.spec.master.template.spec.containers[0].image = 'other';
+          x.spec.workers.template.spec.containers[0].image = 'other';
+        },
+        current: false,
+      },
+    ];
+    for (const t of cases) {
+      it(t.name, () => {
+        const old = cluster(t.mut);
+        const master = legacy(buildMasterPod(c), old.spec.master.template);
+        const worker = legacy(buildWorkerPod(c, 0, 1), old.spec.workers.template);
+        expect(isCurrentMaster(c, master), 'master').to.equal(t.current);
+        expect(isCurrentWorker(c, worker), 'worker').to.equal(t.current);
+      });
+    }
+    it('a pod of the current revision is current; any other label is not', () => {
+      expect(isCurrentWorker(c, buildWorkerPod(c, 3, 4))).to.equal(true);
+      expect(isCurrentMaster(c, legacy(buildMasterPod(c), { other: true }))).to.equal(false);
+    });
   });
   it('takes Service ports from spec.master.ports, else the container ports', () => {
     expect(buildMasterService(cluster()).spec!.ports).to.deep.equal([

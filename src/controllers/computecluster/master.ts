@@ -2,9 +2,8 @@
 // (or the whole cluster) within failurePolicy's restart budget and the replacement backoff.
 import type { ValidComputeCluster } from '../../api/v1alpha1/index.ts';
 import { CLUSTER_REASONS } from '../../api/v1alpha1/reasons.ts';
-import { LABELS } from '../../builders/labels.ts';
-import { buildMasterPod, masterRevision } from '../../builders/pods.ts';
-import { isTerminating, labelOf } from '../../kube/meta.ts';
+import { buildMasterPod, isCurrentMaster } from '../../builders/pods.ts';
+import { isTerminating } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
 import type { PodProblem } from '../common/podhealth.ts';
 import { createPod, deletePod, event, type ClusterAction } from './actions.ts';
@@ -102,7 +101,7 @@ export function planMaster(c: ValidComputeCluster, obs: Observed, gate: BackoffG
     const prob = obs.masterProblem ?? { reason: CLUSTER_REASONS.PodFailed, message: disappeared };
     return lostMaster(c, obs, prob, gate, now);
   }
-  if (m && !isTerminating(m) && labelOf(m, LABELS.revision) !== masterRevision(c)) return outdatedMaster(m);
+  if (m && !isTerminating(m) && !isCurrentMaster(c, m)) return outdatedMaster(m);
   if (!m) return { ...none(), actions: [createPod(buildMasterPod(c))], progress: ['creating the master'] };
   return none();
 }

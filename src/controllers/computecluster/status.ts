@@ -1,10 +1,10 @@
 // ComputeCluster status, computed on a copy from what was observed and planned (pure).
 import type { ComputeClusterStatus, ValidComputeCluster } from '../../api/v1alpha1/index.ts';
 import { CLUSTER_REASONS as R, CONDITIONS } from '../../api/v1alpha1/reasons.ts';
-import { LABELS, names, roleSelector, selectorString } from '../../builders/labels.ts';
-import { masterRevision, workerRevision } from '../../builders/pods.ts';
+import { names, roleSelector, selectorString } from '../../builders/labels.ts';
+import { isCurrentWorker, masterRevision, workerRevision } from '../../builders/pods.ts';
 import { masterPorts } from '../../builders/services.ts';
-import { isTerminating, labelOf, nameOf, uidOf } from '../../kube/meta.ts';
+import { isTerminating, nameOf, uidOf } from '../../kube/meta.ts';
 import { setConditions, type ConditionInput } from '../common/conditions.ts';
 import { isReady } from '../common/podhealth.ts';
 import type { ClusterPlan } from './plan.ts';
@@ -35,8 +35,7 @@ function tally(c: ValidComputeCluster, plan: ClusterPlan): Tally {
   const desired = plan.desiredWorkers;
   const workers = [...obs.workers.values()].filter((p) => !isTerminating(p));
   const ready = workers.filter(isReady).length;
-  const rev = workerRevision(c);
-  const updated = workers.filter((p) => labelOf(p, LABELS.revision) === rev).length;
+  const updated = workers.filter((p) => isCurrentWorker(c, p)).length;
   const m = obs.master && !isTerminating(obs.master) ? obs.master : undefined;
   const masterReady = !!m && isReady(m) && !obs.masterProblem;
   const workersReady = ready >= desired && updated >= Math.min(desired, workers.length) && workers.length === desired;

@@ -2,9 +2,9 @@
 // the scale-down order of docs/api.md, and roll out template changes per updateStrategy.
 import type { ValidComputeCluster } from '../../api/v1alpha1/index.ts';
 import { CLUSTER_REASONS } from '../../api/v1alpha1/reasons.ts';
-import { LABELS, POD_DELETION_COST } from '../../builders/labels.ts';
-import { buildWorkerPod, workerRevision } from '../../builders/pods.ts';
-import { annotationOf, isTerminating, labelOf, nameOf } from '../../kube/meta.ts';
+import { POD_DELETION_COST } from '../../builders/labels.ts';
+import { buildWorkerPod, isCurrentWorker, workerRevision } from '../../builders/pods.ts';
+import { annotationOf, isTerminating, nameOf } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
 import { isReady } from '../common/podhealth.ts';
 import { ms, soonest } from '../common/time.ts';
@@ -178,13 +178,12 @@ function rollingVictims(
 
 /** Template changes: Recreate replaces all outdated workers, RollingUpdate within maxUnavailable, OnDelete none. */
 function rollOut(c: ValidComputeCluster, obs: Observed, counts: Census, desired: number): WorkersStep {
-  const rev = workerRevision(c);
-  const outdated = [...counts.waiting, ...counts.live].filter(({ pod }) => labelOf(pod, LABELS.revision) !== rev);
+  const outdated = [...counts.waiting, ...counts.live].filter(({ pod }) => !isCurrentWorker(c, pod));
   const strategy = c.spec.workers.updateStrategy;
   if (!outdated.length || strategy.type === 'OnDelete') return { actions: [], progress: [], replaced: 0 };
   const victims = strategy.type === 'RollingUpdate' ? rollingVictims(c, obs, counts, outdated, desired) : outdated;
   const actions = victims.map(({ pod }) => deletePod(pod, CLUSTER_REASONS.TemplateChanged, WORKER_OUTDATED));
-  return { actions, progress: [`updating ${outdated.length} worker(s) to revision ${rev}`], replaced: 0 };
+  return { actions, progress: [`updating ${outdated.length} worker(s) to revision ${workerRevision(c)}`], replaced: 0 };
 }
 
 /** Scale first; only a cluster at its desired size rolls out a new template. */
