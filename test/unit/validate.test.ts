@@ -76,6 +76,15 @@ describe('offline validation (the schema the CRDs carry)', () => {
     ]);
   });
 
+  it('accepts master.ports[].nodePort with serviceType NodePort or LoadBalancer (issue 11 #3)', () => {
+    for (const serviceType of ['NodePort', 'LoadBalancer']) {
+      const c = minimalCluster();
+      c.spec.master.serviceType = serviceType;
+      c.spec.master.ports = [{ name: 'rpc', port: 7077, nodePort: 30077 }];
+      expect(validateObject(c).errors).to.deep.equal([]);
+    }
+  });
+
   it('does not change the object it is given', () => {
     const c = minimalCluster();
     const before = JSON.stringify(c);

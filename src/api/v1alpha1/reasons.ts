@@ -12,6 +12,7 @@ export const CONDITIONS = {
   MasterReady: 'MasterReady',
   WorkersReady: 'WorkersReady',
   ReplicaFailure: 'ReplicaFailure',
+  ServicesReady: 'ServicesReady',
   // ComputeJob
   Complete: 'Complete',
   Failed: 'Failed',
@@ -56,6 +57,9 @@ export const CLUSTER_REASONS = {
   Progressing: 'Progressing',
   MasterRestartLimit: 'MasterRestartLimit',
   NoFailure: 'NoFailure',
+  // ServicesReady (and Ready): the API server refused a Service, or both are applied
+  ServiceRefused: 'ServiceRefused',
+  ServicesApplied: 'ServicesApplied',
   // Events, and why a pod was deleted (logs)
   MasterLost: 'MasterLost',
   MasterTemplateChanged: 'MasterTemplateChanged',
