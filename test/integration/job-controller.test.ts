@@ -119,6 +119,37 @@ describe('ComputeJob controller', function () {
     await s.ns.untilGone('cc', 'eph', 30_000);
   });
 
+  it('waits for the old ephemeral cluster of a deleted and re-created job to go, then runs (issue 11 #4)', async () => {
+    const manifest = jobManifest('replaced', { template: true, sim: exits('2s') });
+    await s.ns.apply(manifest);
+    await waitFor('ephemeral cluster', () => s.ns.exists('cc', 'replaced'));
+    // Hold the old cluster's deletion, as a slow garbage collector or a finalizer would.
+    await s.ns.patch('cc', 'replaced', { metadata: { finalizers: ['test.gaffer.dev/hold'] } });
+    try {
+      // kubectl replace --force / Argo CD Replace: delete the job, then create it again at once.
+      await s.ns.delete('computejob', 'replaced', '--wait=false');
+      await s.ns.untilGone('computejob', 'replaced');
+      await s.ns.apply(manifest);
+      const waiting = await s.ns.until(
+        'computejob',
+        'replaced',
+        'waiting for the old cluster to go',
+        (j) => cond(j, 'Reconciling')?.reason === 'WaitingForClusterDeletion' || j.status?.phase === 'Failed',
+        60_000,
+        200,
+      );
+      expect(waiting.status.phase, `${waiting.status.reason}: ${waiting.status.message}`).to.equal('WaitingForCluster');
+      await s.ns.until('cc', 'replaced', 'being deleted', (c) => !!c.metadata.deletionTimestamp);
+      await sleep(2000);
+      expect((await job('replaced')).status.phase).to.equal('WaitingForCluster');
+    } finally {
+      await s.ns.patch('cc', 'replaced', { metadata: { finalizers: null } });
+    }
+    const done = await phase('replaced', 'Succeeded', 120_000);
+    const c = await cc('replaced').catch(() => undefined);
+    if (c) expect(c.metadata.ownerReferences[0].uid).to.equal(done.metadata.uid);
+  });
+
   it('keeps the ephemeral cluster of a failed job with cleanupPolicy KeepOnFailure', async () => {
     await s.ns.apply(
       jobManifest('keepit', {

@@ -57,6 +57,56 @@ describe('decideJob: waiting and running', () => {
   });
 });
 
+describe('decideJob: a same-named ephemeral cluster that is not ours (issue 11 #4)', () => {
+  const templated = () =>
+    job((x) => {
+      delete x.spec.clusterRef;
+      x.spec.clusterTemplate = { spec: readyClusterObject().spec };
+    });
+  /** The cluster named j, controlled by a ComputeJob `owner` with this uid; `deleting`: being deleted. */
+  const sameNamed = (owner: { name: string; uid: string } | undefined, deleting = false): ValidComputeCluster => {
+    const c = readyCluster();
+    c.metadata.name = 'j';
+    if (owner)
+      c.metadata.ownerReferences = [
+        { apiVersion: 'compute.gaffer.dev/v1alpha1', kind: 'ComputeJob', controller: true, ...owner },
+      ];
+    if (deleting) c.metadata.deletionTimestamp = new Date(NOW).toISOString() as any;
+    return c;
+  };
+  const condition = (d: ReturnType<typeof decideJob>, type: string) =>
+    d.status.conditions!.find((c) => c.type === type)!;
+  const cases: [string, ValidComputeCluster][] = [
+    ['owned by the deleted previous job of this name', sameNamed({ name: 'j', uid: 'uid-old' })],
+    ['being deleted', sameNamed({ name: 'other', uid: 'uid-other' }, true)],
+    ['without an owner and being deleted', sameNamed(undefined, true)],
+  ];
+  for (const [what, cluster] of cases) {
+    it(`waits, creating nothing, for a cluster ${what}`, () => {
+      const d = decideJob(templated(), cluster, [], ready, NOW);
+      expect(d.status.phase).to.equal('WaitingForCluster');
+      expect(kinds(d)).to.deep.equal([]);
+      expect(condition(d, 'Reconciling')).to.include({ status: 'True', reason: 'WaitingForClusterDeletion' });
+      expect(condition(d, 'Ready')).to.include({ status: 'False', reason: 'WaitingForClusterDeletion' });
+      expect(condition(d, 'Ready').message).to.include('ComputeCluster j');
+      expect(d.wakeAt).to.be.at.most(NOW + 10_000);
+    });
+  }
+  it('creates its own cluster once the old one is gone', () => {
+    expect(kinds(decideJob(templated(), undefined, [], ready, NOW))).to.deep.equal(['createCluster']);
+  });
+  const conflicts: [string, ValidComputeCluster][] = [
+    ['owned by another job', sameNamed({ name: 'other', uid: 'uid-other' })],
+    ['owned by nobody', sameNamed(undefined)],
+  ];
+  for (const [what, cluster] of conflicts) {
+    it(`fails with ClusterConflict on a cluster ${what} that nobody is deleting`, () => {
+      const d = decideJob(templated(), cluster, [], ready, NOW);
+      expect(d.status).to.include({ phase: 'Failed', reason: 'ClusterConflict' });
+    });
+  }
+});
+
 describe('failure policy', () => {
   it('counts a failure, schedules the retry with backoff, and fails past backoffLimit', () => {
     const j = job((x) => {

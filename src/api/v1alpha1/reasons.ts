@@ -96,6 +96,8 @@ export const JOB_REASONS = {
   ClusterConflict: 'ClusterConflict',
   ClusterNotReady: 'ClusterNotReady',
   ClusterDeleted: 'ClusterDeleted',
+  // Ready/Reconciling of a job waiting for a same-named cluster that is going away
+  WaitingForClusterDeletion: 'WaitingForClusterDeletion',
   // events
   JobSucceeded: 'JobSucceeded',
   AttemptStarted: 'AttemptStarted',

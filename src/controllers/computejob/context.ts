@@ -43,6 +43,8 @@ export class Outcome {
   readonly status: Status;
   readonly actions: JobAction[] = [];
   wakeAt?: number;
+  /** What an unfinished job waits for, when its phase alone does not say (Ready and Reconciling). */
+  progress?: { reason: Reason; message: string };
 
   constructor(
     prev: ComputeJobStatus | undefined,
