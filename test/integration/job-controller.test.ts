@@ -276,6 +276,40 @@ describe('ComputeJob controller', function () {
     await s.ns.delete('computejob', 'evictee');
   });
 
+  it('restarts a driver evicted through the Eviction API without counting it: a drain does not fail backoffLimit 0 (issue 11 #6)', async () => {
+    await sharedCluster('drained');
+    await s.ns.apply(
+      jobManifest('drainee', {
+        cluster: 'drained',
+        sim: exits('10s'),
+        extra: { backoffLimit: 0, backoff: { initialSeconds: 1, maxSeconds: 1 } },
+      }),
+    );
+    await driverRunning('drainee');
+    // What kubectl drain does: POST pods/eviction (the API server sets DisruptionTarget, then deletes).
+    const eviction = {
+      apiVersion: 'policy/v1',
+      kind: 'Eviction',
+      metadata: { name: 'drainee-driver-0', namespace: s.ns.name },
+    };
+    await s.ns.k(
+      ['create', '--raw', `/api/v1/namespaces/${s.ns.name}/pods/drainee-driver-0/eviction`, '-f', '-'],
+      JSON.stringify(eviction),
+    );
+    const j = await s.ns.until(
+      'computejob',
+      'drainee',
+      'finished',
+      (j) => ['Succeeded', 'Failed'].includes(j.status?.phase),
+      90_000,
+      200,
+    );
+    expect(j.status.phase, `${j.status.reason}: ${j.status.message}`).to.equal('Succeeded');
+    expect(j.status.attempts[0]).to.include({ reason: 'EvictionByEvictionAPI', counted: false });
+    expect(j.status.attempts[1]).to.include({ reason: 'Succeeded' });
+    expect(j.status.failed).to.equal(0);
+  });
+
   it('fails with DeadlineExceeded after activeDeadlineSeconds and stops the driver', async () => {
     await s.ns.apply(jobManifest('slow', { extra: { activeDeadlineSeconds: 4 } }));
     await driverRunning('slow');

@@ -72,7 +72,18 @@ describe('offline validation (the schema the CRDs carry)', () => {
     });
     expect(r.value.spec.backoff).to.deep.equal({ initialSeconds: 10, maxSeconds: 360 });
     expect(r.value.spec.failurePolicy.rules).to.deep.equal([
-      { action: 'Ignore', onReasons: ['MasterRestarted', 'NodeLost', 'Evicted'] },
+      {
+        action: 'Ignore',
+        onReasons: [
+          'MasterRestarted',
+          'NodeLost',
+          'Evicted',
+          'EvictionByEvictionAPI',
+          'PreemptionByScheduler',
+          'DeletionByTaintManager',
+          'TerminationByKubelet',
+        ],
+      },
     ]);
   });
 

@@ -70,6 +70,18 @@ export const CLUSTER_REASONS = {
 export type ClusterReason = (typeof CLUSTER_REASONS)[keyof typeof CLUSTER_REASONS];
 
 /**
+ * Why Kubernetes took a pod away, from its `DisruptionTarget` condition (the reasons the batch/v1
+ * Job controller's podFailurePolicy matches): Eviction API (`kubectl drain`), scheduler
+ * preemption, the taint manager (a NoExecute taint), the kubelet (node pressure, node shutdown).
+ */
+export const DISRUPTION_REASONS = {
+  EvictionByEvictionAPI: 'EvictionByEvictionAPI',
+  PreemptionByScheduler: 'PreemptionByScheduler',
+  DeletionByTaintManager: 'DeletionByTaintManager',
+  TerminationByKubelet: 'TerminationByKubelet',
+} as const;
+
+/**
  * Why an attempt ended other than by the driver's own exit: these are what failurePolicy
  * rules' `onReasons` match (with the kubelet's waiting reasons, such as ImagePullBackOff).
  */
@@ -83,6 +95,7 @@ export const ATTEMPT_END_REASONS = {
   Suspended: 'Suspended',
   StartupTimeout: 'StartupTimeout',
   Unschedulable: 'Unschedulable',
+  ...DISRUPTION_REASONS,
 } as const;
 
 /** Reasons of ComputeJob status, conditions and events. */
@@ -105,11 +118,16 @@ export const JOB_REASONS = {
 } as const;
 export type JobReason = (typeof JOB_REASONS)[keyof typeof JOB_REASONS];
 
-/** Attempt ends that are not the driver's fault: the default `Ignore` rule of failurePolicy. */
+/**
+ * Attempt ends that are not the driver's fault: the default `Ignore` rule of failurePolicy
+ * (disruptions too, as the Job controller's DisruptionTarget rule: `kubectl drain` must not
+ * use up backoffLimit).
+ */
 export const DEFAULT_IGNORED_REASONS: string[] = [
   ATTEMPT_END_REASONS.MasterRestarted,
   ATTEMPT_END_REASONS.NodeLost,
   ATTEMPT_END_REASONS.Evicted,
+  ...Object.values(DISRUPTION_REASONS),
 ];
 
 /**

@@ -89,8 +89,9 @@ export function decideJob(
   drivers: V1Pod[],
   nodes: NodeLookup,
   now: number,
+  gone: V1Pod[] = [],
 ): JobDecision {
-  const ctx = jobContext(job, cluster, drivers, nodes, now);
+  const ctx = jobContext(job, cluster, drivers, nodes, now, gone);
   const out = new Outcome(job.status, now);
   out.status.clusterName = ctx.clusterName;
   out.status.observedGeneration = job.metadata.generation;
