@@ -22,10 +22,10 @@ import type { V1Node, V1Pod, V1Service } from '../../kube/types.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../../runtime/controller.ts';
 import type { Cache } from '../../runtime/informer.ts';
 import { namespacedKey } from '../../runtime/keys.ts';
-import { backoffSeconds } from '../common/time.ts';
 import { stallInvalidSpec, statusEqual, tolerated, writeStatus, type ApiErrorTest } from '../common/writes.ts';
 import { createsOf, deletesOf, eventsOf, type ClusterAction } from './actions.ts';
 import { planCluster, type ClusterPlan } from './plan.ts';
+import { Refusals } from './refusals.ts';
 import { serviceMatches } from './services.ts';
 import { computeClusterStatus } from './status.ts';
 
@@ -53,24 +53,21 @@ const TOLERATES: Record<ClusterAction['kind'], readonly ApiErrorTest[]> = {
   event: [],
 };
 
-/** Pod creation refused by the API server, per cluster: retried with backoff, not in a hot loop. */
-interface CreateFailure {
-  failures: number;
-  retryAt: number;
-  message: string;
-}
-
 const ACTIVE_JOB_PHASES = new Set(['Running']);
 
 export class ComputeClusterReconciler implements Reconciler {
-  private readonly createFailures = new Map<string, CreateFailure>();
+  /** Pod creations the API server refused. */
+  private readonly createFailures = new Refusals();
+  /** Service applies the API server refused. */
+  private readonly serviceFailures = new Refusals();
 
   constructor(private readonly d: ClusterDeps) {}
 
   async reconcile(key: string, { log }: ReconcileContext): Promise<ReconcileResult | void> {
     const obj = this.d.clusters.get(key);
     if (!obj || obj.metadata.deletionTimestamp) {
-      this.createFailures.delete(key); // owned objects go with it (GC)
+      this.createFailures.clear(key); // owned objects go with it (GC)
+      this.serviceFailures.clear(key);
       return;
     }
     const checked = validateStoredCluster(obj);
@@ -78,15 +75,16 @@ export class ComputeClusterReconciler implements Reconciler {
     const c = checked.value;
     const now = Date.now();
 
-    await this.ensureServices(c);
+    const serviceError = await this.ensureServices(key, obj, c, now, log);
     const plan = planCluster(c, this.podsOf(key, c), this.d.nodes, now);
     const activeJobs = this.d.jobs.byIndex('cluster', key).filter((j) => ACTIVE_JOB_PHASES.has(j.status?.phase ?? ''));
 
     let current: ComputeCluster = obj;
     if (plan.intent) {
       // Written before acting: an operator killed between the two never forgets a replacement.
-      const createError = this.createFailures.get(key)?.message;
-      const status = computeClusterStatus(c, { plan, activeJobs: activeJobs.length, now: new Date(now), createError });
+      const createError = this.createFailures.message(key);
+      const inputs = { plan, activeJobs: activeJobs.length, now: new Date(now), createError, serviceError };
+      const status = computeClusterStatus(c, inputs);
       current = await writeStatus(this.d.client, CLUSTER_REF, obj, status);
     }
     await this.act(obj, plan, log);
@@ -94,7 +92,7 @@ export class ComputeClusterReconciler implements Reconciler {
 
     const status = computeClusterStatus(
       { ...c, status: current.status },
-      { plan, activeJobs: activeJobs.length, now: new Date(now), createError },
+      { plan, activeJobs: activeJobs.length, now: new Date(now), createError, serviceError },
     );
     if (!statusEqual(status, current.status)) await writeStatus(this.d.client, CLUSTER_REF, current, status);
     return { requeueAfterMs: this.requeueAfter(key, plan) };
@@ -121,19 +119,51 @@ export class ComputeClusterReconciler implements Reconciler {
   }
 
   private requeueAfter(key: string, plan: ClusterPlan): number {
-    const due = [plan.wakeAt, this.createFailures.get(key)?.retryAt]
+    const due = [plan.wakeAt, this.createFailures.retryAt(key), this.serviceFailures.retryAt(key)]
       .filter((t): t is number => t !== undefined)
       .map((t) => Math.max(0, t - Date.now()) + 50);
     return Math.min(this.d.resyncMs, ...due);
   }
 
-  /** Server-side apply of both Services when what we own differs from the cache. */
-  private async ensureServices(c: ValidComputeCluster): Promise<void> {
+  /**
+   * Server-side apply of both Services when what we own differs from the cache. A refusal
+   * (quota, admission, validation) does not stop the reconcile: the pods go on, and the server's
+   * message is returned for ServicesReady=False. Retried after podRecovery.backoff, or at once
+   * when the spec changes.
+   */
+  private async ensureServices(
+    key: string,
+    obj: ComputeCluster,
+    c: ValidComputeCluster,
+    now: number,
+    log: ReconcileContext['log'],
+  ): Promise<string | undefined> {
+    const pending = this.serviceFailures.pending(key, now, c.metadata.generation);
+    if (pending) return pending.message;
+    const refused: string[] = [];
     for (const desired of [buildMasterService(c), buildWorkersService(c)]) {
-      const existing = this.d.services.get(namespacedKey(namespaceOf(c), desired.metadata?.name ?? ''));
+      const name = desired.metadata?.name ?? '';
+      const existing = this.d.services.get(namespacedKey(namespaceOf(c), name));
       if (existing && serviceMatches(existing, desired)) continue;
-      await this.d.client.applyService(namespaceOf(c), desired);
+      try {
+        await this.d.client.applyService(namespaceOf(c), desired);
+      } catch (e) {
+        if (!isRefused(e)) throw e;
+        refused.push(`Service ${name}: ${errorMessage(e)}`);
+      }
     }
+    if (!refused.length) return void this.serviceFailures.clear(key);
+    const message = refused.join('; ');
+    const { failures } = this.serviceFailures.record(
+      key,
+      message,
+      now,
+      c.spec.podRecovery.backoff,
+      c.metadata.generation,
+    );
+    log.warn('the API server refused a Service', { error: message, failures });
+    this.d.events.record(obj, 'Warning', CLUSTER_REASONS.ServiceRefused, message);
+    return message;
   }
 
   /**
@@ -148,27 +178,25 @@ export class ComputeClusterReconciler implements Reconciler {
     now: number,
     log: ReconcileContext['log'],
   ): Promise<string | undefined> {
-    const failure = this.createFailures.get(key);
     if (!creates.length) {
-      this.createFailures.delete(key);
+      this.createFailures.clear(key);
       return undefined;
     }
-    if (failure && now < failure.retryAt) return failure.message;
+    const pending = this.createFailures.pending(key, now);
+    if (pending) return pending.message;
     for (let i = 0, batch = 1; i < creates.length; i += batch, batch *= 2) {
       const slice = creates.slice(i, i + batch);
       const results = await Promise.allSettled(slice.map((a) => this.d.client.createPod(namespaceOf(c), a.pod)));
       const refused = results.find((r) => r.status === 'rejected' && !tolerated(r.reason, TOLERATES.createPod));
       if (refused?.status !== 'rejected') continue;
       if (!isRefused(refused.reason)) throw refused.reason;
-      const failures = (failure?.failures ?? 0) + 1;
       const message = errorMessage(refused.reason);
-      const retryAt = now + backoffSeconds(failures, c.spec.podRecovery.backoff) * 1000;
-      this.createFailures.set(key, { failures, retryAt, message });
+      const { failures } = this.createFailures.record(key, message, now, c.spec.podRecovery.backoff);
       log.warn('the API server refused a pod', { error: message, failures });
       this.d.events.record(obj, 'Warning', CLUSTER_REASONS.FailedCreate, message);
       return message;
     }
-    this.createFailures.delete(key);
+    this.createFailures.clear(key);
     return undefined;
   }
 }
