@@ -15,6 +15,7 @@ import {
   nodeReadyChanged,
   type UpdatePredicate,
 } from '../../runtime/predicates.ts';
+import { POD_EVENT_BATCH_MS } from '../common/batching.ts';
 import type { ClusterDeps } from './reconciler.ts';
 
 /** The cluster a pod or Service belongs to, by its cluster label. */
@@ -46,9 +47,12 @@ export function watchClusters(
   const enqueueClusterOf = (o: KObject) => {
     for (const k of clusterKeyOf(o)) ctl.enqueue(k);
   };
+  const batchClusterOf = (o: KObject) => {
+    for (const k of clusterKeyOf(o)) ctl.enqueueAfter(k, POD_EVENT_BATCH_MS);
+  };
   d.clusters.on(filterUpdates(specOrMetadataChanged, (e) => ctl.enqueue(objectKey(e.obj))));
-  d.pods.on((e) => enqueueClusterOf(e.obj));
-  d.services.on((e) => enqueueClusterOf(e.obj));
+  d.pods.on((e) => batchClusterOf(e.obj));
+  d.services.on((e) => batchClusterOf(e.obj));
   d.nodes.on(
     filterUpdates(nodeReadyChanged, (e) => {
       for (const p of d.pods.byIndex('node', nameOf(e.obj))) enqueueClusterOf(p);
