@@ -56,12 +56,16 @@ export const CLUSTER_REASONS = {
   Progressing: 'Progressing',
   MasterRestartLimit: 'MasterRestartLimit',
   NoFailure: 'NoFailure',
+  /** ReplicaFailure and a Warning event: a pod holds a name the cluster needs and cannot be adopted. */
+  PodConflict: 'PodConflict',
   // Events, and why a pod was deleted (logs)
   MasterLost: 'MasterLost',
   MasterTemplateChanged: 'MasterTemplateChanged',
   TemplateChanged: 'TemplateChanged',
   RestartCluster: 'RestartCluster',
   ScaleDown: 'ScaleDown',
+  /** A Normal event: an orphan pod with Gaffer's labels for its role and index was adopted. */
+  PodAdopted: 'PodAdopted',
 } as const;
 export type ClusterReason = (typeof CLUSTER_REASONS)[keyof typeof CLUSTER_REASONS];
 

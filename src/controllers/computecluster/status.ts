@@ -14,6 +14,8 @@ export interface StatusInputs {
   activeJobs: number;
   /** The API server's message when it refused a pod. */
   createError?: string;
+  /** Pods holding names the cluster needs that it cannot adopt (claim.ts conflictMessage). */
+  podConflict?: string;
   now: Date;
 }
 
@@ -80,6 +82,14 @@ function masterCondition(c: ValidComputeCluster, plan: ClusterPlan, t: Tally): C
   return { type, status: 'False', reason, message: problem?.message ?? fallback.message };
 }
 
+/** ReplicaFailure=True: the API server refused a pod, else a name is held by a pod the cluster cannot adopt. */
+function replicaFailure(s: StatusInputs): ConditionInput | undefined {
+  const type = CONDITIONS.ReplicaFailure;
+  if (s.createError) return { type, status: 'True', reason: R.FailedCreate, message: s.createError };
+  if (s.podConflict) return { type, status: 'True', reason: R.PodConflict, message: s.podConflict };
+  return undefined;
+}
+
 function conditions(c: ValidComputeCluster, s: StatusInputs, t: Tally): ConditionInput[] {
   const counts = `${t.ready}/${t.desired} workers ready`;
   const off = (type: string, reason: string): ConditionInput => ({ type, status: 'False', reason, message: '' });
@@ -96,9 +106,7 @@ function conditions(c: ValidComputeCluster, s: StatusInputs, t: Tally): Conditio
           reason: R.NotAllReady,
           message: `${counts}, ${t.updated} on the current template`,
         },
-    s.createError
-      ? { type: CONDITIONS.ReplicaFailure, status: 'True', reason: R.FailedCreate, message: s.createError }
-      : off(CONDITIONS.ReplicaFailure, R.NoFailure),
+    replicaFailure(s) ?? off(CONDITIONS.ReplicaFailure, R.NoFailure),
     t.suspended
       ? {
           type: CONDITIONS.Suspended,
@@ -158,7 +166,7 @@ export function computeClusterStatus(c: ValidComputeCluster, s: StatusInputs): C
       summary: `${t.ready}/${t.desired}`,
     },
     revision: { master: masterRevision(c), workers: workerRevision(c) },
-    recovery: s.plan.intent?.recovery ?? prev.recovery ?? {},
+    recovery: s.plan.recovery ?? {},
     activeJobs: s.activeJobs,
   };
 }
