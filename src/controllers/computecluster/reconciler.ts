@@ -2,6 +2,7 @@
 //   1. Services   2. plan from the caches   3. record intent in status
 //   4. delete, then create pods   5. write status if it changed   6. requeue when something is due
 import {
+  API_VERSION,
   GROUP,
   KINDS,
   VERSION,
@@ -12,20 +13,22 @@ import {
 } from '../../api/v1alpha1/index.ts';
 import { CLUSTER_REASONS } from '../../api/v1alpha1/reasons.ts';
 import { LABELS } from '../../builders/labels.ts';
-import { isControlledBy } from '../../builders/owner.ts';
+import { controllerRef, isControlledBy } from '../../builders/owner.ts';
 import { buildMasterService, buildWorkersService } from '../../builders/services.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { errorMessage, isAlreadyExists, isConflict, isNotFound, isRefused } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
-import { labelOf, namespaceOf, uidOf } from '../../kube/meta.ts';
+import { labelOf, nameOf, namespaceOf, uidOf } from '../../kube/meta.ts';
 import type { V1Node, V1Pod, V1Service } from '../../kube/types.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../../runtime/controller.ts';
 import type { Cache } from '../../runtime/informer.ts';
 import { namespacedKey } from '../../runtime/keys.ts';
+import { Expectations } from '../common/expectations.ts';
 import { backoffSeconds } from '../common/time.ts';
 import { stallInvalidSpec, statusEqual, tolerated, writeStatus, type ApiErrorTest } from '../common/writes.ts';
 import { createsOf, deletesOf, eventsOf, type ClusterAction } from './actions.ts';
-import { planCluster, type ClusterPlan } from './plan.ts';
+import { claimPods, conflictMessage, whyNotAdoptable, type PodConflict } from './claim.ts';
+import { holdPodWrites, planCluster, type ClusterPlan } from './plan.ts';
 import { serviceMatches } from './services.ts';
 import { computeClusterStatus } from './status.ts';
 
@@ -53,25 +56,40 @@ const TOLERATES: Record<ClusterAction['kind'], readonly ApiErrorTest[]> = {
   event: [],
 };
 
-/** Pod creation refused by the API server, per cluster: retried with backoff, not in a hot loop. */
+/**
+ * Pod creation refused by the API server, or a name held by a pod Gaffer cannot adopt, per
+ * cluster: retried with backoff, not in a hot loop (a foreign pod's deletion wakes nothing).
+ */
 interface CreateFailure {
   failures: number;
   retryAt: number;
   message: string;
 }
 
+/** What creating the planned pods came to: the API server's refusal, and the names held by others. */
+interface CreateOutcome {
+  refused?: string;
+  conflicts: PodConflict[];
+  /** Creates were sent (none planned counts: no conflict is left); false while the plan waits or backs off. */
+  tried: boolean;
+}
+
 const ACTIVE_JOB_PHASES = new Set(['Running']);
 
 export class ComputeClusterReconciler implements Reconciler {
   private readonly createFailures = new Map<string, CreateFailure>();
+  private readonly conflicts = new Map<string, CreateFailure>();
+  /** Pod creates and deletes sent and not yet seen in the cache, per cluster (watches.ts lowers them). */
+  readonly expectations = new Expectations();
 
   constructor(private readonly d: ClusterDeps) {}
 
   async reconcile(key: string, { log }: ReconcileContext): Promise<ReconcileResult | void> {
     const obj = this.d.clusters.get(key);
     if (!obj || obj.metadata.deletionTimestamp) {
-      this.createFailures.delete(key); // owned objects go with it (GC)
-      return;
+      // Owned objects go with it (GC).
+      for (const m of [this.createFailures, this.conflicts]) m.delete(key);
+      return this.expectations.forget(key);
     }
     const checked = validateStoredCluster(obj);
     if (!checked.ok) return stallInvalidSpec(this.d.client, CLUSTER_REF, obj, checked.errors, { phase: 'Failed' });
@@ -79,41 +97,85 @@ export class ComputeClusterReconciler implements Reconciler {
     const now = Date.now();
 
     await this.ensureServices(c);
-    const plan = planCluster(c, this.podsOf(key, c), this.d.nodes, now);
+    const plan = await this.plan(key, c, now, log);
     const activeJobs = this.d.jobs.byIndex('cluster', key).filter((j) => ACTIVE_JOB_PHASES.has(j.status?.phase ?? ''));
+    const statusOf = (base: ComputeCluster, createError?: string, podConflict?: string) =>
+      computeClusterStatus(
+        { ...c, status: base.status },
+        { plan, activeJobs: activeJobs.length, now: new Date(now), createError, podConflict },
+      );
 
     let current: ComputeCluster = obj;
-    if (plan.intent) {
-      // Written before acting: an operator killed between the two never forgets a replacement.
-      const createError = this.createFailures.get(key)?.message;
-      const status = computeClusterStatus(c, { plan, activeJobs: activeJobs.length, now: new Date(now), createError });
-      current = await writeStatus(this.d.client, CLUSTER_REF, obj, status);
-    }
-    await this.act(obj, plan, log);
-    const createError = await this.createPods(key, obj, c, createsOf(plan.actions), now, log);
+    // Written before acting: an operator killed between the two never forgets a replacement.
+    const intent =
+      plan.intent && statusOf(obj, this.createFailures.get(key)?.message, this.conflicts.get(key)?.message);
+    if (intent && !statusEqual(intent, obj.status))
+      current = await writeStatus(this.d.client, CLUSTER_REF, obj, intent);
+    await this.act(key, obj, plan, log);
+    const outcome = await this.createPods(key, obj, c, createsOf(plan.actions), now, log, plan.held);
+    // Conflicts are found by creating: while no create is tried, the last ones stand.
+    const conflict = outcome.tried
+      ? this.reportConflicts(key, obj, c, outcome.conflicts, now)
+      : this.conflicts.get(key)?.message;
 
-    const status = computeClusterStatus(
-      { ...c, status: current.status },
-      { plan, activeJobs: activeJobs.length, now: new Date(now), createError },
-    );
+    const status = statusOf(current, outcome.refused, conflict);
     if (!statusEqual(status, current.status)) await writeStatus(this.d.client, CLUSTER_REF, current, status);
     return { requeueAfterMs: this.requeueAfter(key, plan) };
   }
 
-  /** The cluster's master and worker pods (drivers are the jobs'). */
-  private podsOf(key: string, c: ValidComputeCluster): V1Pod[] {
+  /**
+   * The plan from the caches. While creates or deletes sent earlier are not in the cache yet,
+   * it plans none (the cache would make it pick a second victim), as ReplicaSets wait for
+   * their expectations; otherwise it adopts matching orphans first.
+   */
+  private async plan(key: string, c: ValidComputeCluster, now: number, log: ReconcileContext['log']) {
+    const waiting = this.expectations.satisfied(key) ? undefined : this.expectations.waitingFor(key);
+    if (waiting) return holdPodWrites(c, planCluster(c, this.podsOf(key, c), this.d.nodes, now), waiting);
+    return planCluster(c, await this.claim(c, this.podsOf(key), log), this.d.nodes, now);
+  }
+
+  /** The cluster's master and worker pods by label (drivers are the jobs'); with `c`, only those it controls. */
+  private podsOf(key: string, c?: ValidComputeCluster): V1Pod[] {
     return this.d.pods
       .byIndex('cluster', key)
-      .filter((p) => isControlledBy(p, uidOf(c)) && labelOf(p, LABELS.role) !== 'driver');
+      .filter((p) => labelOf(p, LABELS.role) !== 'driver' && (!c || isControlledBy(p, uidOf(c))));
+  }
+
+  /** The pods the cluster controls, with the orphans that match adopted first (ReplicaSet's claim). */
+  private async claim(c: ValidComputeCluster, pods: V1Pod[], log: ReconcileContext['log']): Promise<V1Pod[]> {
+    const { owned, adopt } = claimPods(c, pods);
+    for (const p of adopt) {
+      const adopted = await this.adopt(c, p, log);
+      if (adopted) owned.push(adopted);
+    }
+    return owned;
+  }
+
+  /** Sets the cluster as the pod's controller, if it is still that pod (uid precondition). */
+  private async adopt(c: ValidComputeCluster, p: V1Pod, log: ReconcileContext['log']): Promise<V1Pod | undefined> {
+    const owner = controllerRef(c, API_VERSION, KINDS.ComputeCluster.kind);
+    try {
+      const pod = await this.d.client.adoptPod(namespaceOf(c), nameOf(p), uidOf(p), owner);
+      log.info('adopted pod', { pod: nameOf(p) });
+      this.d.events.record(c, 'Normal', CLUSTER_REASONS.PodAdopted, `adopted orphan pod ${nameOf(p)}`);
+      return pod;
+    } catch (e) {
+      // Gone, or another pod of that name by now: the next reconcile sees what is there.
+      if (tolerated(e, [isNotFound, isConflict])) return undefined;
+      throw e;
+    }
   }
 
   /** Deletes first (a replacement needs its name back), then the events. */
-  private async act(obj: ComputeCluster, plan: ClusterPlan, log: ReconcileContext['log']): Promise<void> {
+  private async act(key: string, obj: ComputeCluster, plan: ClusterPlan, log: ReconcileContext['log']): Promise<void> {
     for (const del of deletesOf(plan.actions)) {
+      this.expectations.expectDelete(key, del.uid);
       try {
         await this.d.client.deletePod(namespaceOf(obj), del.name, del.uid, del.force ? 0 : undefined);
         log.info('deleted pod', { pod: del.name, reason: del.reason });
       } catch (e) {
+        // No watch event will come for a delete that did not happen.
+        this.expectations.deleteObserved(key, del.uid);
         if (!tolerated(e, TOLERATES.deletePod)) throw e;
       }
     }
@@ -121,7 +183,7 @@ export class ComputeClusterReconciler implements Reconciler {
   }
 
   private requeueAfter(key: string, plan: ClusterPlan): number {
-    const due = [plan.wakeAt, this.createFailures.get(key)?.retryAt]
+    const due = [plan.wakeAt, this.createFailures.get(key)?.retryAt, this.conflicts.get(key)?.retryAt]
       .filter((t): t is number => t !== undefined)
       .map((t) => Math.max(0, t - Date.now()) + 50);
     return Math.min(this.d.resyncMs, ...due);
@@ -138,7 +200,8 @@ export class ComputeClusterReconciler implements Reconciler {
 
   /**
    * Creates pods in doubling batches (1, 2, 4, ...) and stops at the first refusal, so a
-   * quota or admission denial costs one request, not hundreds. Returns the refusal message.
+   * quota or admission denial costs one request, not hundreds. A name taken by a pod that is
+   * not the cluster's is adopted or reported, and the other pods are created all the same.
    */
   private async createPods(
     key: string,
@@ -147,17 +210,19 @@ export class ComputeClusterReconciler implements Reconciler {
     creates: { pod: V1Pod }[],
     now: number,
     log: ReconcileContext['log'],
-  ): Promise<string | undefined> {
+    held = false,
+  ): Promise<CreateOutcome> {
     const failure = this.createFailures.get(key);
-    if (!creates.length) {
-      this.createFailures.delete(key);
-      return undefined;
-    }
-    if (failure && now < failure.retryAt) return failure.message;
+    const conflicts: PodConflict[] = [];
+    if (held) return { refused: failure?.message, conflicts, tried: false };
+    if (!creates.length) this.createFailures.delete(key);
+    if (!creates.length) return { conflicts, tried: true };
+    if (failure && now < failure.retryAt) return { refused: failure.message, conflicts, tried: false };
     for (let i = 0, batch = 1; i < creates.length; i += batch, batch *= 2) {
       const slice = creates.slice(i, i + batch);
-      const results = await Promise.allSettled(slice.map((a) => this.d.client.createPod(namespaceOf(c), a.pod)));
-      const refused = results.find((r) => r.status === 'rejected' && !tolerated(r.reason, TOLERATES.createPod));
+      const results = await Promise.allSettled(slice.map((a) => this.createPod(key, c, a.pod, log)));
+      for (const r of results) if (r.status === 'fulfilled' && r.value) conflicts.push(r.value);
+      const refused = results.find((r) => r.status === 'rejected');
       if (refused?.status !== 'rejected') continue;
       if (!isRefused(refused.reason)) throw refused.reason;
       const failures = (failure?.failures ?? 0) + 1;
@@ -166,9 +231,73 @@ export class ComputeClusterReconciler implements Reconciler {
       this.createFailures.set(key, { failures, retryAt, message });
       log.warn('the API server refused a pod', { error: message, failures });
       this.d.events.record(obj, 'Warning', CLUSTER_REASONS.FailedCreate, message);
-      return message;
+      return { refused: message, conflicts, tried: true };
     }
     this.createFailures.delete(key);
-    return undefined;
+    return { conflicts, tried: true };
+  }
+
+  /** One create, expected until the cache shows it; a name already taken resolves to a conflict or nothing. */
+  private async createPod(
+    key: string,
+    c: ValidComputeCluster,
+    pod: V1Pod,
+    log: ReconcileContext['log'],
+  ): Promise<PodConflict | undefined> {
+    this.expectations.expectCreate(key, nameOf(pod));
+    try {
+      await this.d.client.createPod(namespaceOf(c), pod);
+      return undefined;
+    } catch (e) {
+      this.expectations.createObserved(key, nameOf(pod)); // no watch event will come for it
+      if (!tolerated(e, TOLERATES.createPod)) throw e;
+      return this.nameTaken(c, nameOf(pod), log);
+    }
+  }
+
+  /**
+   * A pod of that name exists: the cluster's own (the cache had not shown it yet), an orphan
+   * that matches (adopted now), or another's: a conflict, never deleted. The cache holds only
+   * Gaffer's pods, so a pod that is not the cluster's there is read live.
+   */
+  private async nameTaken(
+    c: ValidComputeCluster,
+    name: string,
+    log: ReconcileContext['log'],
+  ): Promise<PodConflict | undefined> {
+    const cached = this.d.pods.get(namespacedKey(namespaceOf(c), name));
+    if (cached && isControlledBy(cached, uidOf(c))) return undefined;
+    let pod: V1Pod;
+    try {
+      pod = await this.d.client.getPod(namespaceOf(c), name);
+    } catch (e) {
+      if (isNotFound(e)) return undefined; // gone since: created next time
+      throw e;
+    }
+    if (isControlledBy(pod, uidOf(c))) return undefined;
+    const why = whyNotAdoptable(c, pod);
+    if (!why) return void (await this.adopt(c, pod, log));
+    return { pod: name, why };
+  }
+
+  /**
+   * Names held by pods the cluster cannot adopt: a Warning event when they change, retried
+   * with the replacement backoff. Returns the message for the ReplicaFailure condition.
+   */
+  private reportConflicts(
+    key: string,
+    obj: ComputeCluster,
+    c: ValidComputeCluster,
+    conflicts: PodConflict[],
+    now: number,
+  ): string | undefined {
+    const before = this.conflicts.get(key);
+    if (!conflicts.length) return void this.conflicts.delete(key);
+    const message = conflictMessage(conflicts);
+    if (message !== before?.message) this.d.events.record(obj, 'Warning', CLUSTER_REASONS.PodConflict, message);
+    const failures = (before?.failures ?? 0) + 1;
+    const retryAt = now + backoffSeconds(failures, c.spec.podRecovery.backoff) * 1000;
+    this.conflicts.set(key, { failures, retryAt, message });
+    return message;
   }
 }
