@@ -1,5 +1,8 @@
 import { expect } from 'chai';
 import { EXPECTATIONS_TIMEOUT_MS, Expectations } from '../../src/controllers/common/expectations.ts';
+import { observeExpectations } from '../../src/controllers/computecluster/watches.ts';
+import type { V1Pod } from '../../src/kube/types.ts';
+import type { InformerEvent } from '../../src/runtime/informer.ts';
 
 describe('Expectations (in-flight creates and deletes per owner, issue 11 #13)', () => {
   const KEY = 'ns/c';
@@ -72,5 +75,52 @@ describe('Expectations (in-flight creates and deletes per owner, issue 11 #13)',
     e.forget(KEY);
     expect(e.satisfied(KEY)).to.equal(true);
     expect(e.waitingFor(KEY)).to.equal(undefined);
+  });
+});
+
+describe('pod events lower the expectations of their cluster (watches.ts observeExpectations)', () => {
+  const pod = (name: string, uid: string, terminating = false): V1Pod => ({
+    metadata: {
+      name,
+      uid,
+      namespace: 'ns',
+      labels: { 'compute.gaffer.dev/cluster': 'c' },
+      ...(terminating ? { deletionTimestamp: new Date('2026-01-01T00:00:00Z') } : {}),
+    },
+  });
+  const cases: { name: string; event: InformerEvent<V1Pod>; satisfied: boolean }[] = [
+    { name: 'the created pod added', event: { type: 'add', obj: pod('c-worker-1', 'new') }, satisfied: false },
+    {
+      name: 'the deleted pod terminating',
+      event: { type: 'update', obj: pod('c-worker-4', 'u4', true), old: pod('c-worker-4', 'u4') },
+      satisfied: false,
+    },
+    { name: 'the deleted pod gone', event: { type: 'delete', obj: pod('c-worker-4', 'u4') }, satisfied: false },
+    {
+      name: 'another pod updated',
+      event: { type: 'update', obj: pod('c-worker-0', 'u0'), old: pod('c-worker-0', 'u0') },
+      satisfied: false,
+    },
+  ];
+  for (const t of cases) {
+    it(`${t.name} lowers what it shows, and only that`, () => {
+      const e = new Expectations();
+      e.expectCreate('ns/c', 'c-worker-1');
+      e.expectDelete('ns/c', 'u4');
+      observeExpectations(e, t.event);
+      const left = e.waitingFor('ns/c');
+      const createSeen = t.event.type === 'add';
+      const deleteSeen = t.event.obj.metadata?.uid === 'u4';
+      expect(left).to.include({ creates: createSeen ? 0 : 1, deletes: deleteSeen ? 0 : 1 });
+      expect(e.satisfied('ns/c')).to.equal(t.satisfied);
+    });
+  }
+  it('is satisfied once both are seen', () => {
+    const e = new Expectations();
+    e.expectCreate('ns/c', 'c-worker-1');
+    e.expectDelete('ns/c', 'u4');
+    observeExpectations(e, { type: 'add', obj: pod('c-worker-1', 'new') });
+    observeExpectations(e, { type: 'delete', obj: pod('c-worker-4', 'u4') });
+    expect(e.satisfied('ns/c')).to.equal(true);
   });
 });
