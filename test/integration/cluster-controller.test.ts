@@ -841,7 +841,7 @@ describe('ComputeCluster controller', function () {
         const podsWatch = (r: SeenRequest) => r.watch && r.path.endsWith('/pods');
         // Freeze the operator's pod cache: its watch ends and every new one is held.
         proxy.fault = (r) => (podsWatch(r) ? { kind: 'hold' } : undefined);
-        proxy.cutAll();
+        proxy.cutWhere(podsWatch);
         // Worker 1 stops being Ready (a crash, restarted only in 10 minutes); the cache does not see it yet.
         await crashLoop('lag-worker-1', '600s');
         await s.ns.until('pod', 'lag-worker-1', 'not Ready', (p) => cond(p, 'Ready')?.status === 'False');
@@ -863,15 +863,16 @@ describe('ComputeCluster controller', function () {
           once = true;
           return { kind: 'endAfterEvent', until: upToWorker1, ended: () => (delivered = true) };
         };
-        proxy.cutAll();
+        proxy.cutWhere(podsWatch);
         await waitFor('the cache shows worker 1 not Ready', async () => delivered, 30_000);
         // A reconcile that trusts this cache sees 5 workers, one not Ready, for 4 wanted.
         await sleep(5000);
         proxy.fault = () => undefined;
-        proxy.cutAll();
+        proxy.cutWhere(podsWatch);
         await s.ns.until('computecluster', 'lag', 'scaled to 4', (c) => c.status.workers.replicas === 4, 60_000);
         await sleep(3000);
-        expect(deletes(), 'pods the operator deleted').to.deep.equal(['lag-worker-4']);
+        // The same delete may be sent again (a retry); no other pod may be deleted.
+        expect([...new Set(deletes())], 'pods the operator deleted').to.deep.equal(['lag-worker-4']);
         const ws = live(await pods('lag', 'worker'));
         expect(ws.map((p) => [p.metadata.name, p.metadata.uid]).sort()).to.deep.equal(
           [0, 1, 2, 3].map((i) => [`lag-worker-${i}`, uids.get(`lag-worker-${i}`)]),

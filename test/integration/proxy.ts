@@ -150,7 +150,8 @@ export class FaultProxy {
   fault: (r: SeenRequest) => Fault | undefined = () => undefined;
   private server: HttpsServer | undefined;
   private readonly upstream: HttpsAgent;
-  private readonly responses = new Set<ServerResponse>();
+  /** Requests in flight, with what was seen of each. */
+  private readonly responses = new Map<ServerResponse, SeenRequest>();
 
   constructor(
     private readonly target: URL,
@@ -182,7 +183,7 @@ export class FaultProxy {
       abandoned: false,
     };
     this.seen.push(seen);
-    this.responses.add(res);
+    this.responses.set(res, seen);
     res.on('close', () => {
       this.responses.delete(res);
       if (!res.writableFinished) seen.abandoned = true;
@@ -261,7 +262,12 @@ export class FaultProxy {
 
   /** Ends every request in flight (an open watch, a held request), as a network failure would. */
   cutAll(): void {
-    for (const r of this.responses) r.destroy();
+    this.cutWhere(() => true);
+  }
+
+  /** Ends the requests in flight that match (a chosen watch), leaving the others alone. */
+  cutWhere(pred: (r: SeenRequest) => boolean): void {
+    for (const [res, seen] of this.responses) if (pred(seen)) res.destroy();
   }
 
   async stop(): Promise<void> {
