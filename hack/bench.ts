@@ -16,6 +16,7 @@ import {
   raiseLimits,
   warmUp,
 } from './bench/control-plane.ts';
+import { MemoryCgroup, chartMemoryLimit, quantityBytes } from './bench/cgroup.ts';
 import { build } from './bench/operator.ts';
 import {
   SYSTEMS,
@@ -50,7 +51,9 @@ const HELP = `Usage: npm run bench -- [flags]
   --keep-nodes          leave the added KWOK nodes
   --operator-args=ARGS  extra operator flags, e.g. --operator-args="--kube-api-qps=200 --kube-api-burst=400"
   --cpu-prof DIR        write a V8 CPU profile of each operator run into DIR (open it in Chrome DevTools)
-  --heap-snapshot DIR   memory curve: write a V8 heap snapshot of the operator at each step into DIR
+  --memory-limit Q      run the operator in a memory cgroup of Q, as its Pod (default: the chart's
+                        resources.limits.memory; 0: no limit). Node sizes its heap from it.
+  --heap-snapshot DIR   memory curve: a V8 heap snapshot and /proc/PID/smaps of the operator at each step, into DIR
   GAFFER_BENCH_NODE_OPTIONS  Node flags for the operator alone, e.g. --max-old-space-size=256
 Cluster: GAFFER_CLUSTER_DIR, GAFFER_PORT_OFFSET as for hack/cluster-up.sh.`;
 
@@ -74,6 +77,7 @@ const { values: f } = parseArgs({
     'operator-args': { type: 'string', default: '' },
     'cpu-prof': { type: 'string' },
     'heap-snapshot': { type: 'string' },
+    'memory-limit': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -124,8 +128,13 @@ log(limits.kwok);
 scenarioBase.controlPlane.scheduler = limits.scheduler;
 scenarioBase.controlPlane.kwok = limits.kwok;
 scenarioBase.controlPlane.kubeControllerManager = 'default client limits (qps 20, burst 30 per controller)';
+const memoryLimit = f['memory-limit'] ?? chartMemoryLimit();
+const cgroup =
+  memoryLimit === '0' ? undefined : new MemoryCgroup(`gaffer-bench-${process.pid}`, quantityBytes(memoryLimit));
+if (cgroup) log(`operator runs in a memory cgroup of ${memoryLimit} (the chart's limit): ${cgroup.dir}`);
 const onSignal = () => {
   limits.restore();
+  cgroup?.remove();
   process.exit(130);
 };
 process.on('SIGINT', onSignal);
@@ -139,6 +148,8 @@ const env: Env = {
   probeAuth: authFromKubeconfig(await probeAccount(probeNs)),
   ports: { health: 18181 + offset, metrics: 18180 + offset },
   operator: {
+    cgroup,
+    memoryLimit: cgroup ? memoryLimit : undefined,
     args: f['operator-args'].split(/\s+/).filter(Boolean),
     nodeOptions: [
       process.env.GAFFER_BENCH_NODE_OPTIONS ?? '',
@@ -156,7 +167,7 @@ if (env.operator.args.length || env.operator.nodeOptions)
   log(
     `operator flags: ${env.operator.args.join(' ') || '(defaults)'}; NODE_OPTIONS: ${env.operator.nodeOptions || '(none)'}`,
   );
-scenarioBase.controlPlane.operator = env.operator;
+scenarioBase.controlPlane.operator = { ...env.operator, cgroup: undefined };
 const results: ScenarioResult[] = [];
 let steady: Record<string, unknown> | undefined;
 let idle: ReturnType<typeof percentiles> | undefined;
@@ -230,6 +241,8 @@ try {
   limits.restore();
   await deleteNamespace(api, probeNs).catch(() => {});
   if (!f['keep-nodes']) await deleteBenchNodes(api);
+  if (cgroup?.oomKills()) log(`the operator was OOM-killed ${cgroup.oomKills()} time(s) at ${memoryLimit}`);
+  cgroup?.remove();
 }
 
 // ---- output ----

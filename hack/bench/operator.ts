@@ -6,6 +6,7 @@ import { createWriteStream, existsSync, readFileSync, readdirSync, statSync } fr
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { CLUSTER_DIR, ROOT } from '../kubectl.ts';
+import type { MemoryCgroup } from './cgroup.ts';
 
 export const ENTRY = join(ROOT, 'dist/src/cli.js');
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -91,30 +92,31 @@ export class Operator {
     readonly healthPort: number,
     readonly metricsPort: number,
     /** Extra operator flags (bench --operator-args) and Node flags for the operator alone. */
-    readonly extra: { args: string[]; nodeOptions: string } = { args: [], nodeOptions: '' },
+    readonly extra: { args: string[]; nodeOptions: string; cgroup?: MemoryCgroup } = { args: [], nodeOptions: '' },
   ) {
     const log = createWriteStream(join(CLUSTER_DIR, 'logs', 'bench-operator.log'), { flags: 'a' });
-    this.child = spawn(
+    const argv = [
       process.execPath,
-      [
-        ENTRY,
-        'operator',
-        `--kubeconfig=${kubeconfig}`,
-        '--leader-elect=false',
-        `--namespaces=${namespaces.join(',')}`,
-        '--bind-address=127.0.0.1',
-        `--health-port=${healthPort}`,
-        `--metrics-port=${metricsPort}`,
-        ...extra.args,
-      ],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        // Node flags for the operator alone (e.g. the heap limit a container's memory limit would
-        // give it, or --cpu-prof), not for the benchmark process.
-        env: { ...process.env, HOSTNAME: 'gaffer-bench', NODE_OPTIONS: extra.nodeOptions },
-      },
-    );
+      ENTRY,
+      'operator',
+      `--kubeconfig=${kubeconfig}`,
+      '--leader-elect=false',
+      `--namespaces=${namespaces.join(',')}`,
+      '--bind-address=127.0.0.1',
+      `--health-port=${healthPort}`,
+      `--metrics-port=${metricsPort}`,
+      ...extra.args,
+    ];
+    // In the memory cgroup (the Pod's limit) when there is one: the shell enters it and execs
+    // node, so the pid sampled below is the operator's.
+    const [cmd, ...rest] = extra.cgroup ? extra.cgroup.enterAndExec(argv) : argv;
+    this.child = spawn(cmd!, rest, {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Node flags for the operator alone (e.g. the heap limit a container's memory limit would
+      // give it, or --cpu-prof), not for the benchmark process.
+      env: { ...process.env, HOSTNAME: 'gaffer-bench', NODE_OPTIONS: extra.nodeOptions },
+    });
     this.child.stdout!.pipe(log);
     this.child.stderr!.pipe(log);
     this.child.on('exit', () => (this.exited = true));

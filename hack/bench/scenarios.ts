@@ -2,10 +2,11 @@
 // churn (10% of all workers fail at once) and a job storm; plus Gaffer's steady state and the
 // operator's memory curve.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { Api, Tracker, pool, type Auth } from './api.ts';
+import type { MemoryCgroup } from './cgroup.ts';
 import { RUN, createNamespace, deleteNamespace } from './control-plane.ts';
 import {
   FAIL_AFTER,
@@ -70,8 +71,8 @@ export interface Env {
   operatorAuth: Auth;
   probeAuth?: Auth;
   ports: { health: number; metrics: number };
-  /** Extra operator flags and Node flags for the operator process. */
-  operator: { args: string[]; nodeOptions: string };
+  /** Extra operator flags, Node flags for the operator process, and its memory cgroup. */
+  operator: { args: string[]; nodeOptions: string; cgroup?: MemoryCgroup; memoryLimit?: string };
   timeoutMs: number;
   log: (s: string) => void;
 }
@@ -561,7 +562,16 @@ export interface CurvePoint {
   heapTotalMiB: number;
   externalMiB: number;
   seconds: number;
+  /** RSS once the burst's garbage is collected: V8's memory reducer runs some seconds after it. */
+  settledRssMiB?: number;
   heapSnapshot?: string;
+}
+
+/** The operator's RSS after SETTLE_MS without new pods (the bench still scrapes /metrics every 2 s). */
+const SETTLE_MS = 30_000;
+async function settledRss(op: Operator): Promise<number | undefined> {
+  await sleep(SETTLE_MS);
+  return op.proc()?.rssMiB;
 }
 
 export async function runMemoryCurve(
@@ -612,7 +622,12 @@ export async function runMemoryCurve(
         externalMiB: round(externalMiB(m), 1),
         seconds: secs(t0, ready),
       };
-      if (o.heapSnapshots) pt.heapSnapshot = await heapSnapshot(r.op!.pid, o.heapSnapshots);
+      pt.settledRssMiB = round((await settledRss(r.op!)) ?? 0, 1);
+      if (o.heapSnapshots) {
+        // The mappings first (where RSS outside the V8 heap lives), then the heap itself.
+        writeFileSync(join(o.heapSnapshots, `smaps-${pt.pods}.txt`), readFileSync(`/proc/${r.op!.pid}/smaps`));
+        pt.heapSnapshot = await heapSnapshot(r.op!.pid, o.heapSnapshots);
+      }
       env.log(`memory curve: ${JSON.stringify(pt)}`);
       points.push(pt);
     }

@@ -68,7 +68,18 @@ describe('API v1alpha1 on the real API server', function () {
     await create(j);
     const storedJob = await s.ns.get('computejob', 'defaults');
     expect(storedJob.spec.failurePolicy.rules).to.deep.equal([
-      { action: 'Ignore', onReasons: ['MasterRestarted', 'NodeLost', 'Evicted'] },
+      {
+        action: 'Ignore',
+        onReasons: [
+          'MasterRestarted',
+          'NodeLost',
+          'Evicted',
+          'EvictionByEvictionAPI',
+          'PreemptionByScheduler',
+          'DeletionByTaintManager',
+          'TerminationByKubelet',
+        ],
+      },
     ]);
     expect(storedJob.spec).to.deep.equal(validateObject<any>(j).value.spec);
   });

@@ -32,6 +32,7 @@ function clusterManifest(
     workerAnnotations?: Record<string, string>;
     masterAnnotations?: Record<string, string>;
     masterPorts?: any[];
+    serviceType?: string;
     recovery?: any;
     failurePolicy?: any;
     updateStrategy?: any;
@@ -56,6 +57,7 @@ function clusterManifest(
       master: {
         ...(o.failurePolicy ? { failurePolicy: o.failurePolicy } : {}),
         ...(o.masterPorts ? { ports: o.masterPorts } : {}),
+        ...(o.serviceType ? { serviceType: o.serviceType } : {}),
         template: {
           metadata: { annotations: o.masterAnnotations ?? {} },
           spec: {
@@ -936,6 +938,38 @@ describe('ComputeCluster controller', function () {
         'adopt-worker-2',
       ]);
       expect(ws.every((p) => p.metadata.ownerReferences?.[0]?.uid === c.metadata.uid)).to.equal(true);
+    });
+  });
+
+  describe('Services the API server refuses (issue 11 #3)', () => {
+    it("reports a refused Service as ServicesReady=False with the server's message and still makes the pods", async () => {
+      await s.ns.k(['create', 'quota', 'no-lbs', '--hard=services.loadbalancers=0']);
+      await s.ns.until('quota', 'no-lbs', 'counted', (q) => q.status?.hard?.['services.loadbalancers'] === '0');
+      try {
+        const recovery = { backoff: { initialSeconds: 1, maxSeconds: 2 } };
+        await s.ns.apply(clusterManifest('lb', { replicas: 2, serviceType: 'LoadBalancer', recovery }));
+        const c = await s.ns.until(
+          'computecluster',
+          'lb',
+          'ServicesReady=False with the master and the workers up',
+          (c) =>
+            cond(c, 'ServicesReady')?.status === 'False' &&
+            c.status.master?.ready &&
+            c.status.workers?.readyReplicas === 2,
+          60_000,
+        );
+        expect(cond(c, 'ServicesReady').reason).to.equal('ServiceRefused');
+        expect(cond(c, 'ServicesReady').message).to.match(/Service lb-master: .*exceeded quota: no-lbs/);
+        expect(cond(c, 'Ready')).to.include({ status: 'False', reason: 'ServiceRefused' });
+        expect(await s.ns.events('ServiceRefused', 'lb')).to.not.be.empty;
+        expect(await s.ns.exists('service', 'lb-workers')).to.equal(true);
+      } finally {
+        await s.ns.delete('quota', 'no-lbs');
+      }
+      // The retry (podRecovery.backoff) goes through once the quota is gone.
+      const c = await ready('lb');
+      expect(cond(c, 'ServicesReady').status).to.equal('True');
+      expect((await s.ns.get('service', 'lb-master')).spec.type).to.equal('LoadBalancer');
     });
   });
 

@@ -119,6 +119,37 @@ describe('ComputeJob controller', function () {
     await s.ns.untilGone('cc', 'eph', 30_000);
   });
 
+  it('waits for the old ephemeral cluster of a deleted and re-created job to go, then runs (issue 11 #4)', async () => {
+    const manifest = jobManifest('replaced', { template: true, sim: exits('2s') });
+    await s.ns.apply(manifest);
+    await waitFor('ephemeral cluster', () => s.ns.exists('cc', 'replaced'));
+    // Hold the old cluster's deletion, as a slow garbage collector or a finalizer would.
+    await s.ns.patch('cc', 'replaced', { metadata: { finalizers: ['test.gaffer.dev/hold'] } });
+    try {
+      // kubectl replace --force / Argo CD Replace: delete the job, then create it again at once.
+      await s.ns.delete('computejob', 'replaced', '--wait=false');
+      await s.ns.untilGone('computejob', 'replaced');
+      await s.ns.apply(manifest);
+      const waiting = await s.ns.until(
+        'computejob',
+        'replaced',
+        'waiting for the old cluster to go',
+        (j) => cond(j, 'Reconciling')?.reason === 'WaitingForClusterDeletion' || j.status?.phase === 'Failed',
+        60_000,
+        200,
+      );
+      expect(waiting.status.phase, `${waiting.status.reason}: ${waiting.status.message}`).to.equal('WaitingForCluster');
+      await s.ns.until('cc', 'replaced', 'being deleted', (c) => !!c.metadata.deletionTimestamp);
+      await sleep(2000);
+      expect((await job('replaced')).status.phase).to.equal('WaitingForCluster');
+    } finally {
+      await s.ns.patch('cc', 'replaced', { metadata: { finalizers: null } });
+    }
+    const done = await phase('replaced', 'Succeeded', 120_000);
+    const c = await cc('replaced').catch(() => undefined);
+    if (c) expect(c.metadata.ownerReferences[0].uid).to.equal(done.metadata.uid);
+  });
+
   it('keeps the ephemeral cluster of a failed job with cleanupPolicy KeepOnFailure', async () => {
     await s.ns.apply(
       jobManifest('keepit', {
@@ -243,6 +274,40 @@ describe('ComputeJob controller', function () {
       expect(j.status.failed).to.equal(0);
     });
     await s.ns.delete('computejob', 'evictee');
+  });
+
+  it('restarts a driver evicted through the Eviction API without counting it: a drain does not fail backoffLimit 0 (issue 11 #6)', async () => {
+    await sharedCluster('drained');
+    await s.ns.apply(
+      jobManifest('drainee', {
+        cluster: 'drained',
+        sim: exits('10s'),
+        extra: { backoffLimit: 0, backoff: { initialSeconds: 1, maxSeconds: 1 } },
+      }),
+    );
+    await driverRunning('drainee');
+    // What kubectl drain does: POST pods/eviction (the API server sets DisruptionTarget, then deletes).
+    const eviction = {
+      apiVersion: 'policy/v1',
+      kind: 'Eviction',
+      metadata: { name: 'drainee-driver-0', namespace: s.ns.name },
+    };
+    await s.ns.k(
+      ['create', '--raw', `/api/v1/namespaces/${s.ns.name}/pods/drainee-driver-0/eviction`, '-f', '-'],
+      JSON.stringify(eviction),
+    );
+    const j = await s.ns.until(
+      'computejob',
+      'drainee',
+      'finished',
+      (j) => ['Succeeded', 'Failed'].includes(j.status?.phase),
+      90_000,
+      200,
+    );
+    expect(j.status.phase, `${j.status.reason}: ${j.status.message}`).to.equal('Succeeded');
+    expect(j.status.attempts[0]).to.include({ reason: 'EvictionByEvictionAPI', counted: false });
+    expect(j.status.attempts[1]).to.include({ reason: 'Succeeded' });
+    expect(j.status.failed).to.equal(0);
   });
 
   it('fails with DeadlineExceeded after activeDeadlineSeconds and stops the driver', async () => {

@@ -22,6 +22,7 @@ import {
   planCluster,
   scaleDownOrder,
 } from '../../src/controllers/computecluster/plan.ts';
+import { Refusals } from '../../src/controllers/computecluster/refusals.ts';
 import { computeClusterStatus } from '../../src/controllers/computecluster/status.ts';
 import { podProblem } from '../../src/controllers/common/podhealth.ts';
 import { backoffSeconds } from '../../src/controllers/common/time.ts';
@@ -717,6 +718,7 @@ describe('cluster status', () => {
       'Stalled=False',
       'MasterReady=True',
       'WorkersReady=True',
+      'ServicesReady=True',
       'ReplicaFailure=False',
       'Suspended=False',
     ]);
@@ -728,6 +730,18 @@ describe('cluster status', () => {
     const s1 = computeClusterStatus(c, { plan, activeJobs: 0, now: new Date(NOW) });
     const s2 = computeClusterStatus({ ...c, status: s1 }, { plan, activeJobs: 0, now: new Date(NOW + 60_000) });
     expect(s2).to.deep.equal(s1);
+  });
+  it('reports a refused Service with the server message, and the pods still count (issue 11 #3)', () => {
+    const c = cluster();
+    const plan = planCluster(c, clusterPods(c, 2), up, NOW);
+    const serviceError = 'Service c-master: exceeded quota: q, requested: services.loadbalancers=1';
+    const s = computeClusterStatus(c, { plan, activeJobs: 0, now: new Date(NOW), serviceError });
+    const byType = Object.fromEntries(s.conditions!.map((x) => [x.type, x]));
+    expect(byType.ServicesReady).to.include({ status: 'False', reason: 'ServiceRefused', message: serviceError });
+    expect(byType.Ready).to.include({ status: 'False', reason: 'ServiceRefused', message: serviceError });
+    expect(byType.MasterReady!.status).to.equal('True');
+    expect(s.workers).to.deep.include({ replicas: 2, readyReplicas: 2 });
+    expect(s.phase).to.equal('Pending');
   });
   const backoff = { initialSeconds: 10, maxSeconds: 360 };
   const steps: [number, number][] = [
@@ -741,4 +755,19 @@ describe('cluster status', () => {
   for (const [n, want] of steps) {
     it(`backs off ${want}s after ${n} failure(s) in a streak`, () => expect(backoffSeconds(n, backoff)).to.equal(want));
   }
+});
+
+describe('refused writes (issue 11 #3)', () => {
+  const backoff = { initialSeconds: 2, maxSeconds: 8 };
+  it('reports a refusal during its backoff, doubling, and retries at once after a spec change', () => {
+    const r = new Refusals();
+    expect(r.record('ns/c', 'no', NOW, backoff, 1).retryAt).to.equal(NOW + 2000);
+    expect(r.pending('ns/c', NOW + 1999, 1)?.message).to.equal('no');
+    expect(r.pending('ns/c', NOW + 2000, 1)).to.equal(undefined);
+    expect(r.pending('ns/c', NOW, 2), 'a new generation is tried at once').to.equal(undefined);
+    expect(r.record('ns/c', 'no', NOW, backoff, 1).retryAt).to.equal(NOW + 4000);
+    expect(r.message('ns/c')).to.equal('no');
+    r.clear('ns/c');
+    expect(r.retryAt('ns/c')).to.equal(undefined);
+  });
 });

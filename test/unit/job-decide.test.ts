@@ -9,6 +9,7 @@ import {
   type ValidComputeJob,
 } from '../../src/api/v1alpha1/index.ts';
 import { decideJob, ruleAction } from '../../src/controllers/computejob/decide.ts';
+import { DepartedDrivers } from '../../src/controllers/computejob/departed.ts';
 import { NOW, driverPod, node, nodes, type PodPhase } from '../fixtures/pods.ts';
 import { minimalJob, readyCluster as readyClusterObject } from '../fixtures/specs.ts';
 
@@ -54,6 +55,112 @@ describe('decideJob: waiting and running', () => {
     expect(d.status.attempts![0]).to.include({ reason: 'MasterRestarted', counted: false });
     expect(d.status.failed).to.equal(0);
     expect(kinds(d)).to.deep.equal(['deleteDriver']);
+  });
+});
+
+describe('decideJob: a same-named ephemeral cluster that is not ours (issue 11 #4)', () => {
+  const templated = () =>
+    job((x) => {
+      delete x.spec.clusterRef;
+      x.spec.clusterTemplate = { spec: readyClusterObject().spec };
+    });
+  /** The cluster named j, controlled by a ComputeJob `owner` with this uid; `deleting`: being deleted. */
+  const sameNamed = (owner: { name: string; uid: string } | undefined, deleting = false): ValidComputeCluster => {
+    const c = readyCluster();
+    c.metadata.name = 'j';
+    if (owner)
+      c.metadata.ownerReferences = [
+        { apiVersion: 'compute.gaffer.dev/v1alpha1', kind: 'ComputeJob', controller: true, ...owner },
+      ];
+    if (deleting) c.metadata.deletionTimestamp = new Date(NOW).toISOString() as any;
+    return c;
+  };
+  const condition = (d: ReturnType<typeof decideJob>, type: string) =>
+    d.status.conditions!.find((c) => c.type === type)!;
+  const cases: [string, ValidComputeCluster][] = [
+    ['owned by the deleted previous job of this name', sameNamed({ name: 'j', uid: 'uid-old' })],
+    ['being deleted', sameNamed({ name: 'other', uid: 'uid-other' }, true)],
+    ['without an owner and being deleted', sameNamed(undefined, true)],
+  ];
+  for (const [what, cluster] of cases) {
+    it(`waits, creating nothing, for a cluster ${what}`, () => {
+      const d = decideJob(templated(), cluster, [], ready, NOW);
+      expect(d.status.phase).to.equal('WaitingForCluster');
+      expect(kinds(d)).to.deep.equal([]);
+      expect(condition(d, 'Reconciling')).to.include({ status: 'True', reason: 'WaitingForClusterDeletion' });
+      expect(condition(d, 'Ready')).to.include({ status: 'False', reason: 'WaitingForClusterDeletion' });
+      expect(condition(d, 'Ready').message).to.include('ComputeCluster j');
+      expect(d.wakeAt).to.be.at.most(NOW + 10_000);
+    });
+  }
+  it('creates its own cluster once the old one is gone', () => {
+    expect(kinds(decideJob(templated(), undefined, [], ready, NOW))).to.deep.equal(['createCluster']);
+  });
+  const conflicts: [string, ValidComputeCluster][] = [
+    ['owned by another job', sameNamed({ name: 'other', uid: 'uid-other' })],
+    ['owned by nobody', sameNamed(undefined)],
+  ];
+  for (const [what, cluster] of conflicts) {
+    it(`fails with ClusterConflict on a cluster ${what} that nobody is deleting`, () => {
+      const d = decideJob(templated(), cluster, [], ready, NOW);
+      expect(d.status).to.include({ phase: 'Failed', reason: 'ClusterConflict' });
+    });
+  }
+});
+
+describe('decideJob: a driver Kubernetes took away (DisruptionTarget, issue 11 #6)', () => {
+  const disrupted = (j: ValidComputeJob, reason: string, state: Parameters<typeof driverPod>[2] = {}) => {
+    const p = driverPod(j, 0, { phase: 'Running', ...state });
+    p.status!.conditions = [
+      ...(p.status!.conditions ?? []),
+      { type: 'DisruptionTarget', status: 'True', reason, message: 'Eviction API: evicting' },
+    ];
+    return p;
+  };
+  /** A backoffLimit 0 job whose attempt 0 runs, its driver seen (podUID recorded). */
+  const runningJob = () => {
+    const j = job((x) => (x.spec.backoffLimit = 0));
+    j.status = decideJob(j, readyCluster(), [], ready, NOW).status;
+    j.status = decideJob(j, readyCluster(), [driver(j, 0, 'Running')], ready, NOW + 500).status;
+    return j;
+  };
+  const notCounted = (d: ReturnType<typeof decideJob>, reason: string) => {
+    expect(d.status.attempts![0]).to.include({ reason, counted: false });
+    expect(d.status.failed).to.equal(0);
+    expect(d.status.phase).to.equal('Retrying');
+  };
+  for (const reason of ['EvictionByEvictionAPI', 'PreemptionByScheduler', 'DeletionByTaintManager']) {
+    it(`ends the attempt of a terminating driver with ${reason}, not counted by the default rule`, () => {
+      const j = runningJob();
+      notCounted(
+        decideJob(j, readyCluster(), [disrupted(j, reason, { terminating: true })], ready, NOW + 1000),
+        reason,
+      );
+    });
+  }
+  it('reads the reason from the last state of a disrupted driver already gone', () => {
+    const j = runningJob();
+    const d = decideJob(j, readyCluster(), [], ready, NOW + 1000, [disrupted(j, 'EvictionByEvictionAPI')]);
+    notCounted(d, 'EvictionByEvictionAPI');
+    expect(d.status.attempts![0]!.message).to.include('Eviction API: evicting');
+  });
+  it('ends a driver failed by the kubelet (TerminationByKubelet) with that reason, not counted', () => {
+    const j = runningJob();
+    const p = disrupted(j, 'TerminationByKubelet', { phase: 'Failed', exitCode: 137 });
+    notCounted(decideJob(j, readyCluster(), [p], ready, NOW + 1000), 'TerminationByKubelet');
+  });
+  it('still counts a driver deleted by someone else as PodDeleted', () => {
+    const d = decideJob(runningJob(), readyCluster(), [], ready, NOW + 1000);
+    expect(d.status.attempts![0]).to.include({ reason: 'PodDeleted', counted: true });
+    expect(d.status).to.include({ phase: 'Failed', reason: 'BackoffLimitExceeded' });
+  });
+  it('keeps the last state of deleted drivers only when disrupted, and only for a while', () => {
+    const m = new DepartedDrivers(60_000);
+    const j = job();
+    m.record('ns/j', disrupted(j, 'EvictionByEvictionAPI'), NOW);
+    m.record('ns/j', driver(j, 1, 'Running'), NOW);
+    expect(m.of('ns/j', NOW + 59_999)).to.have.length(1);
+    expect(m.of('ns/j', NOW + 60_000)).to.deep.equal([]);
   });
 });
 

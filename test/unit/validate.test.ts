@@ -72,8 +72,28 @@ describe('offline validation (the schema the CRDs carry)', () => {
     });
     expect(r.value.spec.backoff).to.deep.equal({ initialSeconds: 10, maxSeconds: 360 });
     expect(r.value.spec.failurePolicy.rules).to.deep.equal([
-      { action: 'Ignore', onReasons: ['MasterRestarted', 'NodeLost', 'Evicted'] },
+      {
+        action: 'Ignore',
+        onReasons: [
+          'MasterRestarted',
+          'NodeLost',
+          'Evicted',
+          'EvictionByEvictionAPI',
+          'PreemptionByScheduler',
+          'DeletionByTaintManager',
+          'TerminationByKubelet',
+        ],
+      },
     ]);
+  });
+
+  it('accepts master.ports[].nodePort with serviceType NodePort or LoadBalancer (issue 11 #3)', () => {
+    for (const serviceType of ['NodePort', 'LoadBalancer']) {
+      const c = minimalCluster();
+      c.spec.master.serviceType = serviceType;
+      c.spec.master.ports = [{ name: 'rpc', port: 7077, nodePort: 30077 }];
+      expect(validateObject(c).errors).to.deep.equal([]);
+    }
   });
 
   it('does not change the object it is given', () => {

@@ -55,6 +55,19 @@ const masterHasPorts: Rule<{ ports?: unknown[]; template?: ContainerPorts }> = {
     (m.ports?.length ?? 0) > 0 || (m.template?.spec?.containers ?? []).some((c) => (c.ports?.length ?? 0) > 0),
 };
 
+/**
+ * A node port on a ClusterIP Service is refused by the API server (422) only when the
+ * operator applies the Service: caught at apply time instead, with the fix in the message.
+ */
+const nodePortNeedsType: Rule<{ ports?: { nodePort?: number }[]; serviceType?: string }> = {
+  rule: "!has(self.ports) || self.ports.all(p, !has(p.nodePort)) || (has(self.serviceType) && self.serviceType != 'ClusterIP')",
+  message:
+    'spec.master.ports[].nodePort needs spec.master.serviceType NodePort or LoadBalancer: set serviceType, or remove nodePort (a ClusterIP Service has no node ports)',
+  fieldPath: '.ports',
+  check: (m) =>
+    (m.ports ?? []).every((p) => p.nodePort === undefined) || (m.serviceType ?? 'ClusterIP') !== 'ClusterIP',
+};
+
 const masterFailurePolicySchema = obj(
   {
     action: opt(
@@ -112,7 +125,7 @@ export const masterSchema = obj(
     failurePolicy: opt(masterFailurePolicySchema, { default: {} }),
   },
   {
-    rules: [masterHasPorts],
+    rules: [masterHasPorts, nodePortNeedsType],
     description: 'The master: one pod and the Service <cluster>-master in front of it.',
   },
 );
@@ -381,7 +394,9 @@ export const computeClusterStatusSchema = obj(
       }),
     ),
     conditions: opt(
-      conditionsSchema('Ready, Reconciling, Stalled, MasterReady, WorkersReady, ReplicaFailure, Suspended'),
+      conditionsSchema(
+        'Ready, Reconciling, Stalled, MasterReady, WorkersReady, ServicesReady, ReplicaFailure, Suspended',
+      ),
     ),
     master: opt(masterStatusSchema),
     workers: opt(workersStatusSchema),

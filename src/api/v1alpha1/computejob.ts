@@ -40,7 +40,7 @@ const failureRule = obj(
         minItems: 1,
         listType: 'set',
         description:
-          'Matches the attempt end reason, such as MasterRestarted, NodeLost, Evicted, PodDeleted, OOMKilled, Error, ImagePullBackOff, Unschedulable.',
+          'Matches the attempt end reason, such as MasterRestarted, NodeLost, Evicted, EvictionByEvictionAPI, PreemptionByScheduler, DeletionByTaintManager, TerminationByKubelet, PodDeleted, OOMKilled, Error, ImagePullBackOff, Unschedulable.',
       }),
     ),
   },
@@ -226,7 +226,7 @@ const attemptSchema = obj({
   reason: opt(
     str({
       description:
-        "How the attempt ended: Succeeded, the container's reason (Error, OOMKilled, ...), Evicted, NodeLost, MasterRestarted, PodDeleted, Suspended, the startup blocker, or the job's reason when the job ended it.",
+        "How the attempt ended: Succeeded, the container's reason (Error, OOMKilled, ...), Evicted, a DisruptionTarget reason (EvictionByEvictionAPI, PreemptionByScheduler, DeletionByTaintManager, TerminationByKubelet), NodeLost, MasterRestarted, PodDeleted, Suspended, the startup blocker, or the job's reason when the job ended it.",
     }),
   ),
   message: opt(str({ description: 'Human-readable details of reason.' })),

@@ -12,6 +12,7 @@ export const CONDITIONS = {
   MasterReady: 'MasterReady',
   WorkersReady: 'WorkersReady',
   ReplicaFailure: 'ReplicaFailure',
+  ServicesReady: 'ServicesReady',
   // ComputeJob
   Complete: 'Complete',
   Failed: 'Failed',
@@ -58,6 +59,9 @@ export const CLUSTER_REASONS = {
   NoFailure: 'NoFailure',
   /** ReplicaFailure and a Warning event: a pod holds a name the cluster needs and cannot be adopted. */
   PodConflict: 'PodConflict',
+  // ServicesReady (and Ready): the API server refused a Service, or both are applied
+  ServiceRefused: 'ServiceRefused',
+  ServicesApplied: 'ServicesApplied',
   // Events, and why a pod was deleted (logs)
   MasterLost: 'MasterLost',
   MasterTemplateChanged: 'MasterTemplateChanged',
@@ -68,6 +72,18 @@ export const CLUSTER_REASONS = {
   PodAdopted: 'PodAdopted',
 } as const;
 export type ClusterReason = (typeof CLUSTER_REASONS)[keyof typeof CLUSTER_REASONS];
+
+/**
+ * Why Kubernetes took a pod away, from its `DisruptionTarget` condition (the reasons the batch/v1
+ * Job controller's podFailurePolicy matches): Eviction API (`kubectl drain`), scheduler
+ * preemption, the taint manager (a NoExecute taint), the kubelet (node pressure, node shutdown).
+ */
+export const DISRUPTION_REASONS = {
+  EvictionByEvictionAPI: 'EvictionByEvictionAPI',
+  PreemptionByScheduler: 'PreemptionByScheduler',
+  DeletionByTaintManager: 'DeletionByTaintManager',
+  TerminationByKubelet: 'TerminationByKubelet',
+} as const;
 
 /**
  * Why an attempt ended other than by the driver's own exit: these are what failurePolicy
@@ -83,6 +99,7 @@ export const ATTEMPT_END_REASONS = {
   Suspended: 'Suspended',
   StartupTimeout: 'StartupTimeout',
   Unschedulable: 'Unschedulable',
+  ...DISRUPTION_REASONS,
 } as const;
 
 /** Reasons of ComputeJob status, conditions and events. */
@@ -96,6 +113,8 @@ export const JOB_REASONS = {
   ClusterConflict: 'ClusterConflict',
   ClusterNotReady: 'ClusterNotReady',
   ClusterDeleted: 'ClusterDeleted',
+  // Ready/Reconciling of a job waiting for a same-named cluster that is going away
+  WaitingForClusterDeletion: 'WaitingForClusterDeletion',
   // events
   JobSucceeded: 'JobSucceeded',
   AttemptStarted: 'AttemptStarted',
@@ -103,11 +122,16 @@ export const JOB_REASONS = {
 } as const;
 export type JobReason = (typeof JOB_REASONS)[keyof typeof JOB_REASONS];
 
-/** Attempt ends that are not the driver's fault: the default `Ignore` rule of failurePolicy. */
+/**
+ * Attempt ends that are not the driver's fault: the default `Ignore` rule of failurePolicy
+ * (disruptions too, as the Job controller's DisruptionTarget rule: `kubectl drain` must not
+ * use up backoffLimit).
+ */
 export const DEFAULT_IGNORED_REASONS: string[] = [
   ATTEMPT_END_REASONS.MasterRestarted,
   ATTEMPT_END_REASONS.NodeLost,
   ATTEMPT_END_REASONS.Evicted,
+  ...Object.values(DISRUPTION_REASONS),
 ];
 
 /**

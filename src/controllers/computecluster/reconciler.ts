@@ -24,11 +24,11 @@ import type { ReconcileContext, ReconcileResult, Reconciler } from '../../runtim
 import type { Cache } from '../../runtime/informer.ts';
 import { namespacedKey } from '../../runtime/keys.ts';
 import { Expectations } from '../common/expectations.ts';
-import { backoffSeconds } from '../common/time.ts';
 import { stallInvalidSpec, statusEqual, tolerated, writeStatus, type ApiErrorTest } from '../common/writes.ts';
 import { createsOf, deletesOf, eventsOf, type ClusterAction } from './actions.ts';
 import { claimPods, conflictMessage, whyNotAdoptable, type PodConflict } from './claim.ts';
 import { holdPodWrites, planCluster, type ClusterPlan } from './plan.ts';
+import { Refusals } from './refusals.ts';
 import { serviceMatches } from './services.ts';
 import { computeClusterStatus } from './status.ts';
 
@@ -56,16 +56,6 @@ const TOLERATES: Record<ClusterAction['kind'], readonly ApiErrorTest[]> = {
   event: [],
 };
 
-/**
- * Pod creation refused by the API server, or a name held by a pod Gaffer cannot adopt, per
- * cluster: retried with backoff, not in a hot loop (a foreign pod's deletion wakes nothing).
- */
-interface CreateFailure {
-  failures: number;
-  retryAt: number;
-  message: string;
-}
-
 /** What creating the planned pods came to: the API server's refusal, and the names held by others. */
 interface CreateOutcome {
   refused?: string;
@@ -77,8 +67,15 @@ interface CreateOutcome {
 const ACTIVE_JOB_PHASES = new Set(['Running']);
 
 export class ComputeClusterReconciler implements Reconciler {
-  private readonly createFailures = new Map<string, CreateFailure>();
-  private readonly conflicts = new Map<string, CreateFailure>();
+  /** Pod creations the API server refused. */
+  private readonly createFailures = new Refusals();
+  /** Service applies the API server refused. */
+  private readonly serviceFailures = new Refusals();
+  /**
+   * Names held by pods the cluster cannot adopt: retried with backoff, not in a hot loop (a
+   * foreign pod's deletion wakes nothing).
+   */
+  private readonly conflicts = new Refusals();
   /** Pod creates and deletes sent and not yet seen in the cache, per cluster (watches.ts lowers them). */
   readonly expectations = new Expectations();
 
@@ -88,7 +85,7 @@ export class ComputeClusterReconciler implements Reconciler {
     const obj = this.d.clusters.get(key);
     if (!obj || obj.metadata.deletionTimestamp) {
       // Owned objects go with it (GC).
-      for (const m of [this.createFailures, this.conflicts]) m.delete(key);
+      for (const r of [this.createFailures, this.serviceFailures, this.conflicts]) r.clear(key);
       return this.expectations.forget(key);
     }
     const checked = validateStoredCluster(obj);
@@ -96,19 +93,18 @@ export class ComputeClusterReconciler implements Reconciler {
     const c = checked.value;
     const now = Date.now();
 
-    await this.ensureServices(c);
+    const serviceError = await this.ensureServices(key, obj, c, now, log);
     const plan = await this.plan(key, c, now, log);
     const activeJobs = this.d.jobs.byIndex('cluster', key).filter((j) => ACTIVE_JOB_PHASES.has(j.status?.phase ?? ''));
     const statusOf = (base: ComputeCluster, createError?: string, podConflict?: string) =>
       computeClusterStatus(
         { ...c, status: base.status },
-        { plan, activeJobs: activeJobs.length, now: new Date(now), createError, podConflict },
+        { plan, activeJobs: activeJobs.length, now: new Date(now), createError, podConflict, serviceError },
       );
 
     let current: ComputeCluster = obj;
     // Written before acting: an operator killed between the two never forgets a replacement.
-    const intent =
-      plan.intent && statusOf(obj, this.createFailures.get(key)?.message, this.conflicts.get(key)?.message);
+    const intent = plan.intent && statusOf(obj, this.createFailures.message(key), this.conflicts.message(key));
     if (intent && !statusEqual(intent, obj.status))
       current = await writeStatus(this.d.client, CLUSTER_REF, obj, intent);
     await this.act(key, obj, plan, log);
@@ -116,7 +112,7 @@ export class ComputeClusterReconciler implements Reconciler {
     // Conflicts are found by creating: while no create is tried, the last ones stand.
     const conflict = outcome.tried
       ? this.reportConflicts(key, obj, c, outcome.conflicts, now)
-      : this.conflicts.get(key)?.message;
+      : this.conflicts.message(key);
 
     const status = statusOf(current, outcome.refused, conflict);
     if (!statusEqual(status, current.status)) await writeStatus(this.d.client, CLUSTER_REF, current, status);
@@ -183,19 +179,56 @@ export class ComputeClusterReconciler implements Reconciler {
   }
 
   private requeueAfter(key: string, plan: ClusterPlan): number {
-    const due = [plan.wakeAt, this.createFailures.get(key)?.retryAt, this.conflicts.get(key)?.retryAt]
+    const due = [
+      plan.wakeAt,
+      this.createFailures.retryAt(key),
+      this.serviceFailures.retryAt(key),
+      this.conflicts.retryAt(key),
+    ]
       .filter((t): t is number => t !== undefined)
       .map((t) => Math.max(0, t - Date.now()) + 50);
     return Math.min(this.d.resyncMs, ...due);
   }
 
-  /** Server-side apply of both Services when what we own differs from the cache. */
-  private async ensureServices(c: ValidComputeCluster): Promise<void> {
+  /**
+   * Server-side apply of both Services when what we own differs from the cache. A refusal
+   * (quota, admission, validation) does not stop the reconcile: the pods go on, and the server's
+   * message is returned for ServicesReady=False. Retried after podRecovery.backoff, or at once
+   * when the spec changes.
+   */
+  private async ensureServices(
+    key: string,
+    obj: ComputeCluster,
+    c: ValidComputeCluster,
+    now: number,
+    log: ReconcileContext['log'],
+  ): Promise<string | undefined> {
+    const pending = this.serviceFailures.pending(key, now, c.metadata.generation);
+    if (pending) return pending.message;
+    const refused: string[] = [];
     for (const desired of [buildMasterService(c), buildWorkersService(c)]) {
-      const existing = this.d.services.get(namespacedKey(namespaceOf(c), desired.metadata?.name ?? ''));
+      const name = desired.metadata?.name ?? '';
+      const existing = this.d.services.get(namespacedKey(namespaceOf(c), name));
       if (existing && serviceMatches(existing, desired)) continue;
-      await this.d.client.applyService(namespaceOf(c), desired);
+      try {
+        await this.d.client.applyService(namespaceOf(c), desired);
+      } catch (e) {
+        if (!isRefused(e)) throw e;
+        refused.push(`Service ${name}: ${errorMessage(e)}`);
+      }
     }
+    if (!refused.length) return void this.serviceFailures.clear(key);
+    const message = refused.join('; ');
+    const { failures } = this.serviceFailures.record(
+      key,
+      message,
+      now,
+      c.spec.podRecovery.backoff,
+      c.metadata.generation,
+    );
+    log.warn('the API server refused a Service', { error: message, failures });
+    this.d.events.record(obj, 'Warning', CLUSTER_REASONS.ServiceRefused, message);
+    return message;
   }
 
   /**
@@ -212,12 +245,12 @@ export class ComputeClusterReconciler implements Reconciler {
     log: ReconcileContext['log'],
     held = false,
   ): Promise<CreateOutcome> {
-    const failure = this.createFailures.get(key);
     const conflicts: PodConflict[] = [];
-    if (held) return { refused: failure?.message, conflicts, tried: false };
-    if (!creates.length) this.createFailures.delete(key);
+    if (held) return { refused: this.createFailures.message(key), conflicts, tried: false };
+    if (!creates.length) this.createFailures.clear(key);
     if (!creates.length) return { conflicts, tried: true };
-    if (failure && now < failure.retryAt) return { refused: failure.message, conflicts, tried: false };
+    const pending = this.createFailures.pending(key, now);
+    if (pending) return { refused: pending.message, conflicts, tried: false };
     for (let i = 0, batch = 1; i < creates.length; i += batch, batch *= 2) {
       const slice = creates.slice(i, i + batch);
       const results = await Promise.allSettled(slice.map((a) => this.createPod(key, c, a.pod, log)));
@@ -225,15 +258,13 @@ export class ComputeClusterReconciler implements Reconciler {
       const refused = results.find((r) => r.status === 'rejected');
       if (refused?.status !== 'rejected') continue;
       if (!isRefused(refused.reason)) throw refused.reason;
-      const failures = (failure?.failures ?? 0) + 1;
       const message = errorMessage(refused.reason);
-      const retryAt = now + backoffSeconds(failures, c.spec.podRecovery.backoff) * 1000;
-      this.createFailures.set(key, { failures, retryAt, message });
+      const { failures } = this.createFailures.record(key, message, now, c.spec.podRecovery.backoff);
       log.warn('the API server refused a pod', { error: message, failures });
       this.d.events.record(obj, 'Warning', CLUSTER_REASONS.FailedCreate, message);
       return { refused: message, conflicts, tried: true };
     }
-    this.createFailures.delete(key);
+    this.createFailures.clear(key);
     return { conflicts, tried: true };
   }
 
@@ -291,13 +322,11 @@ export class ComputeClusterReconciler implements Reconciler {
     conflicts: PodConflict[],
     now: number,
   ): string | undefined {
-    const before = this.conflicts.get(key);
-    if (!conflicts.length) return void this.conflicts.delete(key);
+    if (!conflicts.length) return void this.conflicts.clear(key);
     const message = conflictMessage(conflicts);
-    if (message !== before?.message) this.d.events.record(obj, 'Warning', CLUSTER_REASONS.PodConflict, message);
-    const failures = (before?.failures ?? 0) + 1;
-    const retryAt = now + backoffSeconds(failures, c.spec.podRecovery.backoff) * 1000;
-    this.conflicts.set(key, { failures, retryAt, message });
+    if (message !== this.conflicts.message(key))
+      this.d.events.record(obj, 'Warning', CLUSTER_REASONS.PodConflict, message);
+    this.conflicts.record(key, message, now, c.spec.podRecovery.backoff);
     return message;
   }
 }

@@ -16,6 +16,8 @@ export interface StatusInputs {
   createError?: string;
   /** Pods holding names the cluster needs that it cannot adopt (claim.ts conflictMessage). */
   podConflict?: string;
+  /** The API server's message when it refused a Service. */
+  serviceError?: string;
   now: Date;
 }
 
@@ -29,10 +31,11 @@ interface Tally {
   workersReady: boolean;
   suspended: boolean;
   stalled?: { reason: string; message: string };
+  serviceError?: string;
   readyNow: boolean;
 }
 
-function tally(c: ValidComputeCluster, plan: ClusterPlan): Tally {
+function tally(c: ValidComputeCluster, plan: ClusterPlan, serviceError: string | undefined): Tally {
   const obs = plan.observed;
   const desired = plan.desiredWorkers;
   const workers = [...obs.workers.values()].filter((p) => !isTerminating(p));
@@ -43,8 +46,10 @@ function tally(c: ValidComputeCluster, plan: ClusterPlan): Tally {
   const workersReady = ready >= desired && updated >= Math.min(desired, workers.length) && workers.length === desired;
   const suspended = c.spec.suspend;
   const stalled = plan.stalled;
-  const readyNow = !suspended && !stalled && masterReady && workersReady;
-  return { desired, workers: workers.length, ready, updated, masterReady, workersReady, suspended, stalled, readyNow };
+  // Without its Services the cluster cannot be reached (GAFFER_MASTER_ADDR is the master Service).
+  const readyNow = !suspended && !stalled && !serviceError && masterReady && workersReady;
+  const counts = { desired, workers: workers.length, ready, updated };
+  return { ...counts, masterReady, workersReady, suspended, stalled, serviceError, readyNow };
 }
 
 function readyCondition(t: Tally): ConditionInput {
@@ -55,6 +60,8 @@ function readyCondition(t: Tally): ConditionInput {
     return { type: CONDITIONS.Ready, status: 'False', reason: R.Suspended, message: 'the cluster is suspended' };
   if (t.stalled)
     return { type: CONDITIONS.Ready, status: 'False', reason: t.stalled.reason, message: t.stalled.message };
+  if (t.serviceError)
+    return { type: CONDITIONS.Ready, status: 'False', reason: R.ServiceRefused, message: t.serviceError };
   const reason = t.masterReady ? R.WorkersNotReady : R.MasterNotReady;
   const message = `master ${t.masterReady ? 'ready' : 'not ready'}, ${counts}`;
   return { type: CONDITIONS.Ready, status: 'False', reason, message };
@@ -90,6 +97,13 @@ function replicaFailure(s: StatusInputs): ConditionInput | undefined {
   return undefined;
 }
 
+/** The master and workers Services: applied, or refused with the API server's message. */
+function servicesCondition(t: Tally): ConditionInput {
+  const type = CONDITIONS.ServicesReady;
+  if (t.serviceError) return { type, status: 'False', reason: R.ServiceRefused, message: t.serviceError };
+  return { type, status: 'True', reason: R.ServicesApplied, message: 'the master and workers Services are applied' };
+}
+
 function conditions(c: ValidComputeCluster, s: StatusInputs, t: Tally): ConditionInput[] {
   const counts = `${t.ready}/${t.desired} workers ready`;
   const off = (type: string, reason: string): ConditionInput => ({ type, status: 'False', reason, message: '' });
@@ -106,6 +120,7 @@ function conditions(c: ValidComputeCluster, s: StatusInputs, t: Tally): Conditio
           reason: R.NotAllReady,
           message: `${counts}, ${t.updated} on the current template`,
         },
+    servicesCondition(t),
     replicaFailure(s) ?? off(CONDITIONS.ReplicaFailure, R.NoFailure),
     t.suspended
       ? {
@@ -151,7 +166,7 @@ function masterStatus(c: ValidComputeCluster, plan: ClusterPlan, t: Tally): Comp
 
 export function computeClusterStatus(c: ValidComputeCluster, s: StatusInputs): ComputeClusterStatus {
   const prev = c.status ?? {};
-  const t = tally(c, s.plan);
+  const t = tally(c, s.plan, s.serviceError);
   return {
     observedGeneration: c.metadata.generation,
     phase: phaseOf(prev, s.plan, t),

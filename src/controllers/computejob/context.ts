@@ -19,6 +19,8 @@ export interface JobContext {
   ephemeral: boolean;
   /** The job's driver pods, all attempts. */
   drivers: V1Pod[];
+  /** The last state of the job's driver pods that were disrupted and are gone (DepartedDrivers). */
+  gone: V1Pod[];
   nodes: NodeLookup;
   now: number;
 }
@@ -29,11 +31,12 @@ export function jobContext(
   drivers: V1Pod[],
   nodes: NodeLookup,
   now: number,
+  gone: V1Pod[] = [],
 ): JobContext {
   const ephemeral = !!job.spec.clusterTemplate;
   const owned = ephemeral && cluster && isControlledBy(cluster, uidOf(job)) ? cluster : undefined;
   const clusterName = job.spec.clusterRef?.name ?? nameOf(job);
-  return { job, cluster, ownedCluster: owned, clusterName, ephemeral, drivers, nodes, now };
+  return { job, cluster, ownedCluster: owned, clusterName, ephemeral, drivers, gone, nodes, now };
 }
 
 export type Status = ComputeJobStatus & { attempts: Attempt[]; attemptCount: number; failed: number };
@@ -43,6 +46,8 @@ export class Outcome {
   readonly status: Status;
   readonly actions: JobAction[] = [];
   wakeAt?: number;
+  /** What an unfinished job waits for, when its phase alone does not say (Ready and Reconciling). */
+  progress?: { reason: Reason; message: string };
 
   constructor(
     prev: ComputeJobStatus | undefined,

@@ -1,9 +1,15 @@
 // Decides a ComputeJob's next status and actions from what is observed (pure; no I/O): a
 // switch over the job's phase, each phase in its own file under phases/. The reconciler
 // writes the status first, then acts: intent survives a crash.
-import type { ComputeJobStatus, ValidComputeCluster, ValidComputeJob } from '../../api/v1alpha1/index.ts';
+import {
+  KINDS,
+  type ComputeJobStatus,
+  type ValidComputeCluster,
+  type ValidComputeJob,
+} from '../../api/v1alpha1/index.ts';
 import { JOB_REASONS } from '../../api/v1alpha1/reasons.ts';
 import { buildEphemeralCluster } from '../../builders/cluster.ts';
+import { isTerminating, nameOf, uidOf } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
 import type { NodeLookup } from '../common/podhealth.ts';
 import { iso } from '../common/time.ts';
@@ -26,16 +32,44 @@ export interface JobDecision {
   wakeAt?: number;
 }
 
-/** The ephemeral cluster: created when missing; one of the same name that is not ours fails the job. */
+/** How often a job waiting for a same-named cluster to go looks again (its deletion also wakes it). */
+const CLUSTER_DELETION_RECHECK_MS = 10_000;
+
+/**
+ * Why a same-named cluster that is not ours is on its way out, if it is: being deleted, or
+ * controlled by a previous ComputeJob of this name (deleted, so the garbage collector deletes
+ * it: `kubectl replace --force`, Argo CD Replace). Names are unique, so an owner with this
+ * name and another uid is that previous job.
+ */
+function leavingCluster(ctx: JobContext, c: ValidComputeCluster): string | undefined {
+  const name = ctx.clusterName;
+  if (isTerminating(c)) return `ComputeCluster ${name} is being deleted; waiting for it to go to create this job's`;
+  const owner = c.metadata.ownerReferences?.find((r) => r.controller);
+  if (owner?.kind === KINDS.ComputeJob.kind && owner.name === nameOf(ctx.job) && owner.uid !== uidOf(ctx.job)) {
+    return `ComputeCluster ${name} belongs to a deleted ComputeJob ${owner.name} (uid ${owner.uid}); waiting for the garbage collector to delete it`;
+  }
+  return undefined;
+}
+
+/**
+ * The ephemeral cluster: created when missing; one of the same name that is going away is
+ * waited for (WaitingForCluster, reason WaitingForClusterDeletion); any other that is not
+ * ours fails the job (ClusterConflict), as nobody is going to remove it.
+ */
 function ensureCluster(ctx: JobContext, out: Outcome): void {
-  if (!ctx.ephemeral) return;
+  if (!ctx.ephemeral || ctx.ownedCluster) return;
   if (!ctx.cluster) {
     const cluster = buildEphemeralCluster(ctx.job);
     if (cluster) out.act({ kind: 'createCluster', cluster });
-  } else if (!ctx.ownedCluster) {
-    const message = `a ComputeCluster named ${ctx.clusterName} already exists and is not owned by this job`;
-    finish(out, 'Failed', JOB_REASONS.ClusterConflict, message);
+    return;
   }
+  const leaving = leavingCluster(ctx, ctx.cluster);
+  if (leaving) {
+    out.progress = { reason: JOB_REASONS.WaitingForClusterDeletion, message: leaving };
+    return out.wake(out.now + CLUSTER_DELETION_RECHECK_MS);
+  }
+  const message = `a ComputeCluster named ${ctx.clusterName} already exists and is not owned by this job`;
+  finish(out, 'Failed', JOB_REASONS.ClusterConflict, message);
 }
 
 /** A job that is neither finished nor suspended: Pending, WaitingForCluster, Running or Retrying. */
@@ -55,8 +89,9 @@ export function decideJob(
   drivers: V1Pod[],
   nodes: NodeLookup,
   now: number,
+  gone: V1Pod[] = [],
 ): JobDecision {
-  const ctx = jobContext(job, cluster, drivers, nodes, now);
+  const ctx = jobContext(job, cluster, drivers, nodes, now, gone);
   const out = new Outcome(job.status, now);
   out.status.clusterName = ctx.clusterName;
   out.status.observedGeneration = job.metadata.generation;

@@ -24,6 +24,8 @@ import { CLUSTER_REF } from '../computecluster/reconciler.ts';
 import { stallInvalidSpec, statusEqual, tolerated, writeStatus, type ApiErrorTest } from '../common/writes.ts';
 import type { JobAction } from './actions.ts';
 import { decideJob } from './decide.ts';
+import { DepartedDrivers } from './departed.ts';
+import { jobKeyOf } from './watches.ts';
 
 export const JOB_REF = { group: GROUP, version: VERSION, plural: KINDS.ComputeJob.plural };
 
@@ -53,8 +55,18 @@ const ERRORS: Record<JobAction['kind'], { done: readonly ApiErrorTest[]; report?
   event: { done: [] },
 };
 
+/** How long a disrupted driver's last state is kept after its deletion, for its job's reconcile. */
+const DEPARTED_KEEP_MS = 15 * 60_000;
+
 export class ComputeJobReconciler implements Reconciler {
-  constructor(private readonly d: JobDeps) {}
+  private readonly departed = new DepartedDrivers(DEPARTED_KEEP_MS);
+
+  constructor(private readonly d: JobDeps) {
+    d.pods.on((e) => {
+      if (e.type !== 'delete') return;
+      for (const key of jobKeyOf(e.obj)) this.departed.record(key, e.obj, Date.now());
+    });
+  }
 
   async reconcile(key: string, { log }: ReconcileContext): Promise<ReconcileResult | void> {
     const obj = this.d.jobs.get(key);
@@ -71,7 +83,9 @@ export class ComputeJobReconciler implements Reconciler {
     const drivers = this.d.pods
       .byIndex('job', key)
       .filter((p) => isControlledBy(p, uidOf(job)) && labelOf(p, LABELS.role) === 'driver');
-    const { status, actions, wakeAt } = decideJob(job, cluster, drivers, this.d.nodes, Date.now());
+    const now = Date.now();
+    const gone = this.departed.of(key, now);
+    const { status, actions, wakeAt } = decideJob(job, cluster, drivers, this.d.nodes, now, gone);
 
     if (!statusEqual(status, obj.status)) await writeStatus(this.d.client, JOB_REF, obj, status);
     for (const a of actions) {

@@ -44,18 +44,20 @@ function when(on: boolean, type: string, yes: Omit<ConditionInput, 'type' | 'sta
   return on ? { type, status: 'True', ...yes } : { type, status: 'False', reason: no, message: '' };
 }
 
-export function jobConditions(st: ComputeJobStatus): ConditionInput[] {
+/** `progress`: what an unfinished job waits for, as the reason and message of Ready and Reconciling. */
+export function jobConditions(st: ComputeJobStatus, progress?: { reason: Reason; message: string }): ConditionInput[] {
   const phase = st.phase ?? 'Pending';
   const done = phase === 'Succeeded' || phase === 'Failed';
   const msg = st.message ?? '';
   const failure = { reason: st.reason ?? JOB_REASONS.Failed, message: msg };
+  const going = progress && !done ? progress : { reason: phase, message: progressOf(st) };
   return [
     phase === 'Succeeded'
       ? { type: CONDITIONS.Ready, status: 'True', reason: JOB_REASONS.Succeeded, message: msg }
-      : { type: CONDITIONS.Ready, status: 'False', reason: phase, message: done ? msg : progressOf(st) },
+      : { type: CONDITIONS.Ready, status: 'False', ...(done ? { reason: phase, message: msg } : going) },
     done || phase === 'Suspended'
       ? { type: CONDITIONS.Reconciling, status: 'False', reason: phase, message: '' }
-      : { type: CONDITIONS.Reconciling, status: 'True', reason: phase, message: progressOf(st) },
+      : { type: CONDITIONS.Reconciling, status: 'True', ...going },
     when(phase === 'Failed', CONDITIONS.Stalled, failure, JOB_REASONS.NotStalled),
     when(phase === 'Succeeded', CONDITIONS.Complete, { reason: JOB_REASONS.Succeeded, message: msg }, phase),
     when(phase === 'Failed', CONDITIONS.Failed, failure, phase),
@@ -74,6 +76,11 @@ export function finalStatus(ctx: JobContext, out: Outcome): ComputeJobStatus {
   if (!st.attempts?.length) delete st.attempts;
   st.phase ??= 'Pending';
   const generation = ctx.job.metadata.generation;
-  st.conditions = setConditions(ctx.job.status?.conditions, jobConditions(st), generation, new Date(out.now));
+  st.conditions = setConditions(
+    ctx.job.status?.conditions,
+    jobConditions(st, out.progress),
+    generation,
+    new Date(out.now),
+  );
   return st;
 }

@@ -17,7 +17,7 @@ import {
 import type { JobDeps } from './reconciler.ts';
 
 /** The job a driver pod runs for, by its job label (other pods: none). */
-const jobKeyOf = (p: KObject): string[] => {
+export const jobKeyOf = (p: KObject): string[] => {
   const j = p.metadata?.labels?.[LABELS.job];
   return j && p.metadata?.labels?.[LABELS.role] === 'driver' ? [namespacedKey(namespaceOf(p), j)] : [];
 };

@@ -8,15 +8,22 @@ import { isTerminating, nameOf, uidOf } from '../../../kube/meta.ts';
 import type { V1Pod } from '../../../kube/types.ts';
 import { desiredWorkerCount } from '../../computecluster/workers.ts';
 import { nodeLoss } from '../../common/podhealth.ts';
-import { exitOf } from '../attempts.ts';
+import { disruptionOf, exitOf } from '../attempts.ts';
 import type { JobContext, Outcome } from '../context.ts';
 import { startupDeadline } from '../deadlines.ts';
 import { attemptFailed } from '../failure-policy.ts';
 import { finish } from '../status.ts';
 
-/** No driver (or only a terminating one): deleted after it was seen, or still to be created. */
+/**
+ * No driver (or only a terminating one): deleted after it was seen, or still to be created.
+ * Deleted by Kubernetes itself (eviction, preemption, a taint: its DisruptionTarget condition,
+ * on the terminating pod or its last state before it went) ends the attempt with that reason.
+ */
 function driverMissing(ctx: JobContext, out: Outcome, a: Attempt, pod: V1Pod | undefined): void {
   if (a.podUID && (!pod || uidOf(pod) === a.podUID)) {
+    const last = pod ?? ctx.gone.find((p) => uidOf(p) === a.podUID);
+    const disruption = disruptionOf(last);
+    if (disruption) return attemptFailed(ctx, out, a, disruption);
     return attemptFailed(ctx, out, a, {
       reason: JOB_REASONS.PodDeleted,
       message: `driver pod ${a.podName} was deleted`,
