@@ -93,8 +93,9 @@ function buildControllers(cfg: OperatorConfig, deps: ClusterDeps & JobDeps, log:
     metrics,
   });
   addIndexes(deps);
-  const clusterController = new Controller('computecluster', new ComputeClusterReconciler(deps), options());
-  watchClusters(clusterController, deps);
+  const clusterReconciler = new ComputeClusterReconciler(deps);
+  const clusterController = new Controller('computecluster', clusterReconciler, options());
+  watchClusters(clusterController, deps, clusterReconciler.expectations);
   addJobIndexes(deps);
   const jobController = new Controller('computejob', new ComputeJobReconciler(deps), options());
   watchJobs(jobController, deps);

@@ -5,7 +5,7 @@ import type { KubeConfig } from './config.ts';
 import { httpStatus } from './errors.ts';
 import { nameOf, namespaceOf, type HasMetadata } from './meta.ts';
 import { Transport, type RequestOptions, type StreamHandle } from './transport.ts';
-import type { KubeEvent, Lease, V1Pod, V1Service } from './types.ts';
+import type { KubeEvent, Lease, V1OwnerReference, V1Pod, V1Service } from './types.ts';
 import { resourcePath, type Query } from './wire.ts';
 
 export interface RequestObserver {
@@ -39,6 +39,7 @@ interface DeleteOptions {
 }
 
 const APPLY_PATCH = 'application/apply-patch+yaml';
+const STRATEGIC_MERGE_PATCH = 'application/strategic-merge-patch+json';
 const core = (plural: string, namespace?: string, name?: string) =>
   resourcePath({ group: '', version: 'v1', plural, namespace, name });
 const leases = (namespace: string, name?: string) =>
@@ -116,6 +117,22 @@ export class KubeClient {
       ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}),
     });
     return this.send('delete', 'pods', 'DELETE', core('pods', namespace, name), { body }, this.opts.writes);
+  }
+
+  /** A live read of a pod, past the cache (the cache holds only Gaffer's pods). */
+  getPod(namespace: string, name: string): Promise<V1Pod> {
+    return this.send('get', 'pods', 'GET', core('pods', namespace, name), {});
+  }
+
+  /**
+   * Adopts a pod: adds the controller ownerReference, only if the pod is still the one decided
+   * about (the uid in the patch is a precondition: 409 otherwise), as the ReplicaSet controller
+   * does. A strategic merge patch keeps the pod's other ownerReferences (merged by uid).
+   */
+  adoptPod(namespace: string, name: string, uid: string, owner: V1OwnerReference): Promise<V1Pod> {
+    const body = { metadata: { ownerReferences: [owner], uid } };
+    const o = { body, contentType: STRATEGIC_MERGE_PATCH, query: { fieldManager: FIELD_MANAGER } };
+    return this.send('patch', 'pods', 'PATCH', core('pods', namespace, name), o, this.opts.writes);
   }
 
   /** Server-side apply: the operator owns exactly the fields it sends (JSON is YAML). */

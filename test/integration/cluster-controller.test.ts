@@ -3,8 +3,10 @@
 import { expect } from 'chai';
 import { revisionHash } from '../../src/builders/hash.ts';
 import {
+  apply,
   cond,
   envOf,
+  k,
   live,
   OperatorProcess,
   podNames,
@@ -14,7 +16,9 @@ import {
   untilNodeReady,
   waitFor,
   whileNodeNotReady,
+  OPERATOR_KUBECONFIG,
 } from './harness.ts';
+import { clusterFaultProxy, kubeconfigFileVia, type SeenRequest } from './proxy.ts';
 
 const image = 'registry.invalid/compute:1';
 
@@ -728,6 +732,212 @@ describe('ComputeCluster controller', function () {
       );
       expect(cond(c, 'ReplicaFailure').message).to.include('spec.containers[0].image: Required value');
       expect(c.status.workers.replicas).to.equal(0);
+    });
+  });
+
+  describe('retried deletes and pods of the same name (issue 11)', () => {
+    /** Failed DELETEs of pods the operator has sent (any 4xx answer: the policy below refuses them). */
+    const refusedDeletes = async () =>
+      (await s.op.metrics())
+        .filter((l) => l.startsWith('rest_client_requests_total{') && /verb="delete",resource="pods",code="4/.test(l))
+        .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+
+    /** Runs `fn` while a ValidatingAdmissionPolicy refuses every DELETE of these pods in the test namespace. */
+    async function whileDeletesRefused<T>(
+      name: string,
+      podNames: [string, ...string[]],
+      fn: () => Promise<T>,
+    ): Promise<T> {
+      const ns = s.ns.name;
+      await apply([
+        {
+          apiVersion: 'admissionregistration.k8s.io/v1',
+          kind: 'ValidatingAdmissionPolicy',
+          metadata: { name },
+          spec: {
+            failurePolicy: 'Fail',
+            matchConstraints: {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } },
+              resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['DELETE'], resources: ['pods'] }],
+            },
+            validations: [
+              {
+                expression: `!(oldObject.metadata.name in ${JSON.stringify(podNames)})`,
+                message: 'refused by the test',
+              },
+            ],
+          },
+        },
+        {
+          apiVersion: 'admissionregistration.k8s.io/v1',
+          kind: 'ValidatingAdmissionPolicyBinding',
+          metadata: { name },
+          spec: { policyName: name, validationActions: ['Deny'] },
+        },
+      ]);
+      try {
+        // The policy is in force once a server-side dry run of the delete is refused.
+        await waitFor(
+          'the delete policy in force',
+          async () => (await s.ns.run(['delete', 'pod', podNames[0], '--dry-run=server'])).code !== 0,
+          30_000,
+        );
+        return await fn();
+      } finally {
+        await k(['delete', 'validatingadmissionpolicybinding,validatingadmissionpolicy', name, '--ignore-not-found']);
+      }
+    }
+
+    it('re-issues the refused delete of a failed master and worker without counting them again (#1)', async () => {
+      const c0 = await create('intent', {
+        replicas: 1,
+        failurePolicy: { action: 'RecreateMaster', maxRestarts: 1, windowSeconds: 600 },
+        recovery: { backoff: { initialSeconds: 1, maxSeconds: 2 } },
+      });
+      const worker0 = (await s.ns.get('pod', 'intent-worker-0')).metadata.uid;
+      await whileDeletesRefused('gaffer-test-intent', ['intent-master', 'intent-worker-0'], async () => {
+        await failPod('intent-master');
+        await failPod('intent-worker-0');
+        // Both losses are recorded (the worker's after the backoff that the master's started)...
+        await s.ns.until(
+          'computecluster',
+          'intent',
+          'both losses recorded',
+          (c) => c.status.recovery?.podsReplaced >= 2,
+        );
+        // ...and the refused deletes are retried after that.
+        const recorded = await refusedDeletes();
+        await waitFor('the deletes retried', async () => (await refusedDeletes()) - recorded >= 2, 60_000);
+        const c = await cc('intent');
+        expect(
+          cond(c, 'Stalled')?.status,
+          `Stalled while retrying the first restart: ${cond(c, 'Stalled')?.message}`,
+        ).to.equal('False');
+        expect(c.status.master.restarts, 'master restarts counted while retrying').to.equal(1);
+        expect(c.status.recovery.podsReplaced, 'replacements counted while retrying').to.equal(2);
+      });
+      const c1 = await masterChanged('intent', c0.status.master.uid, 60_000);
+      await waitFor(
+        'worker 0 replaced',
+        async () => live(await pods('intent', 'worker')).some((p) => p.metadata.uid !== worker0),
+        60_000,
+      );
+      const c2 = await ready('intent');
+      expect(c1.status.master.restarts).to.equal(1);
+      expect(c2.status.recovery.podsReplaced).to.equal(2);
+      expect(c2.status.recovery.masterRestartTimes).to.have.length(1);
+      expect(cond(c2, 'Stalled').status).to.equal('False');
+    });
+
+    it('deletes one worker on a scale-down even when the cache lags its own delete (#13)', async () => {
+      // The operator talks through the fault proxy, which can hold the pods watch (a stale cache).
+      const proxy = await clusterFaultProxy();
+      await s.op.stop();
+      s.op = new OperatorProcess(['--leader-elect=false', '--namespaces', s.ns.name], {
+        kubeconfig: kubeconfigFileVia(OPERATOR_KUBECONFIG, proxy.port),
+      });
+      try {
+        await s.op.started();
+        await create('lag', { replicas: 5 });
+        const uids = new Map(live(await pods('lag', 'worker')).map((p) => [p.metadata.name, p.metadata.uid]));
+        const podsWatch = (r: SeenRequest) => r.watch && r.path.endsWith('/pods');
+        // Freeze the operator's pod cache: its watch ends and every new one is held.
+        proxy.fault = (r) => (podsWatch(r) ? { kind: 'hold' } : undefined);
+        proxy.cutWhere(podsWatch);
+        // Worker 1 stops being Ready (a crash, restarted only in 10 minutes); the cache does not see it yet.
+        await crashLoop('lag-worker-1', '600s');
+        await s.ns.until('pod', 'lag-worker-1', 'not Ready', (p) => cond(p, 'Ready')?.status === 'False');
+        // Scale 5 -> 4: the operator deletes worker 4, the highest index (all are Ready in its cache).
+        await scale('lag', 4);
+        const deletes = () =>
+          proxy.seen
+            .filter((r) => r.method === 'DELETE' && r.path.includes('/pods/lag-'))
+            .map((r) => r.path.split('/').pop());
+        await waitFor('worker 4 deleted', async () => deletes().includes('lag-worker-4'), 30_000);
+        // The cache catches up to worker 1 being not Ready, but not to its own delete of worker 4.
+        let delivered = false;
+        const upToWorker1 = (e: { type: string; object: any }) =>
+          e.object?.metadata?.name === 'lag-worker-1' && cond(e.object, 'Ready')?.status === 'False';
+        let once = false;
+        proxy.fault = (r) => {
+          if (!podsWatch(r)) return undefined;
+          if (once) return { kind: 'hold' };
+          once = true;
+          return { kind: 'endAfterEvent', until: upToWorker1, ended: () => (delivered = true) };
+        };
+        proxy.cutWhere(podsWatch);
+        await waitFor('the cache shows worker 1 not Ready', async () => delivered, 30_000);
+        // A reconcile that trusts this cache sees 5 workers, one not Ready, for 4 wanted.
+        await sleep(5000);
+        proxy.fault = () => undefined;
+        proxy.cutWhere(podsWatch);
+        await s.ns.until('computecluster', 'lag', 'scaled to 4', (c) => c.status.workers.replicas === 4, 60_000);
+        await sleep(3000);
+        // The same delete may be sent again (a retry); no other pod may be deleted.
+        expect([...new Set(deletes())], 'pods the operator deleted').to.deep.equal(['lag-worker-4']);
+        const ws = live(await pods('lag', 'worker'));
+        expect(ws.map((p) => [p.metadata.name, p.metadata.uid]).sort()).to.deep.equal(
+          [0, 1, 2, 3].map((i) => [`lag-worker-${i}`, uids.get(`lag-worker-${i}`)]),
+        );
+      } finally {
+        await s.op.stop();
+        await proxy.stop();
+        await s.startOperator();
+      }
+    });
+
+    it('adopts orphaned pods that match, and reports a foreign pod holding a name as PodConflict (#14)', async () => {
+      const c0 = await create('adopt', { replicas: 2 });
+      const uids = podUids(await pods('adopt'));
+      // Orphan the pods (the garbage collector removes their ownerReferences), as `kubectl delete --cascade=orphan`.
+      await s.ns.delete('computecluster', 'adopt', '--cascade=orphan');
+      await waitFor(
+        'pods orphaned',
+        async () => (await pods('adopt')).every((p) => !(p.metadata.ownerReferences ?? []).length),
+        60_000,
+      );
+      // A pod that is not Gaffer's holds the name of worker 2.
+      await s.ns.apply({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'adopt-worker-2', labels: { app: 'someone-else' } },
+        spec: { containers: [{ name: 'c', image }] },
+      });
+      await s.ns.apply(clusterManifest('adopt', { replicas: 3 }));
+      const conflict = await s.ns.until(
+        'computecluster',
+        'adopt',
+        'PodConflict reported',
+        (c) => cond(c, 'ReplicaFailure')?.reason === 'PodConflict',
+        60_000,
+      );
+      expect(cond(conflict, 'ReplicaFailure').message).to.include('adopt-worker-2');
+      expect(conflict.metadata.uid).to.not.equal(c0.metadata.uid);
+      // The orphans are adopted as they are (same uids), with the new cluster as their controller.
+      const adopted = await waitFor(
+        'orphans adopted',
+        async () => {
+          const ps = (await pods('adopt')).filter((p) => uids.includes(p.metadata.uid));
+          const owned = ps.filter((p) => p.metadata.ownerReferences?.[0]?.uid === conflict.metadata.uid);
+          return owned.length === uids.length && owned;
+        },
+        60_000,
+      );
+      expect(adopted.every((p: any) => p.metadata.ownerReferences[0].controller === true)).to.equal(true);
+      expect((await s.ns.events('PodConflict', 'adopt')).length).to.be.greaterThan(0);
+      const master = await s.ns.until('computecluster', 'adopt', 'master ready', (c) => c.status.master.ready, 60_000);
+      expect(uids).to.include(master.status.master.uid);
+      // Once the foreign pod goes, worker 2 is created and the conflict clears.
+      await s.ns.delete('pod', 'adopt-worker-2', '--grace-period=0', '--force');
+      const c = await ready('adopt', 90_000);
+      expect(cond(c, 'ReplicaFailure').status).to.equal('False');
+      const ws = live(await pods('adopt', 'worker'));
+      expect(ws.map((p) => p.metadata.name).sort()).to.deep.equal([
+        'adopt-worker-0',
+        'adopt-worker-1',
+        'adopt-worker-2',
+      ]);
+      expect(ws.every((p) => p.metadata.ownerReferences?.[0]?.uid === c.metadata.uid)).to.equal(true);
     });
   });
 

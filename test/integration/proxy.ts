@@ -10,10 +10,10 @@ import {
   request as httpsRequest,
   type Server as HttpsServer,
 } from 'node:https';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { CLUSTER_DIR, KUBECONFIG } from '../../hack/kubectl.ts';
 import { connect as kubeConnect, type KubeConfig } from '../../src/kube/config.ts';
 import { resolveKubeconfig } from '../../src/kube/kubeconfig.ts';
@@ -120,7 +120,13 @@ export type Fault =
   /** Forwarded, and the connection cut after `ms`. */
   | { kind: 'cutAfter'; ms: number }
   /** Never answered: it waits until the client gives up (or the proxy stops). */
-  | { kind: 'hold' };
+  | { kind: 'hold' }
+  /**
+   * A watch forwarded event by event until one for which `until` holds: that event is sent and
+   * the watch ends there, as if the server had closed it. The client sees the events up to it
+   * and none after (a stale cache at a chosen point, the Sieve technique).
+   */
+  | { kind: 'endAfterEvent'; until: (event: { type: string; object: any }) => boolean; ended?: () => void };
 
 const statusBody = (code: number, reason: string) => ({
   kind: 'Status',
@@ -144,7 +150,8 @@ export class FaultProxy {
   fault: (r: SeenRequest) => Fault | undefined = () => undefined;
   private server: HttpsServer | undefined;
   private readonly upstream: HttpsAgent;
-  private readonly responses = new Set<ServerResponse>();
+  /** Requests in flight, with what was seen of each. */
+  private readonly responses = new Map<ServerResponse, SeenRequest>();
 
   constructor(
     private readonly target: URL,
@@ -176,13 +183,14 @@ export class FaultProxy {
       abandoned: false,
     };
     this.seen.push(seen);
-    this.responses.add(res);
+    this.responses.set(res, seen);
     res.on('close', () => {
       this.responses.delete(res);
       if (!res.writableFinished) seen.abandoned = true;
     });
     const fault = this.fault(seen);
     if (!fault || fault.kind === 'cutAfter') return this.forward(req, res, fault?.ms);
+    if (fault.kind === 'endAfterEvent') return this.forward(req, res, undefined, fault);
     if (fault.kind === 'hold') return;
     if (fault.kind === 'status') {
       res.writeHead(fault.code, { 'Content-Type': 'application/json' });
@@ -193,8 +201,16 @@ export class FaultProxy {
     res.end(JSON.stringify({ type: 'ERROR', object: statusBody(fault.code, fault.reason) }) + '\n');
   }
 
-  /** Sends the request on to the API server and its answer back; with `cutAfterMs`, cuts both after that. */
-  private forward(req: IncomingMessage, res: ServerResponse, cutAfterMs?: number): void {
+  /**
+   * Sends the request on to the API server and its answer back; with `cutAfterMs`, cuts both
+   * after that; with `endAfter`, ends the answer after the first watch event it chooses.
+   */
+  private forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    cutAfterMs?: number,
+    endAfter?: Extract<Fault, { kind: 'endAfterEvent' }>,
+  ): void {
     const headers = { ...req.headers, host: this.target.host };
     delete headers.connection;
     const up = httpsRequest(
@@ -211,6 +227,7 @@ export class FaultProxy {
         delete h.connection;
         delete h['keep-alive'];
         res.writeHead(answer.statusCode ?? 502, h);
+        if (endAfter) return FaultProxy.untilEvent(answer, res, endAfter);
         answer.pipe(res);
       },
     );
@@ -220,9 +237,37 @@ export class FaultProxy {
     req.pipe(up);
   }
 
+  /** Passes a watch's events on, line by line, and ends it after the one `f.until` chooses. */
+  private static untilEvent(
+    answer: IncomingMessage,
+    res: ServerResponse,
+    f: Extract<Fault, { kind: 'endAfterEvent' }>,
+  ): void {
+    let buf = '';
+    answer.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0 && !res.writableEnded) {
+        const line = buf.slice(0, i + 1);
+        buf = buf.slice(i + 1);
+        res.write(line);
+        if (!f.until(JSON.parse(line))) continue;
+        res.end();
+        answer.destroy();
+        f.ended?.();
+      }
+    });
+    answer.on('end', () => res.end());
+  }
+
   /** Ends every request in flight (an open watch, a held request), as a network failure would. */
   cutAll(): void {
-    for (const r of this.responses) r.destroy();
+    this.cutWhere(() => true);
+  }
+
+  /** Ends the requests in flight that match (a chosen watch), leaving the others alone. */
+  cutWhere(pred: (r: SeenRequest) => boolean): void {
+    for (const [res, seen] of this.responses) if (pred(seen)) res.destroy();
   }
 
   async stop(): Promise<void> {
@@ -240,6 +285,15 @@ const apiServer = (): URL => new URL(kubeConfigVia(KUBECONFIG).server);
 export function kubeConfigVia(kubeconfig: string, port?: number): KubeConfig {
   const spec = resolveKubeconfig(parse(readFileSync(kubeconfig, 'utf8')), dirname(kubeconfig), 'test');
   return kubeConnect(port === undefined ? spec : { ...spec, server: `https://127.0.0.1:${port}` });
+}
+
+/** A copy of a kubeconfig file whose server is this loopback port (a proxy): its path. */
+export function kubeconfigFileVia(kubeconfig: string, port: number): string {
+  const config = parse(readFileSync(kubeconfig, 'utf8'));
+  for (const c of config.clusters) c.cluster.server = `https://127.0.0.1:${port}`;
+  const path = join(CLUSTER_DIR, `via-${port}.kubeconfig`);
+  writeFileSync(path, stringify(config), { mode: 0o600 });
+  return path;
 }
 
 /** A LoopbackProxy in front of the local control plane's API server, started. */

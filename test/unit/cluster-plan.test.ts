@@ -14,8 +14,10 @@ import {
 } from '../../src/builders/pods.ts';
 import { buildMasterService } from '../../src/builders/services.ts';
 import { createsOf, deletesOf } from '../../src/controllers/computecluster/actions.ts';
+import { claimPods, conflictMessage, whyNotAdoptable } from '../../src/controllers/computecluster/claim.ts';
 import {
   desiredWorkerCount,
+  holdPodWrites,
   maxUnavailableCount,
   planCluster,
   scaleDownOrder,
@@ -231,12 +233,17 @@ describe('planCluster', () => {
     expect(deleted(plan).map((d) => [d.name, d.reason])).to.deep.equal([['c-worker-0', 'PodFailed']]);
     expect(created(plan)).to.deep.equal([]); // the same index is reused once the pod is gone
     expect(plan.intent?.recovery).to.include({ podsReplaced: 1, failureStreak: 1, lastReason: 'PodFailed' });
-    // Later failure within the streak: waits initialSeconds (10) after the last one.
+    // Its replacement fails within the streak: waits initialSeconds (10) after the last one.
     const c2 = { ...c, status: { recovery: plan.intent?.recovery } };
-    const later = planCluster(c2, pods, up, NOW + 5000);
+    const next = [
+      masterPod(c),
+      workerPod(c, 0, { of: 2, phase: 'Failed', uid: 'uid-next' }),
+      workerPod(c, 1, { of: 2 }),
+    ];
+    const later = planCluster(c2, next, up, NOW + 5000);
     expect(deleted(later)).to.deep.equal([]);
     expect(later.wakeAt).to.equal(NOW + 10_000);
-    expect(deleted(planCluster(c2, pods, up, NOW + 10_000))).to.have.length(1);
+    expect(deleted(planCluster(c2, next, up, NOW + 10_000))).to.have.length(1);
   });
   it('force-deletes pods on a lost node, including one stuck terminating there', () => {
     const c = cluster();
@@ -451,6 +458,185 @@ describe('workers policy: terminating leftovers do not block replacements (issue
       expect(created(plan).map((p) => p.metadata!.name)).to.deep.equal(t.create);
       expect(deleted(plan).map((d) => d.name)).to.deep.equal(t.deleted ?? []);
       expect(plan.wakeAt).to.equal(t.wakeAt);
+    });
+  }
+});
+
+describe('a counted delete that failed is sent again, not counted again (issue 11 #1)', () => {
+  const policy = (action: string, maxRestarts: number) => (x: any) => {
+    x.spec.master.failurePolicy = { action, maxRestarts, windowSeconds: 600 };
+    x.spec.workers.replicas = 2;
+  };
+  const failedMaster = (c: ValidComputeCluster) => [masterPod(c, { phase: 'Failed' }), ...clusterPods(c, 2).slice(1)];
+  const failedWorker = (c: ValidComputeCluster) => [
+    masterPod(c),
+    workerPod(c, 0, { of: 2, phase: 'Failed' }),
+    workerPod(c, 1, { of: 2 }),
+  ];
+  const cases: {
+    name: string;
+    mut: (x: any) => void;
+    pods: (c: ValidComputeCluster) => V1Pod[];
+    retiring: string[];
+    deletes: string[];
+  }[] = [
+    {
+      name: 'a lost master (RecreateMaster, maxRestarts 1)',
+      mut: policy('RecreateMaster', 1),
+      pods: failedMaster,
+      retiring: ['c-master'],
+      deletes: ['c-master'],
+    },
+    {
+      name: 'a lost master with RestartCluster: the master and every worker',
+      mut: policy('RestartCluster', 1),
+      pods: failedMaster,
+      retiring: ['c-master', 'c-worker-0', 'c-worker-1'],
+      deletes: ['c-master', 'c-worker-0', 'c-worker-1'],
+    },
+    {
+      name: 'a failed worker',
+      mut: policy('RecreateMaster', 5),
+      pods: failedWorker,
+      retiring: ['c-worker-0'],
+      deletes: ['c-worker-0'],
+    },
+  ];
+  for (const t of cases) {
+    it(`${t.name}: recorded by uid, then sent again on the retry with the same counts and no backoff`, () => {
+      const c = cluster(t.mut);
+      const pods = t.pods(c);
+      const first = planCluster(c, pods, up, NOW);
+      const retiring = first.intent?.recovery.retiring ?? [];
+      expect(retiring.map((r) => r.name).sort()).to.deep.equal(t.retiring);
+      for (const r of retiring) expect(r.uid).to.equal(`uid-${r.name}`);
+      // The delete failed: the same pods are seen again a moment later, with the intent in status.
+      const after = {
+        ...c,
+        status: { recovery: first.recovery, master: { uid: '', restarts: first.intent?.masterRestarts } },
+      };
+      const retry = planCluster(after as ValidComputeCluster, pods, up, NOW + 100);
+      expect(
+        deleted(retry)
+          .map((d) => d.name)
+          .sort(),
+      ).to.deep.equal(t.deletes);
+      expect(deleted(retry).every((d) => d.uid === `uid-${d.name}`)).to.equal(true);
+      expect(retry.stalled).to.equal(undefined);
+      expect(retry.intent?.masterRestarts).to.equal(undefined); // not counted again
+      expect(retry.recovery).to.deep.equal(first.recovery); // the same counts, the same streak
+      expect(created(retry)).to.deep.equal([]);
+    });
+  }
+  it('drops a retirement once its pod is terminating or gone, and a newer pod of that name is judged afresh', () => {
+    const c = cluster(policy('RecreateMaster', 5));
+    const first = planCluster(c, failedWorker(c), up, NOW);
+    const after = { ...c, status: { recovery: first.recovery } } as ValidComputeCluster;
+    const leaving = [
+      masterPod(c),
+      workerPod(c, 0, { of: 2, phase: 'Failed', terminating: true }),
+      workerPod(c, 1, { of: 2 }),
+    ];
+    expect(planCluster(after, leaving, up, NOW + 100).recovery?.retiring).to.equal(undefined);
+    // Its replacement (another uid) fails: a new loss, counted, after the backoff.
+    const replacement = [
+      masterPod(c),
+      workerPod(c, 0, { of: 2, phase: 'Failed', uid: 'uid-new' }),
+      workerPod(c, 1, { of: 2 }),
+    ];
+    const again = planCluster(after, replacement, up, NOW + 20_000);
+    expect(deleted(again).map((d) => d.uid)).to.deep.equal(['uid-new']);
+    expect(again.recovery?.podsReplaced).to.equal(2);
+  });
+});
+
+describe('claiming pods: adopt matching orphans, report the others (issue 11 #14)', () => {
+  const c = cluster();
+  const orphan = (p: V1Pod, mut: (p: V1Pod) => void = () => {}) => {
+    const o = structuredClone(p);
+    o.metadata!.ownerReferences = [];
+    mut(o);
+    return o;
+  };
+  const cases: { name: string; pod: V1Pod; claimed: 'owned' | 'adopt' | 'no'; why?: RegExp }[] = [
+    { name: 'a pod the cluster controls', pod: masterPod(c), claimed: 'owned' },
+    { name: "an orphan master with Gaffer's labels", pod: orphan(masterPod(c)), claimed: 'adopt' },
+    { name: "an orphan worker with Gaffer's labels", pod: orphan(workerPod(c, 3, { of: 4 })), claimed: 'adopt' },
+    {
+      name: 'a pod controlled by another object',
+      pod: orphan(masterPod(c), (p) => {
+        p.metadata!.ownerReferences = [
+          { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: 'u', controller: true },
+        ];
+      }),
+      claimed: 'no',
+      why: /controlled by ReplicaSet rs/,
+    },
+    {
+      name: 'an orphan being deleted',
+      pod: orphan(workerPod(c, 0, { of: 1, terminating: true })),
+      claimed: 'no',
+      why: /being deleted/,
+    },
+    {
+      name: 'an orphan whose index label does not match its name',
+      pod: orphan(workerPod(c, 0, { of: 1 }), (p) => {
+        p.metadata!.labels!['compute.gaffer.dev/worker-index'] = '7';
+      }),
+      claimed: 'no',
+      why: /labels for that role and index/,
+    },
+    {
+      name: 'a pod without Gaffer labels holding the master name',
+      pod: { metadata: { name: 'c-master', namespace: 'ns', uid: 'x', labels: { app: 'other' } } },
+      claimed: 'no',
+      why: /labels for that role and index/,
+    },
+    {
+      name: "an orphan of another cluster's",
+      pod: orphan(masterPod(cluster((x) => (x.metadata.name = 'other')))),
+      claimed: 'no',
+      why: /labels for that role and index/,
+    },
+  ];
+  for (const t of cases) {
+    it(`${t.name}: ${t.claimed === 'no' ? 'not adoptable' : t.claimed}`, () => {
+      const claim = claimPods(c, [t.pod]);
+      expect(claim.owned.length, 'owned').to.equal(t.claimed === 'owned' ? 1 : 0);
+      expect(claim.adopt.length, 'adopted').to.equal(t.claimed === 'adopt' ? 1 : 0);
+      if (t.why) expect(whyNotAdoptable(c, t.pod)).to.match(t.why);
+    });
+  }
+  it('names the pod and why in the PodConflict message', () => {
+    expect(conflictMessage([{ pod: 'c-worker-2', why: 'it is controlled by ReplicaSet rs' }])).to.match(
+      /^pod c-worker-2 exists and is not controlled by this ComputeCluster: it is controlled by ReplicaSet rs/,
+    );
+  });
+});
+
+describe('plans held while the cache lags its own writes (issue 11 #13)', () => {
+  const c = cluster((x) => (x.spec.workers.replicas = 4));
+  const waiting = { creates: 0, deletes: 1, expiresAt: NOW + 300_000 };
+  const cases: { name: string; pods: V1Pod[] }[] = [
+    // Scaled 5 -> 4, worker 4 deleted, the cache still shows it and worker 1 is now not Ready.
+    {
+      name: 'a scale-down whose delete the cache does not show yet',
+      pods: [
+        masterPod(c),
+        ...[0, 2, 3, 4].map((i) => workerPod(c, i, { of: 5 })),
+        workerPod(c, 1, { of: 5, ready: false }),
+      ],
+    },
+    { name: 'a replacement not yet seen', pods: [masterPod(c), workerPod(c, 0, { of: 4, phase: 'Failed' })] },
+  ];
+  for (const t of cases) {
+    it(`${t.name}: no create, delete, event or intent, and a wake-up when the expectations expire`, () => {
+      const plan = planCluster(c, t.pods, up, NOW);
+      expect(plan.actions.length, 'the unheld plan acts').to.be.greaterThan(0);
+      const held = holdPodWrites(c, plan, waiting);
+      expect([held.actions, held.intent, held.held]).to.deep.equal([[], undefined, true]);
+      expect(held.wakeAt).to.be.at.most(waiting.expiresAt);
+      expect(held.progress.at(-1)).to.equal('waiting for the cache to show 0 pod create(s) and 1 delete(s)');
     });
   }
 });

@@ -24,7 +24,7 @@ app.kubernetes.io/component: operator
 {{- define "gaffer.namespacedRules" -}}
 - apiGroups: [""]
   resources: [pods]
-  verbs: [get, list, watch, create, delete]
+  verbs: [get, list, watch, create, delete, patch]
 - apiGroups: [""]
   resources: [services]
   verbs: [get, list, watch, create, patch]

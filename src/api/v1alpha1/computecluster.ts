@@ -354,6 +354,27 @@ const recoveryStatusSchema = obj(
           'When the master was recreated after a loss, within master.failurePolicy.windowSeconds (for maxRestarts).',
       }),
     ),
+    retiring: opt(
+      list(
+        obj(
+          {
+            name: str({ maxLength: 253, description: 'The pod.' }),
+            uid: str({ maxLength: 128, description: 'Its uid: a newer pod of the same name is not retired.' }),
+            reason: str({
+              maxLength: 128,
+              description: 'Why it is retired (a podsReplaced reason, or RestartCluster).',
+            }),
+          },
+          { description: 'A pod counted in podsReplaced or masterRestartTimes whose deletion is not seen yet.' },
+        ),
+        {
+          // The master and every worker of a RestartCluster.
+          maxItems: MAX_WORKER_REPLICAS + 1,
+          description:
+            'Pods whose replacement is counted already and whose delete is not seen yet: a delete that failed (429, 5xx, timeout, operator restart) is sent again without counting the loss again or waiting for the backoff.',
+        },
+      ),
+    ),
   },
   {
     description:

@@ -57,6 +57,8 @@ export const CLUSTER_REASONS = {
   Progressing: 'Progressing',
   MasterRestartLimit: 'MasterRestartLimit',
   NoFailure: 'NoFailure',
+  /** ReplicaFailure and a Warning event: a pod holds a name the cluster needs and cannot be adopted. */
+  PodConflict: 'PodConflict',
   // ServicesReady (and Ready): the API server refused a Service, or both are applied
   ServiceRefused: 'ServiceRefused',
   ServicesApplied: 'ServicesApplied',
@@ -66,6 +68,8 @@ export const CLUSTER_REASONS = {
   TemplateChanged: 'TemplateChanged',
   RestartCluster: 'RestartCluster',
   ScaleDown: 'ScaleDown',
+  /** A Normal event: an orphan pod with Gaffer's labels for its role and index was adopted. */
+  PodAdopted: 'PodAdopted',
 } as const;
 export type ClusterReason = (typeof CLUSTER_REASONS)[keyof typeof CLUSTER_REASONS];
 

@@ -91,6 +91,18 @@ function outdatedMaster(m: V1Pod): MasterStep {
   };
 }
 
+/**
+ * The master's delete is recorded in status.recovery.retiring but not seen yet (it failed, or
+ * the operator was killed before sending it): it is sent again (pendingRetirements), counted
+ * already, so no restart is counted and no backoff waited; RestartCluster still holds the workers.
+ */
+export const retiringMaster = (c: ValidComputeCluster): MasterStep => ({
+  ...none(),
+  progress: ['recreating the master'],
+  restartCluster: c.spec.master.failurePolicy.action === 'RestartCluster',
+  clearMasterUid: true,
+});
+
 export function planMaster(c: ValidComputeCluster, obs: Observed, gate: BackoffGate, now: number): MasterStep {
   const m = obs.master;
   if (c.spec.suspend) return suspendMaster(m);

@@ -2,13 +2,22 @@
 // list of named steps: observe → backoff → master → replace broken workers → scale and roll
 // → intent. The reconciler records the intent in status first, then carries out the actions.
 import type { ValidComputeCluster } from '../../api/v1alpha1/index.ts';
+import { uidOf } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
 import type { NodeLookup } from '../common/podhealth.ts';
 import { soonest } from '../common/time.ts';
 import { deletesOf, type ClusterAction, type DeletePod } from './actions.ts';
-import { planMaster, type MasterStep } from './master.ts';
+import { planMaster, retiringMaster, type MasterStep } from './master.ts';
 import { observe, type Observed } from './observe.ts';
-import { backoffGate, recoveryIntent, type RecoveryIntent } from './recovery.ts';
+import {
+  backoffGate,
+  pendingRetirements,
+  plannedRecovery,
+  recoveryIntent,
+  redoRetirements,
+  type RecoveryIntent,
+  type RetiringPod,
+} from './recovery.ts';
 import { brokenWorkers, desiredWorkerCount, replaceBroken, scaleAndRoll, type WorkersStep } from './workers.ts';
 
 export { desiredWorkerCount, maxUnavailableCount, scaleDownOrder } from './workers.ts';
@@ -17,6 +26,8 @@ export type { Observed } from './observe.ts';
 export interface ClusterPlan {
   /** Status fields to write before acting (crash safety: intent survives a restart). */
   intent?: RecoveryIntent;
+  /** status.recovery after this plan (the intent's, or the one in status with finished retirements dropped). */
+  recovery: NonNullable<ValidComputeCluster['status']>['recovery'];
   /** In order: deletes, then events, then creates. */
   actions: ClusterAction[];
   /** The soonest time something is due (backoff, node loss, restart window). */
@@ -26,6 +37,8 @@ export interface ClusterPlan {
   /** What is being done, for the Reconciling condition. */
   progress: string[];
   observed: Observed;
+  /** Pod writes held back until the cache shows those sent earlier (holdPodWrites). */
+  held?: boolean;
 }
 
 const skipped: WorkersStep = { actions: [], progress: [], replaced: 0 };
@@ -44,23 +57,33 @@ function planWorkers(
   c: ValidComputeCluster,
   obs: Observed,
   master: MasterStep,
-  forceDeletes: DeletePod[],
+  otherDeletes: DeletePod[],
   gate: ReturnType<typeof backoffGate>,
   now: number,
 ) {
   if (master.restartCluster) return { broken: skipped, scaled: skipped };
-  const deleting = new Set([...forceDeletes, ...deletesOf(master.actions)].map((d) => d.name));
+  const deleting = new Set([...otherDeletes, ...deletesOf(master.actions)].map((d) => d.name));
   const broken = replaceBroken(obs, brokenWorkers(obs, deleting), gate, now);
   for (const d of deletesOf(broken.actions)) deleting.add(d.name);
   const scaled = scaleAndRoll(c, obs, deleting, desiredWorkerCount(c), now);
   return { broken, scaled };
 }
 
+/** Deletes counted already and sent again (status.recovery.retiring), and the master's step given them. */
+function retirements(c: ValidComputeCluster, obs: Observed, gate: ReturnType<typeof backoffGate>, now: number) {
+  const pods = [obs.master, ...obs.workers.values()].filter((p): p is V1Pod => !!p);
+  const pending: RetiringPod[] = pendingRetirements(c, pods);
+  const redo = redoRetirements(pending, pods);
+  const masterRetiring = !!obs.master && redo.some((d) => d.uid === uidOf(obs.master!));
+  const master = masterRetiring ? retiringMaster(c) : planMaster(c, obs, gate, now);
+  return { pending, redo, master };
+}
+
 export function planCluster(c: ValidComputeCluster, pods: V1Pod[], nodes: NodeLookup, now: number): ClusterPlan {
   const seen = observe(pods, nodes, c.spec.podRecovery, now);
   const gate = backoffGate(c, now);
-  const master = planMaster(c, seen.observed, gate, now);
-  const { broken, scaled } = planWorkers(c, seen.observed, master, seen.forceDeletes, gate, now);
+  const { pending, redo, master } = retirements(c, seen.observed, gate, now);
+  const { broken, scaled } = planWorkers(c, seen.observed, master, [...seen.forceDeletes, ...redo], gate, now);
   const intent = recoveryIntent(
     c,
     {
@@ -69,17 +92,43 @@ export function planCluster(c: ValidComputeCluster, pods: V1Pod[], nodes: NodeLo
       lastReason: broken.lastReason ?? master.reason,
       masterRestart: master.restart,
       clearMasterUid: master.clearMasterUid,
+      // Recorded by uid before they are sent: a retry sends them again without counting them again.
+      retire: [...(master.restart ? deletesOf(master.actions) : []), ...deletesOf(broken.actions)],
+      pending,
     },
     gate,
     now,
   );
   return {
     intent,
-    actions: ordered([...seen.forceDeletes, ...master.actions, ...broken.actions, ...scaled.actions]),
+    recovery: plannedRecovery(c, intent, pending),
+    actions: ordered([...seen.forceDeletes, ...redo, ...master.actions, ...broken.actions, ...scaled.actions]),
     wakeAt: soonest(seen.wakeAt, master.wakeAt, broken.wakeAt, scaled.wakeAt),
     desiredWorkers: desiredWorkerCount(c),
     stalled: master.stalled,
     progress: [...master.progress, ...broken.progress, ...scaled.progress],
     observed: seen.observed,
+  };
+}
+
+/**
+ * The plan while pod creates or deletes sent earlier are not in the cache yet: no pod writes
+ * (nor their events and intent), as a ReplicaSet waits for its expectations; the rest (status)
+ * stands. It wakes when they expire, if no watch event comes first.
+ */
+export function holdPodWrites(
+  c: ValidComputeCluster,
+  plan: ClusterPlan,
+  waiting: { creates: number; deletes: number; expiresAt: number },
+): ClusterPlan {
+  const what = `waiting for the cache to show ${waiting.creates} pod create(s) and ${waiting.deletes} delete(s)`;
+  return {
+    ...plan,
+    intent: undefined,
+    recovery: plan.intent ? c.status?.recovery : plan.recovery,
+    actions: [],
+    held: true,
+    progress: [...plan.progress, what],
+    wakeAt: soonest(plan.wakeAt, waiting.expiresAt),
   };
 }

@@ -2,6 +2,7 @@
 //   1. Services   2. plan from the caches   3. record intent in status
 //   4. delete, then create pods   5. write status if it changed   6. requeue when something is due
 import {
+  API_VERSION,
   GROUP,
   KINDS,
   VERSION,
@@ -12,19 +13,21 @@ import {
 } from '../../api/v1alpha1/index.ts';
 import { CLUSTER_REASONS } from '../../api/v1alpha1/reasons.ts';
 import { LABELS } from '../../builders/labels.ts';
-import { isControlledBy } from '../../builders/owner.ts';
+import { controllerRef, isControlledBy } from '../../builders/owner.ts';
 import { buildMasterService, buildWorkersService } from '../../builders/services.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { errorMessage, isAlreadyExists, isConflict, isNotFound, isRefused } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
-import { labelOf, namespaceOf, uidOf } from '../../kube/meta.ts';
+import { labelOf, nameOf, namespaceOf, uidOf } from '../../kube/meta.ts';
 import type { V1Node, V1Pod, V1Service } from '../../kube/types.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../../runtime/controller.ts';
 import type { Cache } from '../../runtime/informer.ts';
 import { namespacedKey } from '../../runtime/keys.ts';
+import { Expectations } from '../common/expectations.ts';
 import { stallInvalidSpec, statusEqual, tolerated, writeStatus, type ApiErrorTest } from '../common/writes.ts';
 import { createsOf, deletesOf, eventsOf, type ClusterAction } from './actions.ts';
-import { planCluster, type ClusterPlan } from './plan.ts';
+import { claimPods, conflictMessage, whyNotAdoptable, type PodConflict } from './claim.ts';
+import { holdPodWrites, planCluster, type ClusterPlan } from './plan.ts';
 import { Refusals } from './refusals.ts';
 import { serviceMatches } from './services.ts';
 import { computeClusterStatus } from './status.ts';
@@ -53,6 +56,14 @@ const TOLERATES: Record<ClusterAction['kind'], readonly ApiErrorTest[]> = {
   event: [],
 };
 
+/** What creating the planned pods came to: the API server's refusal, and the names held by others. */
+interface CreateOutcome {
+  refused?: string;
+  conflicts: PodConflict[];
+  /** Creates were sent (none planned counts: no conflict is left); false while the plan waits or backs off. */
+  tried: boolean;
+}
+
 const ACTIVE_JOB_PHASES = new Set(['Running']);
 
 export class ComputeClusterReconciler implements Reconciler {
@@ -60,15 +71,22 @@ export class ComputeClusterReconciler implements Reconciler {
   private readonly createFailures = new Refusals();
   /** Service applies the API server refused. */
   private readonly serviceFailures = new Refusals();
+  /**
+   * Names held by pods the cluster cannot adopt: retried with backoff, not in a hot loop (a
+   * foreign pod's deletion wakes nothing).
+   */
+  private readonly conflicts = new Refusals();
+  /** Pod creates and deletes sent and not yet seen in the cache, per cluster (watches.ts lowers them). */
+  readonly expectations = new Expectations();
 
   constructor(private readonly d: ClusterDeps) {}
 
   async reconcile(key: string, { log }: ReconcileContext): Promise<ReconcileResult | void> {
     const obj = this.d.clusters.get(key);
     if (!obj || obj.metadata.deletionTimestamp) {
-      this.createFailures.clear(key); // owned objects go with it (GC)
-      this.serviceFailures.clear(key);
-      return;
+      // Owned objects go with it (GC).
+      for (const r of [this.createFailures, this.serviceFailures, this.conflicts]) r.clear(key);
+      return this.expectations.forget(key);
     }
     const checked = validateStoredCluster(obj);
     if (!checked.ok) return stallInvalidSpec(this.d.client, CLUSTER_REF, obj, checked.errors, { phase: 'Failed' });
@@ -76,42 +94,84 @@ export class ComputeClusterReconciler implements Reconciler {
     const now = Date.now();
 
     const serviceError = await this.ensureServices(key, obj, c, now, log);
-    const plan = planCluster(c, this.podsOf(key, c), this.d.nodes, now);
+    const plan = await this.plan(key, c, now, log);
     const activeJobs = this.d.jobs.byIndex('cluster', key).filter((j) => ACTIVE_JOB_PHASES.has(j.status?.phase ?? ''));
+    const statusOf = (base: ComputeCluster, createError?: string, podConflict?: string) =>
+      computeClusterStatus(
+        { ...c, status: base.status },
+        { plan, activeJobs: activeJobs.length, now: new Date(now), createError, podConflict, serviceError },
+      );
 
     let current: ComputeCluster = obj;
-    if (plan.intent) {
-      // Written before acting: an operator killed between the two never forgets a replacement.
-      const createError = this.createFailures.message(key);
-      const inputs = { plan, activeJobs: activeJobs.length, now: new Date(now), createError, serviceError };
-      const status = computeClusterStatus(c, inputs);
-      current = await writeStatus(this.d.client, CLUSTER_REF, obj, status);
-    }
-    await this.act(obj, plan, log);
-    const createError = await this.createPods(key, obj, c, createsOf(plan.actions), now, log);
+    // Written before acting: an operator killed between the two never forgets a replacement.
+    const intent = plan.intent && statusOf(obj, this.createFailures.message(key), this.conflicts.message(key));
+    if (intent && !statusEqual(intent, obj.status))
+      current = await writeStatus(this.d.client, CLUSTER_REF, obj, intent);
+    await this.act(key, obj, plan, log);
+    const outcome = await this.createPods(key, obj, c, createsOf(plan.actions), now, log, plan.held);
+    // Conflicts are found by creating: while no create is tried, the last ones stand.
+    const conflict = outcome.tried
+      ? this.reportConflicts(key, obj, c, outcome.conflicts, now)
+      : this.conflicts.message(key);
 
-    const status = computeClusterStatus(
-      { ...c, status: current.status },
-      { plan, activeJobs: activeJobs.length, now: new Date(now), createError, serviceError },
-    );
+    const status = statusOf(current, outcome.refused, conflict);
     if (!statusEqual(status, current.status)) await writeStatus(this.d.client, CLUSTER_REF, current, status);
     return { requeueAfterMs: this.requeueAfter(key, plan) };
   }
 
-  /** The cluster's master and worker pods (drivers are the jobs'). */
-  private podsOf(key: string, c: ValidComputeCluster): V1Pod[] {
+  /**
+   * The plan from the caches. While creates or deletes sent earlier are not in the cache yet,
+   * it plans none (the cache would make it pick a second victim), as ReplicaSets wait for
+   * their expectations; otherwise it adopts matching orphans first.
+   */
+  private async plan(key: string, c: ValidComputeCluster, now: number, log: ReconcileContext['log']) {
+    const waiting = this.expectations.satisfied(key) ? undefined : this.expectations.waitingFor(key);
+    if (waiting) return holdPodWrites(c, planCluster(c, this.podsOf(key, c), this.d.nodes, now), waiting);
+    return planCluster(c, await this.claim(c, this.podsOf(key), log), this.d.nodes, now);
+  }
+
+  /** The cluster's master and worker pods by label (drivers are the jobs'); with `c`, only those it controls. */
+  private podsOf(key: string, c?: ValidComputeCluster): V1Pod[] {
     return this.d.pods
       .byIndex('cluster', key)
-      .filter((p) => isControlledBy(p, uidOf(c)) && labelOf(p, LABELS.role) !== 'driver');
+      .filter((p) => labelOf(p, LABELS.role) !== 'driver' && (!c || isControlledBy(p, uidOf(c))));
+  }
+
+  /** The pods the cluster controls, with the orphans that match adopted first (ReplicaSet's claim). */
+  private async claim(c: ValidComputeCluster, pods: V1Pod[], log: ReconcileContext['log']): Promise<V1Pod[]> {
+    const { owned, adopt } = claimPods(c, pods);
+    for (const p of adopt) {
+      const adopted = await this.adopt(c, p, log);
+      if (adopted) owned.push(adopted);
+    }
+    return owned;
+  }
+
+  /** Sets the cluster as the pod's controller, if it is still that pod (uid precondition). */
+  private async adopt(c: ValidComputeCluster, p: V1Pod, log: ReconcileContext['log']): Promise<V1Pod | undefined> {
+    const owner = controllerRef(c, API_VERSION, KINDS.ComputeCluster.kind);
+    try {
+      const pod = await this.d.client.adoptPod(namespaceOf(c), nameOf(p), uidOf(p), owner);
+      log.info('adopted pod', { pod: nameOf(p) });
+      this.d.events.record(c, 'Normal', CLUSTER_REASONS.PodAdopted, `adopted orphan pod ${nameOf(p)}`);
+      return pod;
+    } catch (e) {
+      // Gone, or another pod of that name by now: the next reconcile sees what is there.
+      if (tolerated(e, [isNotFound, isConflict])) return undefined;
+      throw e;
+    }
   }
 
   /** Deletes first (a replacement needs its name back), then the events. */
-  private async act(obj: ComputeCluster, plan: ClusterPlan, log: ReconcileContext['log']): Promise<void> {
+  private async act(key: string, obj: ComputeCluster, plan: ClusterPlan, log: ReconcileContext['log']): Promise<void> {
     for (const del of deletesOf(plan.actions)) {
+      this.expectations.expectDelete(key, del.uid);
       try {
         await this.d.client.deletePod(namespaceOf(obj), del.name, del.uid, del.force ? 0 : undefined);
         log.info('deleted pod', { pod: del.name, reason: del.reason });
       } catch (e) {
+        // No watch event will come for a delete that did not happen.
+        this.expectations.deleteObserved(key, del.uid);
         if (!tolerated(e, TOLERATES.deletePod)) throw e;
       }
     }
@@ -119,7 +179,12 @@ export class ComputeClusterReconciler implements Reconciler {
   }
 
   private requeueAfter(key: string, plan: ClusterPlan): number {
-    const due = [plan.wakeAt, this.createFailures.retryAt(key), this.serviceFailures.retryAt(key)]
+    const due = [
+      plan.wakeAt,
+      this.createFailures.retryAt(key),
+      this.serviceFailures.retryAt(key),
+      this.conflicts.retryAt(key),
+    ]
       .filter((t): t is number => t !== undefined)
       .map((t) => Math.max(0, t - Date.now()) + 50);
     return Math.min(this.d.resyncMs, ...due);
@@ -168,7 +233,8 @@ export class ComputeClusterReconciler implements Reconciler {
 
   /**
    * Creates pods in doubling batches (1, 2, 4, ...) and stops at the first refusal, so a
-   * quota or admission denial costs one request, not hundreds. Returns the refusal message.
+   * quota or admission denial costs one request, not hundreds. A name taken by a pod that is
+   * not the cluster's is adopted or reported, and the other pods are created all the same.
    */
   private async createPods(
     key: string,
@@ -177,26 +243,90 @@ export class ComputeClusterReconciler implements Reconciler {
     creates: { pod: V1Pod }[],
     now: number,
     log: ReconcileContext['log'],
-  ): Promise<string | undefined> {
-    if (!creates.length) {
-      this.createFailures.clear(key);
-      return undefined;
-    }
+    held = false,
+  ): Promise<CreateOutcome> {
+    const conflicts: PodConflict[] = [];
+    if (held) return { refused: this.createFailures.message(key), conflicts, tried: false };
+    if (!creates.length) this.createFailures.clear(key);
+    if (!creates.length) return { conflicts, tried: true };
     const pending = this.createFailures.pending(key, now);
-    if (pending) return pending.message;
+    if (pending) return { refused: pending.message, conflicts, tried: false };
     for (let i = 0, batch = 1; i < creates.length; i += batch, batch *= 2) {
       const slice = creates.slice(i, i + batch);
-      const results = await Promise.allSettled(slice.map((a) => this.d.client.createPod(namespaceOf(c), a.pod)));
-      const refused = results.find((r) => r.status === 'rejected' && !tolerated(r.reason, TOLERATES.createPod));
+      const results = await Promise.allSettled(slice.map((a) => this.createPod(key, c, a.pod, log)));
+      for (const r of results) if (r.status === 'fulfilled' && r.value) conflicts.push(r.value);
+      const refused = results.find((r) => r.status === 'rejected');
       if (refused?.status !== 'rejected') continue;
       if (!isRefused(refused.reason)) throw refused.reason;
       const message = errorMessage(refused.reason);
       const { failures } = this.createFailures.record(key, message, now, c.spec.podRecovery.backoff);
       log.warn('the API server refused a pod', { error: message, failures });
       this.d.events.record(obj, 'Warning', CLUSTER_REASONS.FailedCreate, message);
-      return message;
+      return { refused: message, conflicts, tried: true };
     }
     this.createFailures.clear(key);
-    return undefined;
+    return { conflicts, tried: true };
+  }
+
+  /** One create, expected until the cache shows it; a name already taken resolves to a conflict or nothing. */
+  private async createPod(
+    key: string,
+    c: ValidComputeCluster,
+    pod: V1Pod,
+    log: ReconcileContext['log'],
+  ): Promise<PodConflict | undefined> {
+    this.expectations.expectCreate(key, nameOf(pod));
+    try {
+      await this.d.client.createPod(namespaceOf(c), pod);
+      return undefined;
+    } catch (e) {
+      this.expectations.createObserved(key, nameOf(pod)); // no watch event will come for it
+      if (!tolerated(e, TOLERATES.createPod)) throw e;
+      return this.nameTaken(c, nameOf(pod), log);
+    }
+  }
+
+  /**
+   * A pod of that name exists: the cluster's own (the cache had not shown it yet), an orphan
+   * that matches (adopted now), or another's: a conflict, never deleted. The cache holds only
+   * Gaffer's pods, so a pod that is not the cluster's there is read live.
+   */
+  private async nameTaken(
+    c: ValidComputeCluster,
+    name: string,
+    log: ReconcileContext['log'],
+  ): Promise<PodConflict | undefined> {
+    const cached = this.d.pods.get(namespacedKey(namespaceOf(c), name));
+    if (cached && isControlledBy(cached, uidOf(c))) return undefined;
+    let pod: V1Pod;
+    try {
+      pod = await this.d.client.getPod(namespaceOf(c), name);
+    } catch (e) {
+      if (isNotFound(e)) return undefined; // gone since: created next time
+      throw e;
+    }
+    if (isControlledBy(pod, uidOf(c))) return undefined;
+    const why = whyNotAdoptable(c, pod);
+    if (!why) return void (await this.adopt(c, pod, log));
+    return { pod: name, why };
+  }
+
+  /**
+   * Names held by pods the cluster cannot adopt: a Warning event when they change, retried
+   * with the replacement backoff. Returns the message for the ReplicaFailure condition.
+   */
+  private reportConflicts(
+    key: string,
+    obj: ComputeCluster,
+    c: ValidComputeCluster,
+    conflicts: PodConflict[],
+    now: number,
+  ): string | undefined {
+    if (!conflicts.length) return void this.conflicts.clear(key);
+    const message = conflictMessage(conflicts);
+    if (message !== this.conflicts.message(key))
+      this.d.events.record(obj, 'Warning', CLUSTER_REASONS.PodConflict, message);
+    this.conflicts.record(key, message, now, c.spec.podRecovery.backoff);
+    return message;
   }
 }

@@ -2,9 +2,14 @@
 // intent recorded in status before pods are deleted (crash safety: an operator killed
 // between the two never forgets a replacement, nor counts it twice).
 import type { ComputeClusterStatus, ValidComputeCluster } from '../../api/v1alpha1/index.ts';
+import { CLUSTER_REASONS, type ClusterReason } from '../../api/v1alpha1/reasons.ts';
+import { isTerminating, uidOf } from '../../kube/meta.ts';
+import type { V1Pod } from '../../kube/types.ts';
 import { backoffSeconds, iso, ms } from '../common/time.ts';
+import { deletePod, type DeletePod } from './actions.ts';
 
 type Recovery = NonNullable<ComputeClusterStatus['recovery']>;
+export type RetiringPod = NonNullable<Recovery['retiring']>[number];
 
 /** Where the backoff streak stands, and the earliest time the next replacement may happen. */
 export interface BackoffGate {
@@ -39,6 +44,10 @@ export interface Replacements {
   lastReason?: string;
   masterRestart: boolean;
   clearMasterUid: boolean;
+  /** The deletes this plan counts (a failed pod, a lost master, RestartCluster's workers): recorded by uid. */
+  retire: DeletePod[];
+  /** Retirements recorded before whose delete is not seen yet (pendingRetirements). */
+  pending: RetiringPod[];
 }
 
 /** The master restarts within failurePolicy.windowSeconds, as epoch milliseconds. */
@@ -67,6 +76,38 @@ function restartFields(c: ValidComputeCluster, now: number): Partial<Recovery> {
   return { masterRestartTimes: [...kept, iso(now)] };
 }
 
+/**
+ * The retirements recorded in status whose pod is still there and not terminating: the delete
+ * was counted, but failed or was never sent (429, 5xx, a timeout, the operator killed). Those
+ * whose pod is terminating or gone are done and leave the list.
+ */
+export function pendingRetirements(c: ValidComputeCluster, pods: V1Pod[]): RetiringPod[] {
+  const live = new Set(pods.filter((p) => !isTerminating(p)).map(uidOf));
+  return (c.status?.recovery?.retiring ?? []).filter((r) => live.has(r.uid));
+}
+
+const isClusterReason = (r: string): r is ClusterReason => (Object.values(CLUSTER_REASONS) as string[]).includes(r);
+
+/** The deletes of the pending retirements, sent again as they are: counted already, no backoff. */
+export function redoRetirements(pending: RetiringPod[], pods: V1Pod[]): DeletePod[] {
+  const byUid = new Map(pods.map((p) => [uidOf(p), p]));
+  return pending.flatMap((r) => {
+    const p = byUid.get(r.uid);
+    const reason = isClusterReason(r.reason) ? r.reason : CLUSTER_REASONS.PodFailed;
+    return p ? [deletePod(p, reason, `retrying the delete of ${r.name}, counted already (${r.reason})`)] : [];
+  });
+}
+
+/** status.recovery with this list of retirements (the field is left out when empty). */
+export function withRetiring(recovery: Recovery, retiring: RetiringPod[]): Recovery {
+  const { retiring: _old, ...rest } = recovery;
+  return retiring.length ? { ...rest, retiring } : rest;
+}
+
+/** status.recovery after this plan: its intent's, or the one in status with the finished retirements dropped. */
+export const plannedRecovery = (c: ValidComputeCluster, intent: RecoveryIntent | undefined, pending: RetiringPod[]) =>
+  intent?.recovery ?? withRetiring(c.status?.recovery ?? {}, pending);
+
 export function recoveryIntent(
   c: ValidComputeCluster,
   r: Replacements,
@@ -74,12 +115,16 @@ export function recoveryIntent(
   now: number,
 ): RecoveryIntent | undefined {
   if (!r.failures && !r.masterRestart && !r.clearMasterUid) return undefined;
+  const retiring = [...r.pending, ...r.retire.map((d) => ({ name: d.name, uid: d.uid, reason: d.reason }))];
   return {
-    recovery: {
-      ...(c.status?.recovery ?? {}),
-      ...failureFields(c, r, gate, now),
-      ...(r.masterRestart ? restartFields(c, now) : {}),
-    },
+    recovery: withRetiring(
+      {
+        ...(c.status?.recovery ?? {}),
+        ...failureFields(c, r, gate, now),
+        ...(r.masterRestart ? restartFields(c, now) : {}),
+      },
+      retiring,
+    ),
     ...(r.masterRestart ? { masterRestarts: (c.status?.master?.restarts ?? 0) + 1 } : {}),
     clearMasterUid: r.clearMasterUid,
   };

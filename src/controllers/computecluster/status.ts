@@ -14,6 +14,8 @@ export interface StatusInputs {
   activeJobs: number;
   /** The API server's message when it refused a pod. */
   createError?: string;
+  /** Pods holding names the cluster needs that it cannot adopt (claim.ts conflictMessage). */
+  podConflict?: string;
   /** The API server's message when it refused a Service. */
   serviceError?: string;
   now: Date;
@@ -87,6 +89,14 @@ function masterCondition(c: ValidComputeCluster, plan: ClusterPlan, t: Tally): C
   return { type, status: 'False', reason, message: problem?.message ?? fallback.message };
 }
 
+/** ReplicaFailure=True: the API server refused a pod, else a name is held by a pod the cluster cannot adopt. */
+function replicaFailure(s: StatusInputs): ConditionInput | undefined {
+  const type = CONDITIONS.ReplicaFailure;
+  if (s.createError) return { type, status: 'True', reason: R.FailedCreate, message: s.createError };
+  if (s.podConflict) return { type, status: 'True', reason: R.PodConflict, message: s.podConflict };
+  return undefined;
+}
+
 /** The master and workers Services: applied, or refused with the API server's message. */
 function servicesCondition(t: Tally): ConditionInput {
   const type = CONDITIONS.ServicesReady;
@@ -111,9 +121,7 @@ function conditions(c: ValidComputeCluster, s: StatusInputs, t: Tally): Conditio
           message: `${counts}, ${t.updated} on the current template`,
         },
     servicesCondition(t),
-    s.createError
-      ? { type: CONDITIONS.ReplicaFailure, status: 'True', reason: R.FailedCreate, message: s.createError }
-      : off(CONDITIONS.ReplicaFailure, R.NoFailure),
+    replicaFailure(s) ?? off(CONDITIONS.ReplicaFailure, R.NoFailure),
     t.suspended
       ? {
           type: CONDITIONS.Suspended,
@@ -173,7 +181,7 @@ export function computeClusterStatus(c: ValidComputeCluster, s: StatusInputs): C
       summary: `${t.ready}/${t.desired}`,
     },
     revision: { master: masterRevision(c), workers: workerRevision(c) },
-    recovery: s.plan.intent?.recovery ?? prev.recovery ?? {},
+    recovery: s.plan.recovery ?? {},
     activeJobs: s.activeJobs,
   };
 }

@@ -2,8 +2,11 @@
 // Services, nodes and jobs. Handlers only enqueue keys.
 import type { ComputeJob } from '../../api/v1alpha1/index.ts';
 import { LABELS } from '../../builders/labels.ts';
+import { isTerminating } from '../../kube/meta.ts';
+import type { V1Pod } from '../../kube/types.ts';
 import type { Controller } from '../../runtime/controller.ts';
-import type { KObject } from '../../runtime/informer.ts';
+import type { InformerEvent, KObject } from '../../runtime/informer.ts';
+import type { Expectations } from '../common/expectations.ts';
 import { namespacedKey, nameOf, namespaceOf, objectKey } from '../../runtime/keys.ts';
 import {
   annotationsChanged,
@@ -33,6 +36,18 @@ const specOrMetadataChanged = anyOf(generationChanged, labelsChanged, annotation
 const jobPhaseOrClusterChanged: UpdatePredicate<ComputeJob> = ({ old, obj }) =>
   old.status?.phase !== obj.status?.phase || old.status?.clusterName !== obj.status?.clusterName;
 
+/**
+ * Lowers the cluster's expectations as the cache shows its writes (ReplicaSet's addPod,
+ * updatePod and deletePod): a pod added is a create seen; a pod terminating or gone, a delete.
+ */
+export function observeExpectations(expectations: Expectations, e: InformerEvent<V1Pod>): void {
+  for (const key of clusterKeyOf(e.obj)) {
+    const gone = e.type === 'delete' || isTerminating(e.obj);
+    if (e.type === 'add' && !gone) expectations.createObserved(key, nameOf(e.obj));
+    if (gone) expectations.deleteObserved(key, e.obj.metadata?.uid ?? '');
+  }
+}
+
 export function addIndexes(d: Pick<ClusterDeps, 'pods' | 'services' | 'jobs'>): void {
   d.pods.addIndex('cluster', clusterKeyOf);
   d.pods.addIndex('node', (p) => (p.spec?.nodeName ? [p.spec.nodeName] : []));
@@ -43,6 +58,7 @@ export function addIndexes(d: Pick<ClusterDeps, 'pods' | 'services' | 'jobs'>): 
 export function watchClusters(
   ctl: Controller,
   d: Pick<ClusterDeps, 'clusters' | 'pods' | 'services' | 'nodes' | 'jobs'>,
+  expectations: Expectations,
 ): void {
   const enqueueClusterOf = (o: KObject) => {
     for (const k of clusterKeyOf(o)) ctl.enqueue(k);
@@ -51,7 +67,10 @@ export function watchClusters(
     for (const k of clusterKeyOf(o)) ctl.enqueueAfter(k, POD_EVENT_BATCH_MS);
   };
   d.clusters.on(filterUpdates(specOrMetadataChanged, (e) => ctl.enqueue(objectKey(e.obj))));
-  d.pods.on((e) => batchClusterOf(e.obj));
+  d.pods.on((e) => {
+    observeExpectations(expectations, e); // before the reconcile it wakes can ask
+    batchClusterOf(e.obj);
+  });
   d.services.on((e) => batchClusterOf(e.obj));
   d.nodes.on(
     filterUpdates(nodeReadyChanged, (e) => {
