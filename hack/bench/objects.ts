@@ -1,8 +1,12 @@
-// The objects each system is given: plain pods (raw client), ReplicaSets and batch/v1 Jobs
+// The objects each system is given: Gaffer's own pods and Services (raw client), ReplicaSets and batch/v1 Jobs
 // (kube-controller-manager), ComputeClusters and ComputeJobs (Gaffer), all of the same sizes.
+import { validateCluster } from '../../src/api/v1alpha1/index.ts';
+import { buildMasterPod, buildWorkerPod } from '../../src/builders/pods.ts';
+import { buildMasterService, buildWorkersService } from '../../src/builders/services.ts';
 export const GROUP = '/apis/compute.gaffer.dev/v1alpha1';
 export const paths = (ns: string) => ({
   pods: `/api/v1/namespaces/${ns}/pods`,
+  services: `/api/v1/namespaces/${ns}/services`,
   replicasets: `/apis/apps/v1/namespaces/${ns}/replicasets`,
   jobs: `/apis/batch/v1/namespaces/${ns}/jobs`,
   clusters: `${GROUP}/namespaces/${ns}/computeclusters`,
@@ -134,3 +138,28 @@ export const jobView = (j: any): CrView => ({
   readyReplicas: 0,
   current: true,
 });
+
+/**
+ * What Gaffer makes of computeCluster(name, workers) in `ns` — its two Services and every pod,
+ * built by Gaffer's own builders — without the owner references (the raw anchor has no
+ * ComputeCluster; the garbage collector would delete pods owned by a missing one). The raw
+ * anchor creates these, so it is measured on the same pods: the same labels, environment,
+ * hostname and headless Service, whose EndpointSlices kube-controller-manager keeps too.
+ */
+export function gafferObjects(name: string, ns: string, workers: number): { services: object[]; pods: object[] } {
+  const res = validateCluster({
+    ...computeCluster(name, workers),
+    metadata: { name, namespace: ns, uid: `raw-${name}` },
+  });
+  if (!res.ok)
+    throw new Error(`bench cluster ${name}: ${res.errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`);
+  const c = res.value;
+  const unowned = <T extends { metadata?: { ownerReferences?: unknown } }>(o: T): T => {
+    delete o.metadata?.ownerReferences;
+    return o;
+  };
+  return {
+    services: [buildMasterService(c), buildWorkersService(c)].map(unowned),
+    pods: [buildMasterPod(c), ...Array.from({ length: workers }, (_, i) => buildWorkerPod(c, i, workers))].map(unowned),
+  };
+}

@@ -15,6 +15,7 @@ import {
   cjView,
   computeCluster,
   computeJob,
+  gafferObjects,
   jobView,
   paths,
   pod,
@@ -154,6 +155,8 @@ export class Run {
   pods!: Tracker<PodView>;
   crs?: Tracker<CrView>;
   op?: Operator;
+  /** The raw anchor's pods by name, as it created them (it recreates the missing ones). */
+  readonly rawPods = new Map<string, object>();
   private watchApi: Api;
 
   constructor(
@@ -270,13 +273,18 @@ export async function runScale(
     const t0 = Date.now();
     const names = Array.from({ length: o.clusters }, (_, i) => `c${i}`);
     if (system === 'raw') {
-      const pods = names.flatMap((c) => [
-        pod(`${c}-master`, { app: c, 'bench.gaffer.dev/role': 'master' }),
-        ...Array.from({ length: o.workers }, (_, w) =>
-          pod(`${c}-worker-${w}`, { app: c, 'bench.gaffer.dev/role': 'worker' }),
-        ),
-      ]);
-      void r.createAll(r.p.pods, pods, r.client).catch((e) => env.log(`raw create: ${e}`));
+      // Gaffer's own pods and Services (without owners): the anchor creates the same objects.
+      const objs = names.map((c) => gafferObjects(c, r.ns, o.workers));
+      const pods = objs.flatMap((x) => x.pods);
+      for (const p of pods) r.rawPods.set((p as { metadata: { name: string } }).metadata.name, p);
+      void (async () => {
+        await r.createAll(
+          r.p.services,
+          objs.flatMap((x) => x.services),
+          r.client,
+        );
+        await r.createAll(r.p.pods, pods, r.client);
+      })().catch((e) => env.log(`raw create: ${e}`));
     } else if (system === 'replicaset') {
       void r.createAll(
         r.p.replicasets,
@@ -365,10 +373,6 @@ async function churn(r: Run, o: ScaleOptions): Promise<SystemResult> {
   // The raw anchor is its own controller: it deletes failed pods and creates missing ones.
   let stopRaw = false;
   const deleted = new Set<string>();
-  const expected = Array.from({ length: o.clusters }, (_, c) => [
-    [`c${c}-master`, 'master'],
-    ...Array.from({ length: o.workers }, (_, w) => [`c${c}-worker-${w}`, 'worker']),
-  ]).flat();
   const rawLoop =
     system === 'raw'
       ? (async () => {
@@ -380,10 +384,9 @@ async function churn(r: Run, o: ScaleOptions): Promise<SystemResult> {
             await pool(failedPods, CONCURRENCY, async ([name]) => {
               await r.client.req('DELETE', `${r.p.pods}/${name}?gracePeriodSeconds=0`, undefined, [404]);
             });
-            const missing = expected.filter(([name]) => !r.pods.objects.has(name!));
-            await pool(missing, CONCURRENCY, async ([name, role]) => {
-              const app = name!.replace(/-(master|worker-\d+)$/, '');
-              await r.client.req('POST', r.p.pods, pod(name!, { app, 'bench.gaffer.dev/role': role! }), [409]);
+            const missing = [...r.rawPods].filter(([name]) => !r.pods.objects.has(name));
+            await pool(missing, CONCURRENCY, async ([, body]) => {
+              await r.client.req('POST', r.p.pods, body, [409]);
             });
             await sleep(100);
           }
