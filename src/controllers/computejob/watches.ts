@@ -14,7 +14,6 @@ import {
   generationChanged,
   nodeReadyChanged,
 } from '../../runtime/predicates.ts';
-import { POD_EVENT_BATCH_MS } from '../common/batching.ts';
 import type { JobDeps } from './reconciler.ts';
 
 /** The job a driver pod runs for, by its job label (other pods: none). */
@@ -44,9 +43,9 @@ export function watchJobs(ctl: Controller, d: Pick<JobDeps, 'jobs' | 'pods' | 'c
     for (const k of jobKeyOf(p)) ctl.enqueue(k);
   };
   d.jobs.on(filterUpdates(anyOf(generationChanged, deletionStarted), (e) => ctl.enqueue(objectKey(e.obj))));
-  d.pods.on((e) => {
-    for (const k of jobKeyOf(e.obj)) ctl.enqueueAfter(k, POD_EVENT_BATCH_MS);
-  });
+  // Not batched (unlike the cluster's pods): a driver's events are few, and an evicted driver's
+  // intermediate state (DisruptionTarget while terminating) must be read before it is gone.
+  d.pods.on((e) => enqueueJobOf(e.obj));
   d.clusters.on(
     filterUpdates(clusterSignalChanged, (e) => {
       for (const j of d.jobs.byIndex('target', objectKey(e.obj))) ctl.enqueue(objectKey(j));
