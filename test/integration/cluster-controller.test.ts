@@ -452,7 +452,7 @@ describe('ComputeCluster controller', function () {
     // it missing. Before, it was force-deleted at once on the cache's word.
     const QUARANTINE_MS = 40_000;
     const uidNow = async (pod: string) => (await s.ns.get('pod', pod)).metadata;
-    /** The worker stays (same uid, not deleted) through most of the quarantine, then is replaced with a NodeLost Event. */
+    /** The worker stays (same uid, not deleted) through most of the quarantine, then is replaced (NodeLost). */
     const quarantinedThenReplaced = async (cluster: string, uid: string, since: number) => {
       const pod = `${cluster}-worker-0`;
       await sleep(Math.max(0, since + QUARANTINE_MS - 10_000 - Date.now()));
@@ -480,6 +480,8 @@ describe('ComputeCluster controller', function () {
         apiVersion: 'v1',
         kind: 'Node',
         metadata: { name: node, annotations: { 'kwok.x-k8s.io/node': 'fake' }, labels: { type: 'kwok' } },
+        // Only the worker, bound by name, runs there: the scheduler keeps the master off it.
+        spec: { taints: [{ key: 'test.gaffer.dev/doomed', effect: 'NoSchedule' }] },
       });
       try {
         await create('doomed', { replicas: 1, workerNodeName: node });

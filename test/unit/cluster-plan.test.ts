@@ -33,6 +33,7 @@ import {
   type NodeAbsence,
   type NodeLookup,
 } from '../../src/controllers/common/podhealth.ts';
+import { LiveNodeCheck } from '../../src/controllers/common/nodecheck.ts';
 import { backoffSeconds } from '../../src/controllers/common/time.ts';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { NOW, clusterPods, masterPod, node, nodes, withState, workerPod, type PodState } from '../fixtures/pods.ts';
@@ -756,6 +757,26 @@ describe('pod health', () => {
       { name: 'first seen missing, read failed: unconfirmed', live: 'failed', want: { firstMissing: NOW } },
     ];
     for (const t of cases) it(t.name, () => expect(nodeAbsence(t.first, t.live, NOW)).to.deep.equal(t.want));
+  });
+  describe('LiveNodeCheck (first seen missing, across reconciles)', () => {
+    it('reads only the nodes the cache lacks, and counts the quarantine from the first time one was seen missing', async () => {
+      const check = new LiveNodeCheck(nodes(node('n1')));
+      const reads: string[] = [];
+      const gone = async (n: string): Promise<LiveNodeRead> => (reads.push(n), 'notFound');
+      const pods = [withState(w), { ...withState(w), spec: { ...w.spec!, nodeName: 'n2' } }];
+      await check.lookup(pods, NOW - 30_000, gone);
+      const later = await check.lookup(pods, NOW, gone);
+      expect(reads).to.deep.equal(['n2', 'n2']);
+      expect(later.goneSince?.('n2')).to.equal(NOW - 30_000);
+      expect(later.goneSince?.('n1')).to.equal(undefined);
+    });
+    it('a node found live is not missing: its quarantine starts over', async () => {
+      const check = new LiveNodeCheck(nodes());
+      const pods = [withState(w)];
+      await check.lookup(pods, NOW - 30_000, async () => 'notFound');
+      expect((await check.lookup(pods, NOW - 20_000, async () => 'found')).goneSince?.('n1')).to.equal(undefined);
+      expect((await check.lookup(pods, NOW, async () => 'notFound')).goneSince?.('n1')).to.equal(NOW);
+    });
   });
   it('a node NotReady for less than nodeLossSeconds: when it would count as lost', () => {
     const notYet = nodes(node('n1', { ready: false, sinceS: 30 }));

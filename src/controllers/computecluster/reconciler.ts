@@ -25,7 +25,14 @@ import type { Cache } from '../../runtime/informer.ts';
 import { namespacedKey } from '../../runtime/keys.ts';
 import { Expectations } from '../common/expectations.ts';
 import { LiveNodeCheck } from '../common/nodecheck.ts';
-import { stallInvalidSpec, statusEqual, tolerated, writeStatus, type ApiErrorTest } from '../common/writes.ts';
+import {
+  readNodeLive,
+  stallInvalidSpec,
+  statusEqual,
+  tolerated,
+  writeStatus,
+  type ApiErrorTest,
+} from '../common/writes.ts';
 import { createsOf, deletesOf, eventsOf, type ClusterAction } from './actions.ts';
 import { claimPods, conflictMessage, whyNotAdoptable, type PodConflict } from './claim.ts';
 import { holdPodWrites, planCluster, type ClusterPlan } from './plan.ts';
@@ -83,7 +90,7 @@ export class ComputeClusterReconciler implements Reconciler {
   private readonly nodeCheck: LiveNodeCheck;
 
   constructor(private readonly d: ClusterDeps) {
-    this.nodeCheck = new LiveNodeCheck(d.client, d.nodes);
+    this.nodeCheck = new LiveNodeCheck(d.nodes);
   }
 
   async reconcile(key: string, { log }: ReconcileContext): Promise<ReconcileResult | void> {
@@ -133,10 +140,19 @@ export class ComputeClusterReconciler implements Reconciler {
     const waiting = this.expectations.satisfied(key) ? undefined : this.expectations.waitingFor(key);
     if (waiting) {
       const pods = this.podsOf(key, c);
-      return holdPodWrites(c, planCluster(c, pods, await this.nodeCheck.lookup(pods, now, log), now), waiting);
+      return holdPodWrites(
+        c,
+        planCluster(c, pods, await this.nodeCheck.lookup(pods, now, (n) => readNodeLive(this.d.client, n, log)), now),
+        waiting,
+      );
     }
     const pods = await this.claim(c, this.podsOf(key), log);
-    return planCluster(c, pods, await this.nodeCheck.lookup(pods, now, log), now);
+    return planCluster(
+      c,
+      pods,
+      await this.nodeCheck.lookup(pods, now, (n) => readNodeLive(this.d.client, n, log)),
+      now,
+    );
   }
 
   /** The cluster's master and worker pods by label (drivers are the jobs'); with `c`, only those it controls. */

@@ -22,7 +22,14 @@ import type { Cache } from '../../runtime/informer.ts';
 import { namespacedKey } from '../../runtime/keys.ts';
 import { CLUSTER_REF } from '../computecluster/reconciler.ts';
 import { LiveNodeCheck } from '../common/nodecheck.ts';
-import { stallInvalidSpec, statusEqual, tolerated, writeStatus, type ApiErrorTest } from '../common/writes.ts';
+import {
+  readNodeLive,
+  stallInvalidSpec,
+  statusEqual,
+  tolerated,
+  writeStatus,
+  type ApiErrorTest,
+} from '../common/writes.ts';
 import type { JobAction } from './actions.ts';
 import { decideJob } from './decide.ts';
 import { DepartedDrivers } from './departed.ts';
@@ -65,7 +72,7 @@ export class ComputeJobReconciler implements Reconciler {
   private readonly nodeCheck: LiveNodeCheck;
 
   constructor(private readonly d: JobDeps) {
-    this.nodeCheck = new LiveNodeCheck(d.client, d.nodes);
+    this.nodeCheck = new LiveNodeCheck(d.nodes);
     d.pods.on((e) => {
       if (e.type !== 'delete') return;
       for (const key of jobKeyOf(e.obj)) this.departed.record(key, e.obj, Date.now());
@@ -89,7 +96,7 @@ export class ComputeJobReconciler implements Reconciler {
       .filter((p) => isControlledBy(p, uidOf(job)) && labelOf(p, LABELS.role) === 'driver');
     const now = Date.now();
     const gone = this.departed.of(key, now);
-    const nodes = await this.nodeCheck.lookup(drivers, now, log);
+    const nodes = await this.nodeCheck.lookup(drivers, now, (n) => readNodeLive(this.d.client, n, log));
     const { status, actions, wakeAt } = decideJob(job, cluster, drivers, nodes, now, gone);
 
     if (!statusEqual(status, obj.status)) await writeStatus(this.d.client, JOB_REF, obj, status);
