@@ -5,7 +5,7 @@ import type { KubeConfig } from './config.ts';
 import { httpStatus } from './errors.ts';
 import { nameOf, namespaceOf, type HasMetadata } from './meta.ts';
 import { Transport, type RequestOptions, type StreamHandle } from './transport.ts';
-import type { KubeEvent, Lease, V1OwnerReference, V1Pod, V1Service } from './types.ts';
+import type { KubeEvent, Lease, V1Node, V1OwnerReference, V1Pod, V1Service } from './types.ts';
 import { resourcePath, type Query } from './wire.ts';
 
 export interface RequestObserver {
@@ -122,6 +122,14 @@ export class KubeClient {
   /** A live read of a pod, past the cache (the cache holds only Gaffer's pods). */
   getPod(namespace: string, name: string): Promise<V1Pod> {
     return this.send('get', 'pods', 'GET', core('pods', namespace, name), {});
+  }
+
+  /**
+   * A live read of a node, past the cache: before a pod is judged lost because its node is
+   * absent from the node cache, the API server must confirm the node is gone (404).
+   */
+  getNode(name: string): Promise<V1Node> {
+    return this.send('get', 'nodes', 'GET', core('nodes', undefined, name), {});
   }
 
   /**

@@ -30,6 +30,8 @@ function clusterManifest(
     max?: number;
     workerEnv?: Record<string, string>;
     workerAnnotations?: Record<string, string>;
+    /** Binds every worker to this node, past the scheduler. */
+    workerNodeName?: string;
     masterAnnotations?: Record<string, string>;
     masterPorts?: any[];
     serviceType?: string;
@@ -83,6 +85,7 @@ function clusterManifest(
           metadata: { labels: { team: 'data' }, annotations: o.workerAnnotations ?? {} },
           spec: {
             ...sec,
+            ...(o.workerNodeName ? { nodeName: o.workerNodeName } : {}),
             containers: [
               {
                 name: 'worker',
@@ -440,6 +443,54 @@ describe('ComputeCluster controller', function () {
       expect(cond(stalled, 'Stalled').reason).to.equal('MasterRestartLimit');
       expect(stalled.status.phase).to.equal('Failed');
       expect(cond(stalled, 'Ready').status).to.equal('False');
+    });
+  });
+
+  describe('pod recovery: nodes absent from the cache (issue 11 #9)', () => {
+    // Like PodGC, a pod is judged lost for a missing node only after the API server confirmed
+    // the node gone (a live GET, 404) and 40 s of quarantine from when the operator first saw
+    // it missing. Before, it was force-deleted at once on the cache's word.
+    const QUARANTINE_MS = 40_000;
+    const uidNow = async (pod: string) => (await s.ns.get('pod', pod)).metadata;
+    /** The worker stays (same uid, not deleted) through most of the quarantine, then is replaced (NodeLost). */
+    const quarantinedThenReplaced = async (cluster: string, uid: string, since: number) => {
+      const pod = `${cluster}-worker-0`;
+      await sleep(Math.max(0, since + QUARANTINE_MS - 10_000 - Date.now()));
+      const meta = await uidNow(pod);
+      expect(meta.uid, 'the worker was replaced within the quarantine').to.equal(uid);
+      expect(meta.deletionTimestamp, 'the worker was deleted within the quarantine').to.equal(undefined);
+      expect(await eventCount('NodeLost', cluster), 'NodeLost within the quarantine').to.equal(0);
+      await waitFor(
+        'replaced after the quarantine',
+        async () => live(await pods(cluster, 'worker')).some((p) => p.metadata.uid !== uid),
+        60_000,
+      );
+      expect(await eventCount('NodeLost', cluster), 'NodeLost Events').to.be.greaterThan(0);
+    };
+
+    it('waits out the quarantine before replacing a worker bound to a node that never existed', async () => {
+      await s.ns.apply(clusterManifest('ghost', { replicas: 1, workerNodeName: 'gaffer-ghost-node' }));
+      const first = await s.ns.until('pod', 'ghost-worker-0', 'created', (p) => p.metadata.uid);
+      await quarantinedThenReplaced('ghost', first.metadata.uid, Date.now());
+    });
+
+    it('does not force-delete a worker whose node was deleted before the quarantine, and replaces it after', async () => {
+      const node = `gaffer-doomed-${Date.now() % 100_000}`;
+      await apply({
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name: node, annotations: { 'kwok.x-k8s.io/node': 'fake' }, labels: { type: 'kwok' } },
+        // Only the worker, bound by name, runs there: the scheduler keeps the master off it.
+        spec: { taints: [{ key: 'test.gaffer.dev/doomed', effect: 'NoSchedule' }] },
+      });
+      try {
+        await create('doomed', { replicas: 1, workerNodeName: node });
+        const uid = (await uidNow('doomed-worker-0')).uid;
+        await k(['delete', 'node', node, '--wait=true']);
+        await quarantinedThenReplaced('doomed', uid, Date.now());
+      } finally {
+        await k(['delete', 'node', node, '--ignore-not-found']);
+      }
     });
   });
 

@@ -24,9 +24,18 @@ import {
 } from '../../src/controllers/computecluster/plan.ts';
 import { Refusals } from '../../src/controllers/computecluster/refusals.ts';
 import { computeClusterStatus } from '../../src/controllers/computecluster/status.ts';
-import { podProblem } from '../../src/controllers/common/podhealth.ts';
+import {
+  NODE_GONE_QUARANTINE_MS,
+  NODE_RECHECK_MS,
+  nodeAbsence,
+  podProblem,
+  type LiveNodeRead,
+  type NodeAbsence,
+  type NodeLookup,
+} from '../../src/controllers/common/podhealth.ts';
+import { LiveNodeCheck } from '../../src/controllers/common/nodecheck.ts';
 import { backoffSeconds } from '../../src/controllers/common/time.ts';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { NOW, clusterPods, masterPod, node, nodes, withState, workerPod, type PodState } from '../fixtures/pods.ts';
 import { minimalCluster } from '../fixtures/specs.ts';
 
@@ -641,6 +650,10 @@ describe('plans held while the cache lags its own writes (issue 11 #13)', () => 
   }
 });
 
+/** No node in the cache; node n1 confirmed gone by the API server since `ms` ago. */
+const goneFor = (ms: number): NodeLookup & Map<string, V1Node> =>
+  Object.assign(nodes(), { goneSince: (n: string) => (n === 'n1' ? NOW - ms : undefined) });
+
 describe('pod health', () => {
   const c = cluster();
   const r = { crashLoop: { maxContainerRestarts: 5, windowSeconds: 600 }, nodeLossSeconds: 60 };
@@ -690,7 +703,20 @@ describe('pod health', () => {
       nodes: nodes(node('n1', { ready: false, sinceS: 61 })),
       want: { reason: 'NodeLost' },
     },
-    { name: 'a deleted node', pod: withState(w), nodes: nodes(), want: { reason: 'NodeLost' } },
+    // Issue 11 #9: the cache's word alone is never enough to call a node deleted.
+    { name: 'a node absent from the cache, not confirmed gone', pod: withState(w), nodes: nodes(), want: {} },
+    {
+      name: 'a node confirmed gone, within the quarantine',
+      pod: withState(w),
+      nodes: goneFor(NODE_GONE_QUARANTINE_MS - 1),
+      want: {},
+    },
+    {
+      name: 'a node confirmed gone for the quarantine',
+      pod: withState(w),
+      nodes: goneFor(NODE_GONE_QUARANTINE_MS),
+      want: { reason: 'NodeLost' },
+    },
   ];
   for (const t of cases) {
     it(t.name, () => {
@@ -699,6 +725,59 @@ describe('pod health', () => {
       else expect(problem).to.equal(undefined);
     });
   }
+  it('a node absent from the cache and not confirmed gone: judged again shortly, nothing deleted', () => {
+    expect(podProblem(withState(w), nodes(), r, NOW)).to.deep.equal({ nodeLossAt: NOW + NODE_RECHECK_MS });
+  });
+  it('a node confirmed gone within the quarantine: when the quarantine ends', () => {
+    expect(podProblem(withState(w), goneFor(10_000), r, NOW)).to.deep.equal({
+      nodeLossAt: NOW + NODE_GONE_QUARANTINE_MS - 10_000,
+    });
+  });
+  describe('nodeAbsence (a node absent from the cache, after a live read)', () => {
+    const cases: { name: string; first?: number; live: LiveNodeRead; want: NodeAbsence }[] = [
+      { name: 'first seen missing, 404: gone from now', live: 'notFound', want: { firstMissing: NOW, goneSince: NOW } },
+      {
+        name: 'missing before, 404: gone since first seen missing',
+        first: NOW - 30_000,
+        live: 'notFound',
+        want: { firstMissing: NOW - 30_000, goneSince: NOW - 30_000 },
+      },
+      {
+        name: 'exists live: the cache is stale, the quarantine starts over',
+        first: NOW - 30_000,
+        live: 'found',
+        want: {},
+      },
+      {
+        name: 'read failed: unconfirmed, first seen kept',
+        first: NOW - 30_000,
+        live: 'failed',
+        want: { firstMissing: NOW - 30_000 },
+      },
+      { name: 'first seen missing, read failed: unconfirmed', live: 'failed', want: { firstMissing: NOW } },
+    ];
+    for (const t of cases) it(t.name, () => expect(nodeAbsence(t.first, t.live, NOW)).to.deep.equal(t.want));
+  });
+  describe('LiveNodeCheck (first seen missing, across reconciles)', () => {
+    it('reads only the nodes the cache lacks, and counts the quarantine from the first time one was seen missing', async () => {
+      const check = new LiveNodeCheck(nodes(node('n1')));
+      const reads: string[] = [];
+      const gone = async (n: string): Promise<LiveNodeRead> => (reads.push(n), 'notFound');
+      const pods = [withState(w), { ...withState(w), spec: { ...w.spec!, nodeName: 'n2' } }];
+      await check.lookup(pods, NOW - 30_000, gone);
+      const later = await check.lookup(pods, NOW, gone);
+      expect(reads).to.deep.equal(['n2', 'n2']);
+      expect(later.goneSince?.('n2')).to.equal(NOW - 30_000);
+      expect(later.goneSince?.('n1')).to.equal(undefined);
+    });
+    it('a node found live is not missing: its quarantine starts over', async () => {
+      const check = new LiveNodeCheck(nodes());
+      const pods = [withState(w)];
+      await check.lookup(pods, NOW - 30_000, async () => 'notFound');
+      expect((await check.lookup(pods, NOW - 20_000, async () => 'found')).goneSince?.('n1')).to.equal(undefined);
+      expect((await check.lookup(pods, NOW, async () => 'notFound')).goneSince?.('n1')).to.equal(NOW);
+    });
+  });
   it('a node NotReady for less than nodeLossSeconds: when it would count as lost', () => {
     const notYet = nodes(node('n1', { ready: false, sinceS: 30 }));
     expect(podProblem(withState(w), notYet, r, NOW)).to.deep.equal({ nodeLossAt: NOW + 30_000 });

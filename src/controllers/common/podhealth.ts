@@ -11,9 +11,45 @@ export interface PodProblem {
   message: string;
 }
 
+/**
+ * A node absent from the API server counts as deleted only after this long, as PodGC's
+ * quarantine: a cache that missed the node (a relist, a failover) must never cost a pod.
+ */
+export const NODE_GONE_QUARANTINE_MS = 40_000;
+/** How soon a pod whose node is absent from the cache, but not confirmed gone, is judged again. */
+export const NODE_RECHECK_MS = 5_000;
+
 /** Nodes by name: the node cache, or a Map in tests. */
 export interface NodeLookup {
   get(name: string): V1Node | undefined;
+  /**
+   * For a node absent from the cache: since when it has been missing, once the API server
+   * confirmed it does not have it (a live 404). Undefined while unconfirmed: the node exists
+   * live (the cache is stale) or the live read failed. A plain Map confirms nothing.
+   */
+  goneSince?(name: string): number | undefined;
+}
+
+/** What a live read of a node absent from the cache said. */
+export type LiveNodeRead = 'found' | 'notFound' | 'failed';
+
+/** The bookkeeping of one node absent from the cache, after a live read (see nodeAbsence). */
+export interface NodeAbsence {
+  /** When this operator first saw it missing; cleared when the API server has it. */
+  firstMissing?: number;
+  /** Set when the API server confirmed it gone: the quarantine runs from firstMissing. */
+  goneSince?: number;
+}
+
+/**
+ * A node absent from the cache, after a live read: found, the cache is stale and the node not
+ * missing (the quarantine starts over next time); not found, it is gone since it was first seen
+ * missing; a failed read confirms nothing but keeps when it was first seen missing.
+ */
+export function nodeAbsence(firstMissing: number | undefined, live: LiveNodeRead, now: number): NodeAbsence {
+  if (live === 'found') return {};
+  const since = firstMissing ?? now;
+  return live === 'notFound' ? { firstMissing: since, goneSince: since } : { firstMissing: since };
 }
 
 /** The parts of spec.podRecovery that judge a pod (schema defaults applied). */
@@ -89,18 +125,33 @@ function crashLoopProblem(p: V1Pod, r: RecoverySettings, now: number): PodProble
   };
 }
 
+/**
+ * A pod whose node is absent from the cache is lost only once the API server confirmed the node
+ * gone and the quarantine has passed since it was first seen missing; until confirmed, it is
+ * judged again shortly (the cache may just be behind).
+ */
+function goneNodeLoss(p: V1Pod, nodeName: string, nodes: NodeLookup, now: number): PodHealth {
+  const since = nodes.goneSince?.(nodeName);
+  if (since === undefined) return { nodeLossAt: now + NODE_RECHECK_MS };
+  const lostAt = since + NODE_GONE_QUARANTINE_MS;
+  if (lostAt > now) return { nodeLossAt: lostAt };
+  const goneFor = Math.round((now - since) / 1000);
+  const message = `node ${nodeName} of pod ${nameOf(p)} has been gone from the API server for ${goneFor}s (node deleted)`;
+  return { problem: { reason: POD_PROBLEMS.NodeLost, message } };
+}
+
 /** A pod whose node has not been Ready for nodeLossSeconds (or is gone) is lost; else when it would be. */
 export function nodeLoss(p: V1Pod, nodes: NodeLookup, nodeLossSeconds: number, now: number): PodHealth {
   const nodeName = p.spec?.nodeName;
   if (!nodeName) return {};
   const node = nodes.get(nodeName);
+  if (!node) return goneNodeLoss(p, nodeName, nodes, now);
   const { ready, since } = nodeReadySince(node);
   if (ready) return {};
   const lossMs = nodeLossSeconds * 1000;
-  const lostAt = (node ? (since ?? now) : now - lossMs) + lossMs;
+  const lostAt = (since ?? now) + lossMs;
   if (lostAt > now) return { nodeLossAt: lostAt };
-  const notReadyFor = Math.round((now - lostAt + lossMs) / 1000);
-  const message = `node ${nodeName} of pod ${nameOf(p)} has not been Ready for ${notReadyFor}s${node ? '' : ' (node deleted)'}`;
+  const message = `node ${nodeName} of pod ${nameOf(p)} has not been Ready for ${Math.round((now - lostAt + lossMs) / 1000)}s`;
   return { problem: { reason: POD_PROBLEMS.NodeLost, message } };
 }
 

@@ -4,8 +4,11 @@ import type { Condition, FieldError } from '../../api/v1alpha1/index.ts';
 import { CONDITIONS, JOB_REASONS } from '../../api/v1alpha1/reasons.ts';
 import { stableStringify } from '../../builders/hash.ts';
 import type { CustomResourceRef, KubeClient } from '../../kube/client.ts';
+import { errorMessage, isNotFound } from '../../kube/errors.ts';
 import type { V1ObjectMeta } from '../../kube/types.ts';
+import type { Logger } from '../../runtime/logger.ts';
 import { setConditions, type ConditionInput } from './conditions.ts';
+import type { LiveNodeRead } from './podhealth.ts';
 
 /** The parts of a custom resource a status write needs. */
 export interface StatusObject<S> {
@@ -61,4 +64,20 @@ export async function stallInvalidSpec(
     conditions: setConditions(obj.status?.conditions, stalled, generation, new Date()),
   };
   if (!statusEqual(status, obj.status)) await writeStatus(client, ref, obj, status);
+}
+
+/**
+ * A live GET of a node absent from the node cache (see nodecheck.ts). A failed read confirms
+ * nothing: no pod is judged lost on it, and the pod is judged again shortly.
+ */
+export async function readNodeLive(client: KubeClient, name: string, log: Logger): Promise<LiveNodeRead> {
+  try {
+    await client.getNode(name);
+    log.info('a node absent from the cache exists: the cache is stale, no pod on it is judged lost', { node: name });
+    return 'found';
+  } catch (e) {
+    if (isNotFound(e)) return 'notFound';
+    log.warn('could not read a node absent from the cache', { node: name, error: errorMessage(e) });
+    return 'failed';
+  }
 }

@@ -24,7 +24,15 @@ import type { ReconcileContext, ReconcileResult, Reconciler } from '../../runtim
 import type { Cache } from '../../runtime/informer.ts';
 import { namespacedKey } from '../../runtime/keys.ts';
 import { Expectations } from '../common/expectations.ts';
-import { stallInvalidSpec, statusEqual, tolerated, writeStatus, type ApiErrorTest } from '../common/writes.ts';
+import { LiveNodeCheck } from '../common/nodecheck.ts';
+import {
+  readNodeLive,
+  stallInvalidSpec,
+  statusEqual,
+  tolerated,
+  writeStatus,
+  type ApiErrorTest,
+} from '../common/writes.ts';
 import { createsOf, deletesOf, eventsOf, type ClusterAction } from './actions.ts';
 import { claimPods, conflictMessage, whyNotAdoptable, type PodConflict } from './claim.ts';
 import { holdPodWrites, planCluster, type ClusterPlan } from './plan.ts';
@@ -78,8 +86,12 @@ export class ComputeClusterReconciler implements Reconciler {
   private readonly conflicts = new Refusals();
   /** Pod creates and deletes sent and not yet seen in the cache, per cluster (watches.ts lowers them). */
   readonly expectations = new Expectations();
+  /** Nodes absent from the cache are confirmed gone live before a pod on one is judged lost. */
+  private readonly nodeCheck: LiveNodeCheck;
 
-  constructor(private readonly d: ClusterDeps) {}
+  constructor(private readonly d: ClusterDeps) {
+    this.nodeCheck = new LiveNodeCheck(d.nodes);
+  }
 
   async reconcile(key: string, { log }: ReconcileContext): Promise<ReconcileResult | void> {
     const obj = this.d.clusters.get(key);
@@ -126,8 +138,21 @@ export class ComputeClusterReconciler implements Reconciler {
    */
   private async plan(key: string, c: ValidComputeCluster, now: number, log: ReconcileContext['log']) {
     const waiting = this.expectations.satisfied(key) ? undefined : this.expectations.waitingFor(key);
-    if (waiting) return holdPodWrites(c, planCluster(c, this.podsOf(key, c), this.d.nodes, now), waiting);
-    return planCluster(c, await this.claim(c, this.podsOf(key), log), this.d.nodes, now);
+    if (waiting) {
+      const pods = this.podsOf(key, c);
+      return holdPodWrites(
+        c,
+        planCluster(c, pods, await this.nodeCheck.lookup(pods, now, (n) => readNodeLive(this.d.client, n, log)), now),
+        waiting,
+      );
+    }
+    const pods = await this.claim(c, this.podsOf(key), log);
+    return planCluster(
+      c,
+      pods,
+      await this.nodeCheck.lookup(pods, now, (n) => readNodeLive(this.d.client, n, log)),
+      now,
+    );
   }
 
   /** The cluster's master and worker pods by label (drivers are the jobs'); with `c`, only those it controls. */

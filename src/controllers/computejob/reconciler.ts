@@ -21,7 +21,15 @@ import type { ReconcileContext, ReconcileResult, Reconciler } from '../../runtim
 import type { Cache } from '../../runtime/informer.ts';
 import { namespacedKey } from '../../runtime/keys.ts';
 import { CLUSTER_REF } from '../computecluster/reconciler.ts';
-import { stallInvalidSpec, statusEqual, tolerated, writeStatus, type ApiErrorTest } from '../common/writes.ts';
+import { LiveNodeCheck } from '../common/nodecheck.ts';
+import {
+  readNodeLive,
+  stallInvalidSpec,
+  statusEqual,
+  tolerated,
+  writeStatus,
+  type ApiErrorTest,
+} from '../common/writes.ts';
 import type { JobAction } from './actions.ts';
 import { decideJob } from './decide.ts';
 import { DepartedDrivers } from './departed.ts';
@@ -60,8 +68,11 @@ const DEPARTED_KEEP_MS = 15 * 60_000;
 
 export class ComputeJobReconciler implements Reconciler {
   private readonly departed = new DepartedDrivers(DEPARTED_KEEP_MS);
+  /** A driver's node absent from the cache is confirmed gone live before the driver is judged lost. */
+  private readonly nodeCheck: LiveNodeCheck;
 
   constructor(private readonly d: JobDeps) {
+    this.nodeCheck = new LiveNodeCheck(d.nodes);
     d.pods.on((e) => {
       if (e.type !== 'delete') return;
       for (const key of jobKeyOf(e.obj)) this.departed.record(key, e.obj, Date.now());
@@ -85,7 +96,8 @@ export class ComputeJobReconciler implements Reconciler {
       .filter((p) => isControlledBy(p, uidOf(job)) && labelOf(p, LABELS.role) === 'driver');
     const now = Date.now();
     const gone = this.departed.of(key, now);
-    const { status, actions, wakeAt } = decideJob(job, cluster, drivers, this.d.nodes, now, gone);
+    const nodes = await this.nodeCheck.lookup(drivers, now, (n) => readNodeLive(this.d.client, n, log));
+    const { status, actions, wakeAt } = decideJob(job, cluster, drivers, nodes, now, gone);
 
     if (!statusEqual(status, obj.status)) await writeStatus(this.d.client, JOB_REF, obj, status);
     for (const a of actions) {
