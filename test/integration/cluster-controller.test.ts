@@ -452,7 +452,7 @@ describe('ComputeCluster controller', function () {
     // it missing. Before, it was force-deleted at once on the cache's word.
     const QUARANTINE_MS = 40_000;
     const uidNow = async (pod: string) => (await s.ns.get('pod', pod)).metadata;
-    /** The worker stays (same uid, not deleted) through most of the quarantine, then is replaced (NodeLost). */
+    /** The worker stays (same uid, not deleted) through most of the quarantine, then is replaced. */
     const quarantinedThenReplaced = async (cluster: string, uid: string, since: number) => {
       const pod = `${cluster}-worker-0`;
       await sleep(Math.max(0, since + QUARANTINE_MS - 10_000 - Date.now()));
@@ -465,7 +465,9 @@ describe('ComputeCluster controller', function () {
         async () => live(await pods(cluster, 'worker')).some((p) => p.metadata.uid !== uid),
         60_000,
       );
-      expect(await eventCount('NodeLost', cluster), 'NodeLost Events').to.be.greaterThan(0);
+      // Not asserted: who deleted the old pod. kube-controller-manager's PodGC deletes pods on
+      // missing nodes after its own 40 s quarantine (checked every 20 s), so it may come first;
+      // either way the operator must not have acted within the quarantine, and replaces it after.
     };
 
     it('waits out the quarantine before replacing a worker bound to a node that never existed', async () => {
