@@ -54,6 +54,7 @@ const HELP = `Usage: npm run bench -- [flags]
   --memory-limit Q      run the operator in a memory cgroup of Q, as its Pod (default: the chart's
                         resources.limits.memory; 0: no limit). Node sizes its heap from it.
   --heap-snapshot DIR   memory curve: a V8 heap snapshot and /proc/PID/smaps of the operator at each step, into DIR
+                        (for diagnosis: each snapshot's own memory shows in the later steps' peak RSS)
   GAFFER_BENCH_NODE_OPTIONS  Node flags for the operator alone, e.g. --max-old-space-size=256
 Cluster: GAFFER_CLUSTER_DIR, GAFFER_PORT_OFFSET as for hack/cluster-up.sh.`;
 
@@ -132,9 +133,10 @@ const memoryLimit = f['memory-limit'] ?? chartMemoryLimit();
 const cgroup =
   memoryLimit === '0' ? undefined : new MemoryCgroup(`gaffer-bench-${process.pid}`, quantityBytes(memoryLimit));
 if (cgroup) log(`operator runs in a memory cgroup of ${memoryLimit} (the chart's limit): ${cgroup.dir}`);
+// On every way out (the end, an error, a signal): no operator left running, no cgroup left.
+process.on('exit', () => cgroup?.release());
 const onSignal = () => {
   limits.restore();
-  cgroup?.remove();
   process.exit(130);
 };
 process.on('SIGINT', onSignal);
@@ -242,7 +244,6 @@ try {
   await deleteNamespace(api, probeNs).catch(() => {});
   if (!f['keep-nodes']) await deleteBenchNodes(api);
   if (cgroup?.oomKills()) log(`the operator was OOM-killed ${cgroup.oomKills()} time(s) at ${memoryLimit}`);
-  cgroup?.remove();
 }
 
 // ---- output ----

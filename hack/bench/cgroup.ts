@@ -41,7 +41,7 @@ export class MemoryCgroup {
   readonly dir: string;
   private readonly v2: boolean;
 
-  /** Makes the cgroup `name` with a memory limit of `bytes` (swap included, as a Pod has none). */
+  /** Makes the cgroup `name` with a memory limit of `bytes` (swap is not limited: none is on here). */
   constructor(
     name: string,
     readonly bytes: number,
@@ -50,11 +50,15 @@ export class MemoryCgroup {
     this.v2 = own.v2;
     this.dir = join(own.dir, name);
     mkdirSync(this.dir);
-    if (this.v2) {
-      writeFileSync(join(this.dir, 'memory.max'), String(bytes));
-      writeFileSync(join(this.dir, 'memory.swap.max'), '0');
-    } else {
-      writeFileSync(join(this.dir, 'memory.limit_in_bytes'), String(bytes));
+    try {
+      if (this.v2 && !existsSync(join(this.dir, 'memory.max')))
+        throw new Error(
+          `cgroup v2: the memory controller is not enabled for ${this.dir} (add +memory to its parent's cgroup.subtree_control), or run with --memory-limit 0`,
+        );
+      writeFileSync(join(this.dir, this.v2 ? 'memory.max' : 'memory.limit_in_bytes'), String(bytes));
+    } catch (e) {
+      this.release();
+      throw e;
     }
   }
 
@@ -75,8 +79,21 @@ export class MemoryCgroup {
     }
   }
 
-  /** Removes the cgroup (its processes must have exited). */
-  remove(): void {
-    if (existsSync(this.dir)) rmdirSync(this.dir);
+  /**
+   * Kills what is still in the cgroup (an operator the benchmark started: its pids are read
+   * from the cgroup it made) and removes the cgroup, waiting up to 5 s for the processes to go.
+   * Synchronous, so it also runs from an exit handler; never throws.
+   */
+  release(): void {
+    const procs = join(this.dir, 'cgroup.procs');
+    for (let tries = 0; existsSync(this.dir) && tries < 50; tries++) {
+      try {
+        for (const pid of readFileSync(procs, 'utf8').split('\n').filter(Boolean)) process.kill(Number(pid), 'SIGKILL');
+        rmdirSync(this.dir);
+      } catch {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100); // a synchronous 100 ms
+      }
+    }
+    if (existsSync(this.dir)) console.error(`[bench] could not remove the cgroup ${this.dir}; remove it with rmdir`);
   }
 }

@@ -115,6 +115,12 @@ describe('pod events lower the expectations of their cluster (watches.ts observe
       expect(e.satisfied('ns/c')).to.equal(t.satisfied);
     });
   }
+  it('an add of a pod already terminating is the create seen (and its delete)', () => {
+    const e = new Expectations();
+    e.expectCreate('ns/c', 'c-worker-1');
+    observeExpectations(e, { type: 'add', obj: pod('c-worker-1', 'new', true) });
+    expect(e.satisfied('ns/c')).to.equal(true);
+  });
   it('is satisfied once both are seen', () => {
     const e = new Expectations();
     e.expectCreate('ns/c', 'c-worker-1');

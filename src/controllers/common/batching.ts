@@ -5,7 +5,7 @@
 // event, and writes status as often: with reconciles at every event, more concurrent workers
 // made each cluster's status be written 18 times on its way to Ready (10,000-pod benchmark) and
 // the reconciles of clusters still to be created waited behind them. Changes of the custom
-// resources themselves (spec, deletion) and of nodes are not batched, nor a ComputeJob's driver
+// resources themselves (spec, deletion), of nodes and of master pods are not batched, nor a ComputeJob's driver
 // events: batched, the reconcile of an evicted driver ran after the pod was gone and read its
 // attempt as Succeeded instead of EvictionByEvictionAPI (job-controller integration test).
 export const POD_EVENT_BATCH_MS = 1000;

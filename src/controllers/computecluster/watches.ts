@@ -43,7 +43,9 @@ const jobPhaseOrClusterChanged: UpdatePredicate<ComputeJob> = ({ old, obj }) =>
 export function observeExpectations(expectations: Expectations, e: InformerEvent<V1Pod>): void {
   for (const key of clusterKeyOf(e.obj)) {
     const gone = e.type === 'delete' || isTerminating(e.obj);
-    if (e.type === 'add' && !gone) expectations.createObserved(key, nameOf(e.obj));
+    // An add is a create seen even when the pod already terminates (deleted during a watch gap
+    // and first seen by a relist): left expected, it would hold the cluster's writes 5 minutes.
+    if (e.type === 'add') expectations.createObserved(key, nameOf(e.obj));
     if (gone) expectations.deleteObserved(key, e.obj.metadata?.uid ?? '');
   }
 }
@@ -63,7 +65,10 @@ export function watchClusters(
   const enqueueClusterOf = (o: KObject) => {
     for (const k of clusterKeyOf(o)) ctl.enqueue(k);
   };
+  // The master's events are not batched: a ComputeJob learns of a new master only from the
+  // cluster's status, and a driver that fails right after its master must not be blamed for it.
   const batchClusterOf = (o: KObject) => {
+    if (o.metadata?.labels?.[LABELS.role] === 'master') return enqueueClusterOf(o);
     for (const k of clusterKeyOf(o)) ctl.enqueueAfter(k, POD_EVENT_BATCH_MS);
   };
   d.clusters.on(filterUpdates(specOrMetadataChanged, (e) => ctl.enqueue(objectKey(e.obj))));
