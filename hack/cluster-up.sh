@@ -137,6 +137,19 @@ start etcd "$BIN/etcd" --name=node0 --data-dir="$RUN/etcd" \
 wait_for etcd 60 curl -fsS http://127.0.0.1:$ETCD_PORT/health
 
 log "starting kube-apiserver"
+# The audit log records the writes of one ServiceAccount only (gaffer-system/gaffer-audited, which
+# hack/local-cluster.ts binds to the chart's roles): tests that must prove who wrote what, and
+# when (no write by a replica that lost its Lease), run their operators as it; nothing else is logged.
+cat > "$RUN/audit-policy.yaml" <<'AUDIT'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  users: ["system:serviceaccount:gaffer-system:gaffer-audited"]
+  verbs: [create, update, patch, delete, deletecollection]
+- level: None
+AUDIT
 # shellcheck disable=SC2086 # extra flags are words
 start kube-apiserver "$BIN/kube-apiserver" --etcd-servers=http://127.0.0.1:$ETCD_PORT \
   --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port=$API_PORT \
@@ -146,7 +159,9 @@ start kube-apiserver "$BIN/kube-apiserver" --etcd-servers=http://127.0.0.1:$ETCD
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
   --service-cluster-ip-range=10.96.0.0/16 --allow-privileged=true --profiling=false \
-  --endpoint-reconciler-type=none $REAL_APISERVER_FLAGS ${GAFFER_KUBE_APISERVER_FLAGS:-}
+  --endpoint-reconciler-type=none --audit-policy-file="$RUN/audit-policy.yaml" \
+  --audit-log-path="$LOGS/audit.log" --audit-log-format=json --audit-log-maxsize=100 --audit-log-maxbackup=1 \
+  $REAL_APISERVER_FLAGS ${GAFFER_KUBE_APISERVER_FLAGS:-}
 wait_for kube-apiserver 120 curl -fsS --cacert "$PKI/ca.crt" "$APISERVER/readyz"
 
 log "starting kube-controller-manager"

@@ -66,6 +66,15 @@ export async function waitFor<T>(
 /** Where the operator runs locally: the chart's ServiceAccount in the release namespace. */
 export const OPERATOR_NAMESPACE = 'gaffer-system';
 export const OPERATOR_KUBECONFIG = join(CLUSTER_DIR, 'gaffer-operator.kubeconfig');
+/**
+ * A second ServiceAccount with the chart's permissions whose writes the API server's audit log
+ * records (hack/cluster-up.sh's audit policy names it): for tests that prove who wrote what, and
+ * when. The operator's User-Agent names its replica, so the log tells replicas apart.
+ */
+export const AUDITED_OPERATOR_SA = 'gaffer-audited';
+export const AUDITED_OPERATOR_KUBECONFIG = join(CLUSTER_DIR, 'gaffer-audited.kubeconfig');
+/** The API server's audit log (JSON lines), see hack/cluster-up.sh. */
+export const AUDIT_LOG = join(CLUSTER_DIR, 'logs', 'audit.log');
 
 let ready: Promise<void> | undefined;
 /**
@@ -99,11 +108,26 @@ export function ensureCluster(): Promise<void> {
     const rbacKinds = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
     const rbac = parseAllDocuments(rendered)
       .map((d) => d.toJS())
-      .filter((o) => o && rbacKinds.has(o.kind));
+      .filter((o) => o && rbacKinds.has(o.kind))
+      .map(withAuditedSubject);
     await k(['apply', '--server-side', '--force-conflicts', '-f', '-'], rbac.map((o) => JSON.stringify(o)).join('\n'));
+    await kubectl(['create', 'serviceaccount', AUDITED_OPERATOR_SA, '-n', OPERATOR_NAMESPACE]);
     await serviceAccountKubeconfig(OPERATOR_NAMESPACE, 'gaffer', OPERATOR_KUBECONFIG);
+    await serviceAccountKubeconfig(OPERATOR_NAMESPACE, AUDITED_OPERATOR_SA, AUDITED_OPERATOR_KUBECONFIG);
   })();
   return ready;
+}
+
+/** A chart binding granted to the audited ServiceAccount too, so it has exactly the chart's permissions. */
+function withAuditedSubject(o: { kind: string; subjects?: object[] }) {
+  if (!o.kind.endsWith('Binding')) return o;
+  return {
+    ...o,
+    subjects: [
+      ...(o.subjects ?? []),
+      { kind: 'ServiceAccount', name: AUDITED_OPERATOR_SA, namespace: OPERATOR_NAMESPACE },
+    ],
+  };
 }
 
 /** A kubeconfig that authenticates as a ServiceAccount (so RBAC applies, unlike the admin's). */

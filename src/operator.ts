@@ -115,10 +115,11 @@ function buildElector(cfg: OperatorConfig, client: KubeClient, log: Logger, mana
       void manager().startControllers();
     },
     onStoppedLeading: () => {
-      // Never two writers: stop now and let the Deployment restart us as a standby.
-      void manager()
-        .stopControllers()
-        .finally(() => process.exit(1));
+      // Never two writers: stop writing now (in-flight writes aborted), and exit at once without
+      // draining; the Deployment restarts us as a standby.
+      manager().leadershipLost();
+      log.error('exiting: leadership lost; writes were fenced');
+      process.exit(1);
     },
   });
 }
@@ -130,6 +131,7 @@ export function buildOperator(cfg: OperatorConfig, log: Logger): Operator {
     writes: new TokenBucket(cfg.kubeApiQps, cfg.kubeApiBurst),
     events: new TokenBucket(Math.max(1, cfg.kubeApiQps / 5), Math.max(1, Math.floor(cfg.kubeApiBurst / 4))),
     observe: (verb, resource, code) => metrics.apiRequests.inc({ verb, resource, code: String(code) }),
+    userAgent: `gaffer (${cfg.identity})`,
   });
   const caches = buildCaches(cfg, client, metrics, log);
   const events = new EventRecorder(client, cfg.identity, (e) =>
@@ -146,6 +148,7 @@ export function buildOperator(cfg: OperatorConfig, log: Logger): Operator {
     healthAddr: { host: cfg.bindAddress, port: cfg.healthPort },
     metricsAddr: { host: cfg.bindAddress, port: cfg.metricsPort },
     gracefulShutdownMs: cfg.gracefulShutdownMs,
+    fenceWrites: (reason) => client.fenceWrites(reason),
   });
   return { manager, client, caches, metrics, controllers };
 }

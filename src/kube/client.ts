@@ -48,17 +48,38 @@ const custom = (ref: CustomResourceRef, namespace: string, name?: string, subres
   resourcePath({ ...ref, namespace, name, subresource });
 const deleteOptions = (o: DeleteOptions) => ({ apiVersion: 'v1', kind: 'DeleteOptions', ...o });
 
+/** A write refused by the client itself: it was fenced (fenceWrites), so it was never sent. */
+export class WritesFencedError extends Error {
+  override readonly name = 'WritesFencedError';
+}
+
 export class KubeClient {
   private readonly http: Transport;
   /** Leases on sockets of their own: a renewal must never wait for a socket behind reconcile traffic. */
   private readonly leaseHttp: Transport;
+  /** Aborted by fenceWrites(): every write in flight is destroyed and no later one is sent. */
+  private readonly fence = new AbortController();
 
   constructor(
     readonly kc: KubeConfig,
-    private readonly opts: { writes: Pacer; events: Pacer; observe?: RequestObserver },
+    private readonly opts: { writes: Pacer; events: Pacer; observe?: RequestObserver; userAgent?: string },
   ) {
-    this.http = new Transport(kc);
-    this.leaseHttp = new Transport(kc, { maxSockets: 2 });
+    this.http = new Transport(kc, { userAgent: opts.userAgent });
+    this.leaseHttp = new Transport(kc, { maxSockets: 2, userAgent: opts.userAgent });
+  }
+
+  /**
+   * Stops every write of this client for good: those in flight are aborted (their sockets
+   * destroyed, so a request not yet fully sent never reaches the server) and later ones fail at
+   * once with WritesFencedError. Reads and watches go on. For a replica that has lost its Lease:
+   * from this moment another replica may be the leader, and two writers must never overlap.
+   */
+  fenceWrites(reason: string): void {
+    if (!this.fence.signal.aborted) this.fence.abort(new WritesFencedError(`writes fenced: ${reason}`));
+  }
+
+  get writesFenced(): boolean {
+    return this.fence.signal.aborted;
   }
 
   /** One request of ours: paced if `pacer` is given, counted with the code the server answered. */
@@ -71,7 +92,14 @@ export class KubeClient {
     pacer?: Pacer,
     http = this.http,
   ): Promise<T> {
+    const write = method !== 'GET';
+    if (write) this.checkFence();
     if (pacer) await pacer.acquire();
+    if (write) {
+      // Checked again after the pacer's wait, which may have outlasted the leadership.
+      this.checkFence();
+      o = { ...o, signal: o.signal ? AbortSignal.any([o.signal, this.fence.signal]) : this.fence.signal };
+    }
     try {
       const r = await http.send<T>(method, path, o);
       this.opts.observe?.(verb, resource, r.code);
@@ -80,6 +108,10 @@ export class KubeClient {
       this.opts.observe?.(verb, resource, httpStatus(e) ?? 'error');
       throw e;
     }
+  }
+
+  private checkFence(): void {
+    if (this.fence.signal.aborted) throw this.fence.signal.reason;
   }
 
   /** One page of a collection (`path`: see wire.ts resourcePath); `signal` aborts it. */

@@ -51,12 +51,15 @@ export class Transport {
   private readonly watchAgent: HttpAgent;
   private readonly request: typeof httpRequest;
   private readonly server: URL;
+  private readonly userAgent: string;
 
+  /** `userAgent`: names this replica in the API server's audit log (who wrote what). */
   constructor(
     private readonly kc: KubeConfig,
-    o: { maxSockets?: number } = {},
+    o: { maxSockets?: number; userAgent?: string } = {},
   ) {
     this.server = kc.server;
+    this.userAgent = o.userAgent ?? 'gaffer';
     const https = this.server.protocol === 'https:';
     const Agent = https ? HttpsAgent : HttpAgent;
     const maxSockets = o.maxSockets ?? MAX_SOCKETS;
@@ -114,7 +117,7 @@ export class Transport {
       servername: kc.tlsServerName,
       headers: {
         Accept: 'application/json',
-        'User-Agent': 'gaffer',
+        'User-Agent': this.userAgent,
         ...(creds.token ? { Authorization: `Bearer ${creds.token}` } : {}),
         ...extra,
       },

@@ -118,10 +118,11 @@ export class LeaderElector {
     const { log } = this.o;
     // Campaign: retry with jitter until the lease is ours.
     while (!this.stopped && !this.leading) {
+      const started = Date.now();
       if (await this.attempt(this.tryTimeoutMs)) {
         if (this.stopped) return;
         this.leading = true;
-        this.lastRenew = Date.now();
+        this.lastRenew = started;
         log.info('became leader', { lease: this.store.describe, identity: this.o.identity });
         this.o.onStartedLeading();
       } else {
@@ -135,22 +136,28 @@ export class LeaderElector {
    * Renews every retry period, counted from the start of the last try (a try that timed out is
    * followed by the next at once), each try bounded by tryTimeoutMs and by what is left of the renew
    * deadline; stops leading when the deadline passes, before the lease can expire for the others.
+   *
+   * The deadline counts from the START of the last successful try, not from its answer: the server
+   * wrote the renewal after that start, and a standby's expiry counts from when it saw the write, so
+   * a slow answer cannot stretch our leadership past what the standby allows (client-go counts from
+   * the answer). The sleep never outlasts the deadline either: loss is noticed when it happens.
    */
   private async lead(): Promise<void> {
     const { log } = this.o;
     let lastTry = this.lastRenew;
     while (!this.stopped && this.leading) {
-      await this.sleep(Math.max(0, lastTry + this.o.retryPeriodMs - Date.now()));
+      const deadline = this.lastRenew + this.o.renewDeadlineMs;
+      await this.sleep(Math.max(0, Math.min(lastTry + this.o.retryPeriodMs, deadline) - Date.now()));
       if (this.stopped) return;
       lastTry = Date.now();
-      const left = this.lastRenew + this.o.renewDeadlineMs - lastTry;
+      const left = deadline - lastTry;
       const ok = left > 0 && (await this.attempt(Math.min(this.tryTimeoutMs, left)));
       if (this.stopped) return;
       if (ok) {
-        this.lastRenew = Date.now();
+        this.lastRenew = lastTry;
         continue;
       }
-      if (Date.now() - this.lastRenew >= this.o.renewDeadlineMs) {
+      if (Date.now() >= deadline) {
         this.leading = false;
         log.error('lost leadership: could not renew the lease within the renew deadline', {
           lease: this.store.describe,
@@ -218,6 +225,13 @@ export class LeaderElector {
   private observe(record: LeaseRecord): { raw: string; at: number; record: LeaseRecord } {
     this.observed = { raw: JSON.stringify(record), at: Date.now(), record };
     return this.observed;
+  }
+
+  /** Stops campaigning and renewing, without touching the Lease: it expires for the others. */
+  abandon(): void {
+    this.stopped = true;
+    this.leading = false;
+    if (this.timer) clearTimeout(this.timer);
   }
 
   /** Stops campaigning; a leader hands the lease back so a standby takes over at once. */

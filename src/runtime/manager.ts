@@ -18,6 +18,11 @@ export interface ManagerOptions {
   healthAddr: { host: string; port: number };
   metricsAddr: { host: string; port: number };
   gracefulShutdownMs: number;
+  /**
+   * Stops every write of the operator's API client at once, those in flight included; reads go on.
+   * Called when another replica may be the leader from now on (see leadershipLost and shutdown).
+   */
+  fenceWrites(reason: string): void;
 }
 
 export class Manager {
@@ -66,20 +71,45 @@ export class Manager {
     for (const c of this.o.controllers) c.start();
   }
 
-  /** Stops the controllers at once (leadership lost). */
-  async stopControllers(): Promise<void> {
+  /**
+   * Leadership lost: another replica may take the Lease as soon as it expires, so this one must
+   * not write again. Writes are fenced first (those in flight are aborted), then the workers are
+   * told to stop without waiting for them: whatever a reconcile still tries fails at the fence.
+   * The caller exits; a Deployment's restart brings this replica back as a standby.
+   */
+  leadershipLost(): void {
+    this.o.fenceWrites('leadership lost');
     this.o.metrics.isLeader.set({ name: 'gaffer' }, 0);
-    await Promise.all(this.o.controllers.map((c) => c.stop(this.o.gracefulShutdownMs)));
+    for (const c of this.o.controllers) void c.stop(0);
   }
 
-  /** Graceful shutdown: stop taking keys, let reconciles finish (bounded), release the lease. */
+  /** Stops taking keys and waits for reconciles in flight (bounded); whether they all ended. */
+  private async drainControllers(): Promise<boolean> {
+    this.o.metrics.isLeader.set({ name: 'gaffer' }, 0);
+    const drained = await Promise.all(this.o.controllers.map((c) => c.stop(this.o.gracefulShutdownMs)));
+    return drained.every(Boolean);
+  }
+
+  /**
+   * Graceful shutdown: stop taking keys, let reconciles finish (bounded), release the lease. When
+   * a reconcile outlives the bound, releasing would let a standby lead at once while that
+   * reconcile still writes: its writes are fenced instead, and the Lease is left to expire.
+   */
   async shutdown(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     const { log } = this.o;
     log.info('shutting down', { gracefulShutdownMs: this.o.gracefulShutdownMs });
-    await this.stopControllers();
-    await this.o.elector?.release();
+    if (await this.drainControllers()) {
+      await this.o.elector?.release();
+    } else {
+      this.o.fenceWrites('shutdown: reconciles outlived the graceful shutdown timeout');
+      if (this.o.elector)
+        log.warn('reconciles outlived the graceful shutdown timeout: writes fenced, the lease is left to expire', {
+          gracefulShutdownMs: this.o.gracefulShutdownMs,
+        });
+      this.o.elector?.abandon();
+    }
     await Promise.all(this.o.informers.map((i) => i.stop()));
     await Promise.all(this.servers.map(closeServer));
     log.info('shut down');

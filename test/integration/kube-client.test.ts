@@ -1,7 +1,7 @@
 // src/kube's REST client against the real API server: what each call does to the stored
 // objects, the errors the server answers with, lists, and how watches end.
 import { expect } from 'chai';
-import { KubeClient, type ListResponse } from '../../src/kube/client.ts';
+import { KubeClient, WritesFencedError, type ListResponse } from '../../src/kube/client.ts';
 import { loadKubeConfig } from '../../src/kube/config.ts';
 import { KubeApiError, KubeRequestError, apiErrorFields } from '../../src/kube/errors.ts';
 import { formatMicroTime } from '../../src/kube/wire.ts';
@@ -214,6 +214,33 @@ describe('REST client on the API server', function () {
       ]);
       expect(err).to.be.instanceOf(KubeRequestError);
       expect(apiErrorFields(err).message).to.match(/aborted: the caller gave up$/);
+    });
+  });
+
+  describe('fenceWrites (leadership lost)', () => {
+    it('aborts a write in flight, so it never reaches the server; refuses later writes unsent; reads go on', async () => {
+      const proxy = await clusterLoopbackProxy();
+      try {
+        const fenced = new KubeClient(configVia(proxy.port), { writes: bucket, events: bucket });
+        proxy.holdNew(1); // the create's connection waits in the proxy, unsent
+        const inFlight = failure(fenced.createPod(ns, pod('fenced-1')));
+        await new Promise((r) => setTimeout(r, 300));
+        fenced.fenceWrites('leadership lost');
+        const err = await inFlight;
+        expect(err).to.be.instanceOf(KubeRequestError);
+        expect(apiErrorFields(err).message).to.match(/aborted: writes fenced: leadership lost$/);
+        proxy.release(); // what the proxy held now goes on: the client's end of it is closed
+        await new Promise((r) => setTimeout(r, 500));
+        const later = await failure(fenced.createPod(ns, pod('fenced-2')));
+        expect(later).to.be.instanceOf(WritesFencedError);
+        expect(fenced.writesFenced).to.equal(true);
+        const listed = await fenced.list('pods', `/api/v1/namespaces/${ns}/pods`, {});
+        const names = (listed.items as { metadata: { name: string } }[]).map((p) => p.metadata.name);
+        expect(names, 'neither write reached the server').to.not.include('fenced-1');
+        expect(names).to.not.include('fenced-2');
+      } finally {
+        await proxy.stop();
+      }
     });
   });
 

@@ -56,6 +56,17 @@ class SlowLease extends MemoryLease {
   }
 }
 
+/** A MemoryLease whose next update is answered `slowMs` after the server wrote it. */
+class SlowUpdateLease extends MemoryLease {
+  slowMs = 0;
+  override async update(r: LeaseRecord, rv: string) {
+    const ms = this.slowMs;
+    this.slowMs = 0;
+    await super.update(r, rv);
+    if (ms) await new Promise((res) => setTimeout(res, ms));
+  }
+}
+
 describe('LeaderElector', () => {
   let clock: ReturnType<typeof FakeTimers.install>;
   beforeEach(() => {
@@ -139,6 +150,48 @@ describe('LeaderElector', () => {
     expect(a.isLeader).to.equal(false);
     // It gave up within the renew deadline (+ one retry period), well before 15 s.
     expect(Date.now() - lastRenew).to.be.lessThan(15_000);
+  });
+
+  it('the renew deadline counts from the start of the last successful try: a late answer does not stretch leadership', async () => {
+    const store = new SlowUpdateLease();
+    const events: string[] = [];
+    const lostAt: number[] = [];
+    const a = new LeaderElector(store, {
+      identity: 'a',
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      log: silentLogger(),
+      onStartedLeading: () => events.push('a leads'),
+      onStoppedLeading: () => lostAt.push(Date.now()),
+    });
+    a.start();
+    await clock.tickAsync(10);
+    // The next renewal is written at once but answered 2 s later; then the server is gone.
+    store.slowMs = 2_000;
+    const rv = store.rv;
+    while (store.rv === rv) await clock.tickAsync(1);
+    const writtenAt = Date.now();
+    await clock.tickAsync(2_000);
+    store.down = true;
+    await clock.tickAsync(15_000);
+    expect(lostAt, 'lost once').to.have.length(1);
+    // A standby saw the write at writtenAt at the earliest: it takes over at writtenAt + 15 s.
+    const held = lostAt[0]! - writtenAt;
+    expect(held, 'leadership ends within the renew deadline of the write').to.be.at.most(10_000);
+    expect(held, 'and is noticed when the deadline passes, not a retry period later').to.be.at.least(9_990);
+  });
+
+  it('abandon stops renewing without touching the Lease (it expires for the others)', async () => {
+    const store = new MemoryLease();
+    const { a } = await leader(store);
+    const before = { ...store.record };
+    const rv = store.rv;
+    a.abandon();
+    await clock.tickAsync(10_000);
+    expect(a.isLeader).to.equal(false);
+    expect(store.rv, 'no write').to.equal(rv);
+    expect(store.record).to.deep.equal(before);
   });
 
   it('a try that hangs is aborted after a quarter of the renew deadline: after two hung tries the third renews', async () => {
