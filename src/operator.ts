@@ -102,6 +102,19 @@ function buildControllers(cfg: OperatorConfig, deps: ClusterDeps & JobDeps, log:
   return [clusterController, jobController];
 }
 
+/**
+ * Exits once stdout has taken the last log lines (a pipe's writes are asynchronous: an exit at
+ * once can drop them), waiting at most 1 s. Safe to wait: writes are fenced by then.
+ */
+function exitWhenLogged(code: number): void {
+  const deadline = Date.now() + 1000;
+  const poll = () => {
+    if (process.stdout.writableLength === 0 || Date.now() >= deadline) process.exit(code);
+    setTimeout(poll, 10);
+  };
+  poll();
+}
+
 /** The elector, when leader election is on; `manager` is called only once it leads or loses. */
 function buildElector(cfg: OperatorConfig, client: KubeClient, log: Logger, manager: () => Manager) {
   if (!cfg.leaderElect) return undefined;
@@ -119,7 +132,7 @@ function buildElector(cfg: OperatorConfig, client: KubeClient, log: Logger, mana
       // draining; the Deployment restarts us as a standby.
       manager().leadershipLost();
       log.error('exiting: leadership lost; writes were fenced');
-      process.exit(1);
+      exitWhenLogged(1);
     },
   });
 }
@@ -139,6 +152,8 @@ export function buildOperator(cfg: OperatorConfig, log: Logger): Operator {
   );
   const controllers = buildControllers(cfg, { client, events, resyncMs: cfg.resyncPeriodMs, ...caches }, log, metrics);
   const elector = buildElector(cfg, client, log, () => manager);
+  // A write is refused the moment leadership ends, even before the renew loop has noticed.
+  if (elector) client.guardWrites(() => elector.writeBlocked());
   const manager: Manager = new Manager({
     log,
     metrics,

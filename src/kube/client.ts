@@ -59,6 +59,8 @@ export class KubeClient {
   private readonly leaseHttp: Transport;
   /** Aborted by fenceWrites(): every write in flight is destroyed and no later one is sent. */
   private readonly fence = new AbortController();
+  /** Asked before every write: a reason to fence writes now (see guardWrites). */
+  private writeGuard: () => string | undefined = () => undefined;
 
   constructor(
     readonly kc: KubeConfig,
@@ -69,10 +71,11 @@ export class KubeClient {
   }
 
   /**
-   * Stops every write of this client for good: those in flight are aborted (their sockets
-   * destroyed, so a request not yet fully sent never reaches the server) and later ones fail at
-   * once with WritesFencedError. Reads and watches go on. For a replica that has lost its Lease:
-   * from this moment another replica may be the leader, and two writers must never overlap.
+   * Stops every write of this client for good (but the Lease's): those in flight are aborted
+   * (their sockets destroyed, so a request not yet sent never reaches the server; one the server
+   * has already received is not undone, and completes in its own time) and later ones fail at once
+   * with WritesFencedError. Reads and watches go on. For a replica that has lost its Lease: from
+   * this moment another replica may be the leader, and two writers must never overlap.
    */
   fenceWrites(reason: string): void {
     if (!this.fence.signal.aborted) this.fence.abort(new WritesFencedError(`writes fenced: ${reason}`));
@@ -80,6 +83,15 @@ export class KubeClient {
 
   get writesFenced(): boolean {
     return this.fence.signal.aborted;
+  }
+
+  /**
+   * `guard` is asked before every write; a reason it returns fences writes for good. The leader
+   * elector's renew deadline: a write due just after it must not leave before the renew loop has
+   * noticed the loss. Lease requests are exempt from the fence: the elector alone makes them.
+   */
+  guardWrites(guard: () => string | undefined): void {
+    this.writeGuard = guard;
   }
 
   /** One request of ours: paced if `pacer` is given, counted with the code the server answered. */
@@ -92,7 +104,7 @@ export class KubeClient {
     pacer?: Pacer,
     http = this.http,
   ): Promise<T> {
-    const write = method !== 'GET';
+    const write = method !== 'GET' && http !== this.leaseHttp;
     if (write) this.checkFence();
     if (pacer) await pacer.acquire();
     if (write) {
@@ -111,6 +123,8 @@ export class KubeClient {
   }
 
   private checkFence(): void {
+    const blocked = this.fence.signal.aborted ? undefined : this.writeGuard();
+    if (blocked) this.fenceWrites(blocked);
     if (this.fence.signal.aborted) throw this.fence.signal.reason;
   }
 

@@ -4,6 +4,12 @@
 import { apiErrorFields, isConflict } from '../kube/errors.ts';
 import type { Logger } from './logger.ts';
 
+/**
+ * Every interval here is measured on the monotonic clock: a wall-clock step (NTP) must neither
+ * stretch a leader's deadline nor shorten a standby's wait. The Lease's own timestamps stay wall time.
+ */
+const monotonic = (): number => performance.now();
+
 export interface LeaseRecord {
   holderIdentity?: string;
   leaseDurationSeconds?: number;
@@ -51,6 +57,10 @@ export class LeaderElector {
   private timer: NodeJS.Timeout | undefined;
   private lastRenew = 0;
   private loop: Promise<void> | undefined;
+  /** Whether this replica has led: from then on, writes are allowed only within the renew deadline. */
+  private led = false;
+  /** Another holder seen in the Lease while we led. */
+  private takenBy: string | undefined;
 
   constructor(
     private readonly store: LeaseStore,
@@ -118,10 +128,11 @@ export class LeaderElector {
     const { log } = this.o;
     // Campaign: retry with jitter until the lease is ours.
     while (!this.stopped && !this.leading) {
-      const started = Date.now();
+      const started = monotonic();
       if (await this.attempt(this.tryTimeoutMs)) {
         if (this.stopped) return;
         this.leading = true;
+        this.led = true;
         this.lastRenew = started;
         log.info('became leader', { lease: this.store.describe, identity: this.o.identity });
         this.o.onStartedLeading();
@@ -147,9 +158,9 @@ export class LeaderElector {
     let lastTry = this.lastRenew;
     while (!this.stopped && this.leading) {
       const deadline = this.lastRenew + this.o.renewDeadlineMs;
-      await this.sleep(Math.max(0, Math.min(lastTry + this.o.retryPeriodMs, deadline) - Date.now()));
+      await this.sleep(Math.max(0, Math.min(lastTry + this.o.retryPeriodMs, deadline) - monotonic()));
       if (this.stopped) return;
-      lastTry = Date.now();
+      lastTry = monotonic();
       const left = deadline - lastTry;
       const ok = left > 0 && (await this.attempt(Math.min(this.tryTimeoutMs, left)));
       if (this.stopped) return;
@@ -157,7 +168,14 @@ export class LeaderElector {
         this.lastRenew = lastTry;
         continue;
       }
-      if (Date.now() >= deadline) {
+      if (this.takenBy !== undefined) {
+        this.leading = false;
+        log.error('lost leadership: the lease is held by another replica', {
+          lease: this.store.describe,
+          holder: this.takenBy,
+        });
+        this.o.onStoppedLeading();
+      } else if (monotonic() >= deadline) {
         this.leading = false;
         log.error('lost leadership: could not renew the lease within the renew deadline', {
           lease: this.store.describe,
@@ -166,6 +184,19 @@ export class LeaderElector {
         this.o.onStoppedLeading();
       }
     }
+  }
+
+  /**
+   * Why this replica must not write now, or undefined: it led, and its leadership has ended or
+   * its renew deadline has passed. Checked by the API client before every write, so a write cannot
+   * leave in the moment between the deadline and the renew loop noticing it (after an event-loop
+   * stall, a timer due earlier, such as a paced write's, may run first).
+   */
+  writeBlocked(): string | undefined {
+    if (!this.led) return undefined;
+    if (!this.leading) return 'leadership ended';
+    if (monotonic() >= this.lastRenew + this.o.renewDeadlineMs) return 'the renew deadline has passed';
+    return undefined;
   }
 
   /** One round of client-go's tryAcquireOrRenew; `signal` aborts its requests. */
@@ -180,6 +211,10 @@ export class LeaderElector {
     };
     const current = await this.store.get(signal);
     if (!current) {
+      // A Lease deleted under a live holder (kubectl delete, a reinstall): the holder re-creates it
+      // at once, a standby only once the record it last saw would have expired (client-go creates
+      // at once, and the old leader then writes until its next renewal try).
+      if (this.othersUnexpired()) return false;
       try {
         await this.store.create(desired, signal);
       } catch (e) {
@@ -197,7 +232,13 @@ export class LeaderElector {
     const rec = current.record;
     const heldByOther = !!rec.holderIdentity && rec.holderIdentity !== this.o.identity;
     const duration = (rec.leaseDurationSeconds ?? 0) * 1000;
-    if (heldByOther && seen.at + duration > now.getTime()) return false;
+    if (heldByOther && this.leading) {
+      // Someone else holds it while we lead (the Lease was deleted and re-created by a standby, or
+      // we stalled past its expiry): step down now, not at our own deadline.
+      this.takenBy = rec.holderIdentity;
+      return false;
+    }
+    if (heldByOther && seen.at + duration > monotonic()) return false;
 
     if (rec.holderIdentity === this.o.identity) {
       desired.acquireTime = rec.acquireTime ?? desired.acquireTime;
@@ -221,9 +262,16 @@ export class LeaderElector {
     this.o.log.warn(`leader election: lease ${what} failed`, { lease: this.store.describe, error: apiErrorFields(e) });
   }
 
+  /** Whether the record last seen names another holder whose lease has not expired by our clock. */
+  private othersUnexpired(): boolean {
+    const seen = this.observed;
+    if (!seen?.record.holderIdentity || seen.record.holderIdentity === this.o.identity) return false;
+    return seen.at + (seen.record.leaseDurationSeconds ?? 0) * 1000 > monotonic();
+  }
+
   /** Remembers the record as last seen, now (after the request that returned or wrote it). */
   private observe(record: LeaseRecord): { raw: string; at: number; record: LeaseRecord } {
-    this.observed = { raw: JSON.stringify(record), at: Date.now(), record };
+    this.observed = { raw: JSON.stringify(record), at: monotonic(), record };
     return this.observed;
   }
 

@@ -91,9 +91,9 @@ export class Manager {
   }
 
   /**
-   * Graceful shutdown: stop taking keys, let reconciles finish (bounded), release the lease. When
-   * a reconcile outlives the bound, releasing would let a standby lead at once while that
-   * reconcile still writes: its writes are fenced instead, and the Lease is left to expire.
+   * Graceful shutdown: stop taking keys, let reconciles finish (bounded), fence writes, release
+   * the lease. When a reconcile outlives the bound, releasing would let a standby lead at once
+   * while a request of that reconcile may still be on its way: the Lease is left to expire instead.
    */
   async shutdown(): Promise<void> {
     if (this.stopping) return;
@@ -101,6 +101,8 @@ export class Manager {
     const { log } = this.o;
     log.info('shutting down', { gracefulShutdownMs: this.o.gracefulShutdownMs });
     if (await this.drainControllers()) {
+      // Writes nobody awaits (events queued behind their pacer) must not outlive the handover either.
+      this.o.fenceWrites('shutdown');
       await this.o.elector?.release();
     } else {
       this.o.fenceWrites('shutdown: reconciles outlived the graceful shutdown timeout');

@@ -244,6 +244,24 @@ describe('REST client on the API server', function () {
     });
   });
 
+  describe('guardWrites (the renew deadline, checked at each write)', () => {
+    it("a write asked after the guard gives a reason is refused unsent, and fences the client; the guard's earlier answers let writes through", async () => {
+      const guarded = new KubeClient(loadKubeConfig(KUBECONFIG), { writes: bucket, events: bucket });
+      let expired = false;
+      guarded.guardWrites(() => (expired ? 'the renew deadline has passed' : undefined));
+      await guarded.createPod(ns, pod('guarded-1'));
+      expired = true;
+      const err = await failure(guarded.createPod(ns, pod('guarded-2')));
+      expect(err).to.be.instanceOf(WritesFencedError);
+      expect(apiErrorFields(err).message).to.equal('writes fenced: the renew deadline has passed');
+      expired = false; // a fence is for good
+      expect(await failure(guarded.createPod(ns, pod('guarded-3')))).to.be.instanceOf(WritesFencedError);
+      const names = (await kjson(['get', 'pods', '-n', ns])).items.map((p: any) => p.metadata.name);
+      expect(names).to.include('guarded-1');
+      expect(names).to.not.include.any.members(['guarded-2', 'guarded-3']);
+    });
+  });
+
   describe('watch', () => {
     /** A watch of this namespace's pods; `done` resolves with every onDone call (to see that it came once). */
     const watch = async (c: KubeClient, query: Record<string, string | number | boolean>) => {

@@ -182,6 +182,58 @@ describe('LeaderElector', () => {
     expect(held, 'and is noticed when the deadline passes, not a retry period later').to.be.at.least(9_990);
   });
 
+  it('a leader that finds another holder in the Lease steps down at once, not at its renew deadline', async () => {
+    const store = new MemoryLease();
+    const { a, events } = await leader(store);
+    // The Lease was deleted and a standby created it anew (kubectl delete lease, a reinstall).
+    store.record = { holderIdentity: 'b', leaseDurationSeconds: 15, renewTime: new Date().toISOString() };
+    store.rv++;
+    await clock.tickAsync(2_500); // one retry period
+    expect(events).to.deep.equal(['a leads', 'a lost']);
+    expect(a.isLeader).to.equal(false);
+    expect(a.writeBlocked()).to.equal('leadership ended');
+  });
+
+  it('a Lease deleted under its holder: the holder re-creates it at once, a standby waits out what it last saw', async () => {
+    const store = new MemoryLease();
+    const events: string[] = [];
+    const a = elector(store, 'a', events);
+    a.start();
+    await clock.tickAsync(10);
+    const b = elector(store, 'b', events);
+    b.start();
+    await clock.tickAsync(3_000); // b has seen a's record
+    store.record = undefined; // deleted
+    await clock.tickAsync(10_000);
+    expect(events, 'a keeps leading; b never leads').to.deep.equal(['a leads']);
+    expect(store.record!.holderIdentity).to.equal('a');
+    // Deleted again and a dead: b takes over once a's last record has expired by b's clock.
+    a.abandon();
+    store.record = undefined;
+    await clock.tickAsync(12_000); // b saw a's last renewal at most 2 s (a retry period) before
+    expect(b.isLeader, 'not before the record it saw expires').to.equal(false);
+    await clock.tickAsync(6_000);
+    expect(b.isLeader).to.equal(true);
+  });
+
+  it('writeBlocked: nothing before leading and while leading; a reason once leadership has ended', async () => {
+    const store = new MemoryLease();
+    const events: string[] = [];
+    await store.create({ holderIdentity: 'x', leaseDurationSeconds: 15, renewTime: new Date().toISOString() });
+    const b = elector(store, 'b', events);
+    b.start();
+    await clock.tickAsync(5_000);
+    expect(b.isLeader).to.equal(false);
+    expect(b.writeBlocked(), 'a standby that never led').to.equal(undefined);
+    await clock.tickAsync(15_000);
+    expect(b.isLeader).to.equal(true);
+    expect(b.writeBlocked()).to.equal(undefined);
+    store.down = true;
+    await clock.tickAsync(10_500);
+    expect(events).to.deep.equal(['b leads', 'b lost']);
+    expect(b.writeBlocked()).to.equal('leadership ended');
+  });
+
   it('abandon stops renewing without touching the Lease (it expires for the others)', async () => {
     const store = new MemoryLease();
     const { a } = await leader(store);
