@@ -97,8 +97,9 @@ function buildControllers(cfg: OperatorConfig, deps: ClusterDeps & JobDeps, log:
   const clusterController = new Controller('computecluster', clusterReconciler, options());
   watchClusters(clusterController, deps, clusterReconciler.expectations);
   addJobIndexes(deps);
-  const jobController = new Controller('computejob', new ComputeJobReconciler(deps), options());
-  watchJobs(jobController, deps);
+  const jobReconciler = new ComputeJobReconciler(deps);
+  const jobController = new Controller('computejob', jobReconciler, options());
+  watchJobs(jobController, deps, jobReconciler.expectations);
   return [clusterController, jobController];
 }
 

@@ -1,7 +1,17 @@
 // The ComputeJob controller on the real control plane: KWOK completes the driver with a
 // chosen exit code after a chosen delay (hack/README.md).
 import { expect } from 'chai';
-import { cond, envOf, setup, sleep, waitFor, whileNodeNotReady } from './harness.ts';
+import {
+  OPERATOR_KUBECONFIG,
+  OperatorProcess,
+  cond,
+  envOf,
+  setup,
+  sleep,
+  waitFor,
+  whileNodeNotReady,
+} from './harness.ts';
+import { clusterFaultProxy, kubeconfigFileVia, type FaultProxy, type SeenRequest } from './proxy.ts';
 
 const image = 'registry.invalid/compute:1';
 const clusterSpec = (o: { workers?: number; nodeLossSeconds?: number } = {}) => ({
@@ -66,6 +76,16 @@ describe('ComputeJob controller', function () {
         extra: { ...extra, failurePolicy: { rules: [{ action, onExitCodes: { operator: 'In', values: [code] } }] } },
       }),
     );
+  /** A new cluster, and a job (backoffLimit 0, 1 s backoff) with its driver running on it: the attempt's master uid. */
+  const runningOn = async (cluster: string, name: string): Promise<string> => {
+    await sharedCluster(cluster);
+    await s.ns.apply(
+      jobManifest(name, { cluster, extra: { backoffLimit: 0, backoff: { initialSeconds: 1, maxSeconds: 1 } } }),
+    );
+    const r = await phase(name, 'Running');
+    await driverRunning(name);
+    return r.status.attempts[0].masterUID;
+  };
   const suspend = (name: string, suspend: boolean) => s.ns.patch('cjob', name, { spec: { suspend } });
 
   it('waits for a clusterRef cluster, runs the driver wired to it, and succeeds on exit 0', async () => {
@@ -211,16 +231,7 @@ describe('ComputeJob controller', function () {
   });
 
   it('ends an attempt with MasterRestarted when the master changes, and retries it without counting', async () => {
-    await sharedCluster('mcluster');
-    await s.ns.apply(
-      jobManifest('survivor', {
-        cluster: 'mcluster',
-        extra: { backoffLimit: 0, backoff: { initialSeconds: 1, maxSeconds: 1 } },
-      }),
-    );
-    const r = await phase('survivor', 'Running');
-    await driverRunning('survivor');
-    const oldMaster = r.status.attempts[0].masterUID;
+    const oldMaster = await runningOn('mcluster', 'survivor');
     await s.ns.annotate('pod', 'mcluster-master', { 'sim.gaffer.dev/fail-after': '0s' });
     const j = await s.ns.until(
       'computejob',
@@ -391,5 +402,160 @@ describe('ComputeJob controller', function () {
     expect(j.status.reason).to.equal('ClusterDeleted');
     expect(j.status.message).to.include('doomed');
     await waitFor('driver stopped', async () => (await drivers('abandoned')).length === 0, 30_000);
+  });
+
+  describe('issue 11 follow-ups: expectations, driver names taken, a lost master', () => {
+    /** Runs `fn` with the operator talking through a fault proxy (a stale cache, held writes); the usual one after. */
+    async function viaProxy(fn: (proxy: FaultProxy) => Promise<void>): Promise<void> {
+      const proxy = await clusterFaultProxy();
+      await s.op.stop();
+      s.op = new OperatorProcess(['--leader-elect=false', '--namespaces', s.ns.name, '--resync-period', '1m'], {
+        kubeconfig: kubeconfigFileVia(OPERATOR_KUBECONFIG, proxy.port),
+      });
+      try {
+        await s.op.started();
+        await fn(proxy);
+      } finally {
+        await s.op.stop();
+        await proxy.stop();
+        await s.startOperator();
+      }
+    }
+    const podsWatch = (r: SeenRequest) => r.watch && r.path.endsWith('/pods');
+
+    it('starts no new driver while its delete of the old one is not in the cache (expectations)', async () => {
+      await viaProxy(async (proxy) => {
+        await sharedCluster('lagc');
+        await s.ns.apply(
+          jobManifest('lagging', {
+            cluster: 'lagc',
+            sim: { 'sim.gaffer.dev/image-pull-error': 'true' },
+            extra: { backoffLimit: 5, startupDeadlineSeconds: 3, backoff: { initialSeconds: 1, maxSeconds: 1 } },
+          }),
+        );
+        // The operator's cache has the driver (its uid is recorded) before the cache is frozen.
+        await s.ns.until('computejob', 'lagging', 'driver seen', (j) => !!j.status?.attempts?.[0]?.podUID, 30_000, 100);
+        proxy.fault = (r) => (podsWatch(r) ? { kind: 'hold' } : undefined);
+        proxy.cutWhere(podsWatch);
+        // The startup deadline ends attempt 0 and deletes its driver; the cache does not show the delete.
+        const deleted = () => proxy.count((r) => r.method === 'DELETE' && r.path.endsWith('/pods/lagging-driver-0'));
+        await waitFor('driver 0 deleted', async () => deleted() > 0, 30_000, 100);
+        await s.ns.until('computejob', 'lagging', 'attempt 0 ended', (j) => !!j.status.attempts[0].finishTime);
+        // Well past the 1 s backoff: a job planning from this cache would create driver 1 now.
+        await sleep(5000);
+        expect(await s.ns.exists('pod', 'lagging-driver-1'), 'driver 1 created before the delete was seen').to.equal(
+          false,
+        );
+        expect(deleted(), 'deletes of driver 0').to.equal(1);
+        proxy.fault = () => undefined;
+        proxy.cutWhere(podsWatch);
+        const j = await s.ns.until('computejob', 'lagging', 'attempt 1 started', (j) => j.status.attempts?.length >= 2);
+        expect(j.status.attempts[1].podName).to.equal('lagging-driver-1');
+        await waitFor('driver 1 created', () => s.ns.exists('pod', 'lagging-driver-1'), 30_000);
+      });
+      await s.ns.delete('computejob', 'lagging');
+    });
+
+    it("adopts an orphan pod with the driver's name and labels, and reports any other as PodConflict", async () => {
+      await sharedCluster();
+      const labels = (job: string) => ({
+        'app.kubernetes.io/name': 'gaffer',
+        'app.kubernetes.io/managed-by': 'gaffer',
+        'compute.gaffer.dev/cluster': 'shared',
+        'compute.gaffer.dev/role': 'driver',
+        'compute.gaffer.dev/job': job,
+        'compute.gaffer.dev/attempt': '0',
+      });
+      const pod = (name: string, l: Record<string, string>) => ({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, labels: l },
+        spec: { restartPolicy: 'Never', containers: [{ name: 'driver', image }] },
+      });
+      // An orphan left by an earlier job of the same name (kubectl delete --cascade=orphan), and a stranger's pod.
+      await s.ns.apply(pod('heir-driver-0', labels('heir')));
+      await s.ns.apply(pod('squatter-driver-0', { app: 'someone-else' }));
+      const orphanUid = (await s.ns.get('pod', 'heir-driver-0')).metadata.uid;
+      await s.ns.apply(jobManifest('heir', { extra: { backoffLimit: 0 } }));
+      await s.ns.apply(jobManifest('squatter', { extra: { backoffLimit: 0 } }));
+
+      const heir = await s.ns.until('computejob', 'heir', 'driver adopted', (j) => !!j.status?.attempts?.[0]?.podUID);
+      expect(heir.status.attempts[0].podUID).to.equal(orphanUid);
+      const adopted = await s.ns.get('pod', 'heir-driver-0');
+      expect(adopted.metadata.ownerReferences).to.deep.include({
+        apiVersion: 'compute.gaffer.dev/v1alpha1',
+        kind: 'ComputeJob',
+        name: 'heir',
+        uid: heir.metadata.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      });
+      expect((await s.ns.events('PodAdopted', 'heir')).length).to.be.greaterThan(0);
+
+      const conflicted = await s.ns.until(
+        'computejob',
+        'squatter',
+        'PodConflict reported',
+        (j) => cond(j, 'Ready')?.reason === 'PodConflict',
+        30_000,
+      );
+      expect(cond(conflicted, 'Ready').message).to.include('pod squatter-driver-0 exists').and.include('delete it');
+      expect(cond(conflicted, 'Reconciling')).to.include({ status: 'True', reason: 'PodConflict' });
+      expect((await s.ns.events('PodConflict', 'squatter')).length).to.be.greaterThan(0);
+      expect((await s.ns.get('pod', 'squatter-driver-0')).metadata.ownerReferences ?? []).to.deep.equal([]);
+      // Once the stranger's pod goes, the job creates its own driver (its next try, after the backoff).
+      await s.ns.delete('pod', 'squatter-driver-0', '--grace-period=0', '--force');
+      await waitFor(
+        'own driver running',
+        async () => {
+          const d = (await drivers('squatter')).find((p: any) => p.metadata.name === 'squatter-driver-0');
+          return d?.metadata.ownerReferences?.[0]?.uid === conflicted.metadata.uid && d.status?.phase === 'Running';
+        },
+        60_000,
+      );
+      const j = await s.ns.until(
+        'computejob',
+        'squatter',
+        'conflict cleared',
+        (j) => cond(j, 'Ready')?.reason !== 'PodConflict',
+      );
+      expect(j.status.phase).to.equal('Running');
+      await s.ns.delete('computejob', 'heir');
+      await s.ns.delete('computejob', 'squatter');
+    });
+
+    it("puts a driver's failure down to its master when the master failed first, before the cluster's status says so", async () => {
+      await viaProxy(async (proxy) => {
+        const oldMaster = await runningOn('frail', 'blameless');
+        // The cluster's status stays as it is (its writes are held): it still names the old master.
+        const statusWrite = (r: SeenRequest) => r.method === 'PUT' && r.path.endsWith('/computeclusters/frail/status');
+        proxy.fault = (r) => (statusWrite(r) ? { kind: 'hold' } : undefined);
+        // The master fails and its driver right after (exit code 1: a counted failure, and backoffLimit
+        // is 0): the job may see either first, and neither may be put down to the driver.
+        await s.ns.k(['annotate', 'pod', 'frail-master', 'blameless-driver-0', 'sim.gaffer.dev/fail-after=0s']);
+        const j = await s.ns.until(
+          'computejob',
+          'blameless',
+          'attempt 0 ended',
+          (j) => !!j.status.attempts[0].finishTime,
+        );
+        expect(j.status.phase, `${j.status.reason}: ${j.status.message}`).to.not.equal('Failed');
+        expect(j.status.attempts[0]).to.include({ reason: 'MasterRestarted', counted: false });
+        expect(j.status.attempts[0].message).to.include(oldMaster);
+        expect(j.status.failed).to.equal(0);
+        expect((await cc('frail')).status.master.uid, "the cluster's status was held").to.equal(oldMaster);
+        proxy.fault = () => undefined;
+        proxy.cutWhere(statusWrite); // the held write fails, and is tried again
+        const next = await s.ns.until(
+          'computejob',
+          'blameless',
+          'attempt 1 running on the new master',
+          (j) => j.status.attempts?.length === 2 && j.status.phase === 'Running',
+          60_000,
+        );
+        expect(next.status.attempts[1].masterUID).to.not.equal(oldMaster);
+      });
+      await s.ns.delete('computejob', 'blameless');
+    });
   });
 });

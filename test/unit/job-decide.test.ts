@@ -8,9 +8,12 @@ import {
   type ValidComputeCluster,
   type ValidComputeJob,
 } from '../../src/api/v1alpha1/index.ts';
+import { LABELS } from '../../src/builders/labels.ts';
+import { whyDriverNotAdoptable } from '../../src/controllers/computejob/claim.ts';
 import { decideJob, ruleAction } from '../../src/controllers/computejob/decide.ts';
 import { DepartedDrivers } from '../../src/controllers/computejob/departed.ts';
-import { NOW, driverPod, node, nodes, type PodPhase } from '../fixtures/pods.ts';
+import type { V1Pod } from '../../src/kube/types.ts';
+import { NOW, driverPod, masterPod, node, nodes, type PodPhase } from '../fixtures/pods.ts';
 import { minimalJob, readyCluster as readyClusterObject } from '../fixtures/specs.ts';
 
 const job = (mut: (j: any) => void = () => {}): ValidComputeJob => {
@@ -140,7 +143,7 @@ describe('decideJob: a driver Kubernetes took away (DisruptionTarget, issue 11 #
   }
   it('reads the reason from the last state of a disrupted driver already gone', () => {
     const j = runningJob();
-    const d = decideJob(j, readyCluster(), [], ready, NOW + 1000, [disrupted(j, 'EvictionByEvictionAPI')]);
+    const d = decideJob(j, readyCluster(), [], ready, NOW + 1000, { gone: [disrupted(j, 'EvictionByEvictionAPI')] });
     notCounted(d, 'EvictionByEvictionAPI');
     expect(d.status.attempts![0]!.message).to.include('Eviction API: evicting');
   });
@@ -262,4 +265,161 @@ describe('running: the driver lost with its node', () => {
       expect(d.status.attempts![0]!.reason).to.equal(c.want);
     });
   }
+});
+
+describe('decideJob: a driver that fails while its master is lost is put down to the master (issue 11)', () => {
+  const started = () => {
+    const j = job();
+    j.status = decideJob(j, readyCluster('m1'), [], ready, NOW).status;
+    return j;
+  };
+  /** The cached pod of the master's name: m1 in this state, or another uid. */
+  const m = (s: Parameters<typeof masterPod>[1] = {}) => masterPod(readyCluster('m1'), { uid: 'm1', ...s });
+  const cases: {
+    name: string;
+    cluster?: string;
+    masters?: V1Pod[];
+    driver: PodPhase;
+    want: { reason: string; counted: boolean; kinds: string[] };
+  }[] = [
+    {
+      name: 'the master pod failed, the status not yet changed',
+      masters: [m({ phase: 'Failed' })],
+      driver: 'Failed',
+      want: { reason: 'MasterRestarted', counted: false, kinds: [] },
+    },
+    {
+      name: 'the master pod is being deleted',
+      masters: [m({ terminating: true })],
+      driver: 'Failed',
+      want: { reason: 'MasterRestarted', counted: false, kinds: [] },
+    },
+    {
+      name: 'the master pod is gone (none of that name)',
+      masters: [],
+      driver: 'Failed',
+      want: { reason: 'MasterRestarted', counted: false, kinds: [] },
+    },
+    {
+      name: 'another pod holds the master name (a new master)',
+      masters: [m({ uid: 'm2' })],
+      driver: 'Failed',
+      want: { reason: 'MasterRestarted', counted: false, kinds: [] },
+    },
+    {
+      name: "the cluster's status names another master",
+      cluster: 'm2',
+      masters: [m()],
+      driver: 'Failed',
+      want: { reason: 'MasterRestarted', counted: false, kinds: [] },
+    },
+    {
+      name: 'the master is alive: the driver is to blame',
+      masters: [m()],
+      driver: 'Failed',
+      want: { reason: 'Error', counted: true, kinds: [] },
+    },
+    {
+      name: 'the master pods were not looked up: the status alone decides',
+      driver: 'Failed',
+      want: { reason: 'Error', counted: true, kinds: [] },
+    },
+    {
+      name: 'a running driver whose master pod failed is stopped at once',
+      masters: [m({ phase: 'Failed' })],
+      driver: 'Running',
+      want: { reason: 'MasterRestarted', counted: false, kinds: ['deleteDriver'] },
+    },
+  ];
+  for (const c of cases)
+    it(`${c.name}: ${c.want.reason}`, () => {
+      const j = started();
+      const d = decideJob(j, readyCluster(c.cluster ?? 'm1'), [driver(j, 0, c.driver)], ready, NOW + 1000, {
+        masters: c.masters,
+      });
+      expect(d.status.attempts![0]).to.include({ reason: c.want.reason, counted: c.want.counted });
+      expect(kinds(d)).to.deep.equal(c.want.kinds);
+      if (c.want.reason === 'MasterRestarted') expect(d.status.attempts?.[0]?.exitCode).to.equal(undefined);
+    });
+
+  it("does not let an exit-code rule match the driver's end put down to the master", () => {
+    const j = job((x) => {
+      x.spec.failurePolicy = { rules: [{ action: 'FailJob', onExitCodes: { operator: 'In', values: [1] } }] };
+    });
+    j.status = decideJob(j, readyCluster('m1'), [], ready, NOW).status;
+    const d = decideJob(j, readyCluster('m1'), [driver(j, 0, 'Failed', 1)], ready, NOW + 1000, {
+      masters: [m({ phase: 'Failed' })],
+    });
+    expect(d.status.phase).to.not.equal('Failed');
+    expect(d.status.attempts?.[0]?.message).to.match(/master pod minimal-master \(uid m1\) failed during attempt 0/);
+    expect(d.status.attempts?.[0]?.message).to.include('Error, exit code 1');
+  });
+
+  it('starts no attempt against a master the cache shows failed, while the status still names it', () => {
+    const d = decideJob(job(), readyCluster('m1'), [], ready, NOW, { masters: [m({ phase: 'Failed' })] });
+    expect(d.status.phase).to.equal('WaitingForCluster');
+    expect(kinds(d)).to.deep.equal([]);
+  });
+});
+
+describe("decideJob: a pod the job cannot adopt holds its driver's name (issue 11)", () => {
+  const conflicted = (pod: string) => {
+    const j = job();
+    j.status = decideJob(j, readyCluster(), [], ready, NOW).status;
+    return decideJob(j, readyCluster(), [], ready, NOW + 1000, {
+      driverConflict: { pod, why: 'it is controlled by ReplicaSet rs' },
+    });
+  };
+
+  it('says so on Ready and Reconciling (PodConflict, the pod named, what to do) and tries the create again', () => {
+    const d = conflicted('j-driver-0');
+    expect(kinds(d)).to.deep.equal(['createDriver']);
+    const ready = d.status.conditions!.find((c) => c.type === 'Ready')!;
+    const reconciling = d.status.conditions!.find((c) => c.type === 'Reconciling')!;
+    expect(ready).to.include({ status: 'False', reason: 'PodConflict' });
+    expect(reconciling).to.include({ status: 'True', reason: 'PodConflict' });
+    expect(ready.message).to.equal(
+      'pod j-driver-0 exists and is not controlled by this ComputeJob: it is controlled by ReplicaSet rs; delete it to let Gaffer create its own',
+    );
+  });
+
+  it("ignores a conflict over another attempt's name", () => {
+    const d = conflicted('j-driver-7');
+    expect(d.status.conditions!.find((c) => c.type === 'Ready')!.reason).to.equal('Running');
+  });
+});
+
+describe('claiming a driver name: adopt an orphan with the labels the job would give it (issue 11)', () => {
+  const j = job();
+  const own = driverPod(j, 0, { cluster: readyCluster() });
+  const orphan = (mut: (p: V1Pod) => void = () => {}) => {
+    const p = structuredClone(own);
+    delete p.metadata!.ownerReferences;
+    mut(p);
+    return p;
+  };
+  const label = (k: string, v: string | undefined) => (p: V1Pod) => {
+    if (v === undefined) delete p.metadata!.labels![k];
+    else p.metadata!.labels![k] = v;
+  };
+  const cases: { name: string; pod: V1Pod; why?: RegExp }[] = [
+    { name: "an orphan with the driver's labels", pod: orphan() },
+    { name: 'a pod another controller controls', pod: own, why: /controlled by ComputeJob j/ },
+    {
+      name: 'an orphan being deleted',
+      pod: orphan((p) => (p.metadata!.deletionTimestamp = new Date(NOW))),
+      why: /being deleted/,
+    },
+    { name: "another job's driver", pod: orphan(label(LABELS.job, 'other')), why: /labels/ },
+    { name: 'a driver made for another cluster', pod: orphan(label(LABELS.cluster, 'elsewhere')), why: /labels/ },
+    { name: 'another attempt of this job', pod: orphan(label(LABELS.attempt, '1')), why: /labels/ },
+    { name: 'not a driver', pod: orphan(label(LABELS.role, 'worker')), why: /labels/ },
+    { name: "not Gaffer's", pod: orphan(label(LABELS.managedBy, undefined)), why: /labels/ },
+  ];
+  for (const c of cases)
+    it(`${c.name}: ${c.why ? 'not adoptable' : 'adopted'}`, () => {
+      const why = whyDriverNotAdoptable(j, 'minimal', c.pod);
+      if (c.why) expect(why).to.match(c.why);
+      else expect(why).to.equal(undefined);
+    });
 });

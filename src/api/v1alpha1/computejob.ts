@@ -217,7 +217,7 @@ const attemptSchema = obj({
   masterUID: opt(
     str({
       description:
-        "UID of the cluster's master when the attempt started; a different status.master.uid ends the attempt (MasterRestarted).",
+        "UID of the cluster's master when the attempt started. A different status.master.uid, or this master pod failing or going, ends the attempt (MasterRestarted); a driver that fails or goes while its master is lost is put down to the master (MasterRestarted, not its exit code).",
     }),
   ),
   startTime: opt(time({ description: 'When the attempt was recorded, before its driver pod was created.' })),

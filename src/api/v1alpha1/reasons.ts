@@ -37,6 +37,13 @@ const COMMON_REASONS = {
   NotSuspended: 'NotSuspended',
   InvalidSpec: 'InvalidSpec',
   FailedCreate: 'FailedCreate',
+  /**
+   * A pod holds a name Gaffer must create and cannot be adopted: ReplicaFailure (a cluster's),
+   * Ready/Reconciling (a job's driver), and a Warning event. Never deleted by Gaffer.
+   */
+  PodConflict: 'PodConflict',
+  /** A Normal event: an orphan pod with Gaffer's labels for exactly its name was adopted. */
+  PodAdopted: 'PodAdopted',
 } as const;
 
 /** Reasons of ComputeCluster conditions and events. */
@@ -57,8 +64,6 @@ export const CLUSTER_REASONS = {
   Progressing: 'Progressing',
   MasterRestartLimit: 'MasterRestartLimit',
   NoFailure: 'NoFailure',
-  /** ReplicaFailure and a Warning event: a pod holds a name the cluster needs and cannot be adopted. */
-  PodConflict: 'PodConflict',
   // ServicesReady (and Ready): the API server refused a Service, or both are applied
   ServiceRefused: 'ServiceRefused',
   ServicesApplied: 'ServicesApplied',
@@ -68,8 +73,6 @@ export const CLUSTER_REASONS = {
   TemplateChanged: 'TemplateChanged',
   RestartCluster: 'RestartCluster',
   ScaleDown: 'ScaleDown',
-  /** A Normal event: an orphan pod with Gaffer's labels for its role and index was adopted. */
-  PodAdopted: 'PodAdopted',
 } as const;
 export type ClusterReason = (typeof CLUSTER_REASONS)[keyof typeof CLUSTER_REASONS];
 

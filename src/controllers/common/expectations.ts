@@ -1,4 +1,4 @@
-// In-flight pod creates and deletes per owner (a ComputeCluster's key), as the ReplicaSet
+// In-flight pod creates and deletes per owner (a ComputeCluster's or a ComputeJob's key), as the ReplicaSet
 // controller's UIDTrackingControllerExpectations: a reconcile that runs before the informer
 // shows its own writes must not plan from the stale cache (a scale-down that picks a second
 // victim, a replacement created twice). Creates are tracked by pod name (Gaffer's names are
@@ -9,6 +9,9 @@
 // name added; the pod terminating or gone), or at once when the request fails (no event will
 // come). Expectations older than the timeout are dropped, as upstream's 5 minutes: a watch
 // event that was lost must not stop the owner for good.
+
+import { isTerminating, nameOf } from '../../kube/meta.ts';
+import type { V1Pod } from '../../kube/types.ts';
 
 /** How long expectations may wait for the informer (client-go's ExpectationsTimeout). */
 export const EXPECTATIONS_TIMEOUT_MS = 5 * 60_000;
@@ -85,5 +88,24 @@ export class Expectations {
   /** The owner is gone: its expectations go with it. */
   forget(key: string): void {
     this.byKey.delete(key);
+  }
+}
+
+/**
+ * Lowers the expectations of `keys` (the pod's owners) as the cache shows their writes
+ * (ReplicaSet's addPod, updatePod and deletePod): a pod added is a create seen; a pod
+ * terminating or gone, a delete. Called before the reconcile the event wakes can ask.
+ */
+export function observePodEvent(
+  expectations: Expectations,
+  keys: string[],
+  e: { type: 'add' | 'update' | 'delete'; obj: V1Pod },
+): void {
+  for (const key of keys) {
+    const gone = e.type === 'delete' || isTerminating(e.obj);
+    // An add is a create seen even when the pod already terminates (deleted during a watch gap
+    // and first seen by a relist): left expected, it would hold the owner's writes 5 minutes.
+    if (e.type === 'add') expectations.createObserved(key, nameOf(e.obj));
+    if (gone) expectations.deleteObserved(key, e.obj.metadata?.uid ?? '');
   }
 }

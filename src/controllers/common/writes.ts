@@ -1,12 +1,17 @@
-// Writes shared by both reconcilers: status (only when it changed), and which API errors an
-// action takes as done already.
+// Writes shared by both reconcilers: status (only when it changed), which API errors an
+// action takes as done already, and claiming a pod name that a create found taken.
 import type { Condition, FieldError } from '../../api/v1alpha1/index.ts';
 import { CONDITIONS, JOB_REASONS } from '../../api/v1alpha1/reasons.ts';
 import { stableStringify } from '../../builders/hash.ts';
 import type { CustomResourceRef, KubeClient } from '../../kube/client.ts';
-import { errorMessage, isNotFound } from '../../kube/errors.ts';
-import type { V1ObjectMeta } from '../../kube/types.ts';
+import { isControlledBy } from '../../builders/owner.ts';
+import { errorMessage, isConflict, isNotFound } from '../../kube/errors.ts';
+import { nameOf, uidOf } from '../../kube/meta.ts';
+import type { V1ObjectMeta, V1OwnerReference, V1Pod } from '../../kube/types.ts';
+import type { Cache } from '../../runtime/informer.ts';
+import { namespacedKey } from '../../runtime/keys.ts';
 import type { Logger } from '../../runtime/logger.ts';
+import type { PodConflict } from './claim.ts';
 import { setConditions, type ConditionInput } from './conditions.ts';
 import type { LiveNodeRead } from './podhealth.ts';
 
@@ -80,4 +85,58 @@ export async function readNodeLive(client: KubeClient, name: string, log: Logger
     log.warn('could not read a node absent from the cache', { node: name, error: errorMessage(e) });
     return 'failed';
   }
+}
+
+/**
+ * Sets `owner` as the pod's controller, if it is still that pod (uid precondition). Undefined
+ * when it is gone or another pod of that name is there by now: the next reconcile sees what is.
+ */
+export async function adoptPod(
+  client: KubeClient,
+  namespace: string,
+  p: V1Pod,
+  owner: V1OwnerReference,
+): Promise<V1Pod | undefined> {
+  try {
+    return await client.adoptPod(namespace, nameOf(p), uidOf(p), owner);
+  } catch (e) {
+    if (tolerated(e, [isNotFound, isConflict])) return undefined;
+    throw e;
+  }
+}
+
+/** Whose a pod name is, for a create that found it taken. */
+export interface NameClaim {
+  namespace: string;
+  name: string;
+  /** The uid of the object that must control the pod (the cluster, the job). */
+  ownerUid: string;
+  /** Why the pod cannot be adopted (common/claim.ts whyNotAdoptable); undefined when it can. */
+  whyNot: (p: V1Pod) => string | undefined;
+  adopt: (p: V1Pod) => Promise<unknown>;
+}
+
+/**
+ * A create answered AlreadyExists: the pod of that name is the owner's own (the cache had not
+ * shown it yet), an orphan that matches (adopted now), or another's: a conflict, never deleted.
+ * The cache holds only Gaffer's pods, so a pod that is not the owner's there is read live.
+ */
+export async function claimTakenName(
+  client: KubeClient,
+  pods: Cache<V1Pod>,
+  c: NameClaim,
+): Promise<PodConflict | undefined> {
+  const cached = pods.get(namespacedKey(c.namespace, c.name));
+  if (cached && isControlledBy(cached, c.ownerUid)) return undefined;
+  let pod: V1Pod;
+  try {
+    pod = await client.getPod(c.namespace, c.name);
+  } catch (e) {
+    if (isNotFound(e)) return undefined; // gone since: created next time
+    throw e;
+  }
+  if (isControlledBy(pod, c.ownerUid)) return undefined;
+  const why = c.whyNot(pod);
+  if (!why) return void (await c.adopt(pod));
+  return { pod: c.name, why };
 }

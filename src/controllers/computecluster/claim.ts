@@ -1,12 +1,19 @@
 // Which pods a ComputeCluster may count as its own (pure), as the ReplicaSet controller claims
 // pods: those it controls; orphans carrying Gaffer's labels for their role and index, which
-// it adopts (a controller ownerReference with a uid precondition); and, for a name it must
-// create that is taken, why that pod is not its own (a conflict reported, never deleted).
+// it adopts; and, for a name it must create that is taken, why that pod is not its own
+// (common/claim.ts: a conflict reported, never deleted).
 import type { ValidComputeCluster } from '../../api/v1alpha1/index.ts';
 import { LABELS, names } from '../../builders/labels.ts';
 import { isControlledBy } from '../../builders/owner.ts';
-import { isTerminating, labelOf, nameOf, uidOf } from '../../kube/meta.ts';
+import { labelOf, nameOf, uidOf } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
+import {
+  conflictMessage as conflictMessageOf,
+  whyNotAdoptable as whyNotAdoptableAs,
+  type PodConflict,
+} from '../common/claim.ts';
+
+export type { PodConflict };
 
 export interface Claim {
   /** Pods the cluster controls. */
@@ -14,9 +21,6 @@ export interface Claim {
   /** Orphans that match: adopted before planning, then counted as owned. */
   adopt: V1Pod[];
 }
-
-/** The controller ownerReference of a pod, if any. */
-const controllerOf = (p: V1Pod) => p.metadata?.ownerReferences?.find((r) => r.controller);
 
 /** The name Gaffer gives the pod its labels describe (role and index), or undefined if they describe none. */
 function nameForLabels(c: ValidComputeCluster, p: V1Pod): string | undefined {
@@ -33,13 +37,8 @@ function nameForLabels(c: ValidComputeCluster, p: V1Pod): string | undefined {
  * Why `p` cannot be adopted by the cluster; undefined when it can: no controller, not being
  * deleted, and Gaffer's labels for the role and index its name says.
  */
-export function whyNotAdoptable(c: ValidComputeCluster, p: V1Pod): string | undefined {
-  const ctl = controllerOf(p);
-  if (ctl) return `it is controlled by ${ctl.kind} ${ctl.name}`;
-  if (isTerminating(p)) return 'it is being deleted';
-  if (nameForLabels(c, p) !== nameOf(p)) return "it does not carry Gaffer's labels for that role and index";
-  return undefined;
-}
+export const whyNotAdoptable = (c: ValidComputeCluster, p: V1Pod): string | undefined =>
+  whyNotAdoptableAs(p, nameForLabels(c, p));
 
 /** The cluster's pods (by its cluster label, drivers left out): owned ones, and orphans to adopt. */
 export function claimPods(c: ValidComputeCluster, pods: V1Pod[]): Claim {
@@ -51,17 +50,5 @@ export function claimPods(c: ValidComputeCluster, pods: V1Pod[]): Claim {
   return claim;
 }
 
-/** A pod that holds a name the cluster needs and that it cannot adopt. */
-export interface PodConflict {
-  pod: string;
-  why: string;
-}
-
-/** The message of the PodConflict condition and event. */
-export const conflictMessage = (conflicts: PodConflict[]): string =>
-  conflicts
-    .map(
-      (x) =>
-        `pod ${x.pod} exists and is not controlled by this ComputeCluster: ${x.why}; delete it to let Gaffer create its own`,
-    )
-    .join('; ');
+/** The message of the cluster's PodConflict condition and event. */
+export const conflictMessage = (conflicts: PodConflict[]): string => conflictMessageOf('ComputeCluster', conflicts);

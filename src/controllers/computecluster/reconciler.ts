@@ -26,6 +26,8 @@ import { namespacedKey } from '../../runtime/keys.ts';
 import { Expectations } from '../common/expectations.ts';
 import { LiveNodeCheck } from '../common/nodecheck.ts';
 import {
+  adoptPod,
+  claimTakenName,
   readNodeLive,
   stallInvalidSpec,
   statusEqual,
@@ -175,16 +177,11 @@ export class ComputeClusterReconciler implements Reconciler {
   /** Sets the cluster as the pod's controller, if it is still that pod (uid precondition). */
   private async adopt(c: ValidComputeCluster, p: V1Pod, log: ReconcileContext['log']): Promise<V1Pod | undefined> {
     const owner = controllerRef(c, API_VERSION, KINDS.ComputeCluster.kind);
-    try {
-      const pod = await this.d.client.adoptPod(namespaceOf(c), nameOf(p), uidOf(p), owner);
-      log.info('adopted pod', { pod: nameOf(p) });
-      this.d.events.record(c, 'Normal', CLUSTER_REASONS.PodAdopted, `adopted orphan pod ${nameOf(p)}`);
-      return pod;
-    } catch (e) {
-      // Gone, or another pod of that name by now: the next reconcile sees what is there.
-      if (tolerated(e, [isNotFound, isConflict])) return undefined;
-      throw e;
-    }
+    const pod = await adoptPod(this.d.client, namespaceOf(c), p, owner);
+    if (!pod) return undefined;
+    log.info('adopted pod', { pod: nameOf(p) });
+    this.d.events.record(c, 'Normal', CLUSTER_REASONS.PodAdopted, `adopted orphan pod ${nameOf(p)}`);
+    return pod;
   }
 
   /** Deletes first (a replacement needs its name back), then the events. */
@@ -311,29 +308,19 @@ export class ComputeClusterReconciler implements Reconciler {
     }
   }
 
-  /**
-   * A pod of that name exists: the cluster's own (the cache had not shown it yet), an orphan
-   * that matches (adopted now), or another's: a conflict, never deleted. The cache holds only
-   * Gaffer's pods, so a pod that is not the cluster's there is read live.
-   */
-  private async nameTaken(
+  /** A pod of that name exists: the cluster's own, an orphan that matches (adopted now), or another's. */
+  private nameTaken(
     c: ValidComputeCluster,
     name: string,
     log: ReconcileContext['log'],
   ): Promise<PodConflict | undefined> {
-    const cached = this.d.pods.get(namespacedKey(namespaceOf(c), name));
-    if (cached && isControlledBy(cached, uidOf(c))) return undefined;
-    let pod: V1Pod;
-    try {
-      pod = await this.d.client.getPod(namespaceOf(c), name);
-    } catch (e) {
-      if (isNotFound(e)) return undefined; // gone since: created next time
-      throw e;
-    }
-    if (isControlledBy(pod, uidOf(c))) return undefined;
-    const why = whyNotAdoptable(c, pod);
-    if (!why) return void (await this.adopt(c, pod, log));
-    return { pod: name, why };
+    return claimTakenName(this.d.client, this.d.pods, {
+      namespace: namespaceOf(c),
+      name,
+      ownerUid: uidOf(c),
+      whyNot: (p) => whyNotAdoptable(c, p),
+      adopt: (p) => this.adopt(c, p, log),
+    });
   }
 
   /**

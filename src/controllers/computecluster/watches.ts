@@ -2,11 +2,10 @@
 // Services, nodes and jobs. Handlers only enqueue keys.
 import type { ComputeJob } from '../../api/v1alpha1/index.ts';
 import { LABELS } from '../../builders/labels.ts';
-import { isTerminating } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
 import type { Controller } from '../../runtime/controller.ts';
 import type { InformerEvent, KObject } from '../../runtime/informer.ts';
-import type { Expectations } from '../common/expectations.ts';
+import { observePodEvent, type Expectations } from '../common/expectations.ts';
 import { namespacedKey, nameOf, namespaceOf, objectKey } from '../../runtime/keys.ts';
 import {
   annotationsChanged,
@@ -36,19 +35,9 @@ const specOrMetadataChanged = anyOf(generationChanged, labelsChanged, annotation
 const jobPhaseOrClusterChanged: UpdatePredicate<ComputeJob> = ({ old, obj }) =>
   old.status?.phase !== obj.status?.phase || old.status?.clusterName !== obj.status?.clusterName;
 
-/**
- * Lowers the cluster's expectations as the cache shows its writes (ReplicaSet's addPod,
- * updatePod and deletePod): a pod added is a create seen; a pod terminating or gone, a delete.
- */
-export function observeExpectations(expectations: Expectations, e: InformerEvent<V1Pod>): void {
-  for (const key of clusterKeyOf(e.obj)) {
-    const gone = e.type === 'delete' || isTerminating(e.obj);
-    // An add is a create seen even when the pod already terminates (deleted during a watch gap
-    // and first seen by a relist): left expected, it would hold the cluster's writes 5 minutes.
-    if (e.type === 'add') expectations.createObserved(key, nameOf(e.obj));
-    if (gone) expectations.deleteObserved(key, e.obj.metadata?.uid ?? '');
-  }
-}
+/** Lowers the cluster's expectations as the cache shows its writes (common/expectations.ts). */
+export const observeExpectations = (expectations: Expectations, e: InformerEvent<V1Pod>): void =>
+  observePodEvent(expectations, clusterKeyOf(e.obj), e);
 
 export function addIndexes(d: Pick<ClusterDeps, 'pods' | 'services' | 'jobs'>): void {
   d.pods.addIndex('cluster', clusterKeyOf);

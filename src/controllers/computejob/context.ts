@@ -5,6 +5,7 @@ import type { Reason } from '../../api/v1alpha1/reasons.ts';
 import { isControlledBy } from '../../builders/owner.ts';
 import { nameOf, uidOf } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
+import type { PodConflict } from '../common/claim.ts';
 import type { NodeLookup } from '../common/podhealth.ts';
 import { iso, soonest } from '../common/time.ts';
 import type { JobAction } from './actions.ts';
@@ -21,8 +22,22 @@ export interface JobContext {
   drivers: V1Pod[];
   /** The last state of the job's driver pods that were disrupted and are gone (DepartedDrivers). */
   gone: V1Pod[];
+  /**
+   * The cached pods of the cluster's master name (none or one), when looked up: an attempt's
+   * master (by uid) that is not among them alive is lost, even before the cluster's status says so.
+   */
+  masters?: V1Pod[];
+  /** A pod of the active attempt's driver name that the job cannot adopt (found by the last create). */
+  driverConflict?: PodConflict;
   nodes: NodeLookup;
   now: number;
+}
+
+/** What the reconciler saw besides the job, its cluster, drivers and nodes. */
+export interface Observed {
+  gone?: V1Pod[];
+  masters?: V1Pod[];
+  driverConflict?: PodConflict;
 }
 
 export function jobContext(
@@ -31,12 +46,25 @@ export function jobContext(
   drivers: V1Pod[],
   nodes: NodeLookup,
   now: number,
-  gone: V1Pod[] = [],
+  seen: Observed = {},
 ): JobContext {
   const ephemeral = !!job.spec.clusterTemplate;
   const owned = ephemeral && cluster && isControlledBy(cluster, uidOf(job)) ? cluster : undefined;
   const clusterName = job.spec.clusterRef?.name ?? nameOf(job);
-  return { job, cluster, ownedCluster: owned, clusterName, ephemeral, drivers, gone, nodes, now };
+  const { gone = [], masters, driverConflict } = seen;
+  return {
+    job,
+    cluster,
+    ownedCluster: owned,
+    clusterName,
+    ephemeral,
+    drivers,
+    gone,
+    masters,
+    driverConflict,
+    nodes,
+    now,
+  };
 }
 
 export type Status = ComputeJobStatus & { attempts: Attempt[]; attemptCount: number; failed: number };

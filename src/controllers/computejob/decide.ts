@@ -14,7 +14,7 @@ import type { V1Pod } from '../../kube/types.ts';
 import type { NodeLookup } from '../common/podhealth.ts';
 import { iso } from '../common/time.ts';
 import type { JobAction } from './actions.ts';
-import { jobContext, Outcome, type JobContext } from './context.ts';
+import { jobContext, Outcome, type JobContext, type Observed } from './context.ts';
 import { activeDeadlineExceeded } from './deadlines.ts';
 import { finished } from './phases/finished.ts';
 import { running } from './phases/running.ts';
@@ -89,9 +89,9 @@ export function decideJob(
   drivers: V1Pod[],
   nodes: NodeLookup,
   now: number,
-  gone: V1Pod[] = [],
+  seen: Observed = {},
 ): JobDecision {
-  const ctx = jobContext(job, cluster, drivers, nodes, now, gone);
+  const ctx = jobContext(job, cluster, drivers, nodes, now, seen);
   const out = new Outcome(job.status, now);
   out.status.clusterName = ctx.clusterName;
   out.status.observedGeneration = job.metadata.generation;

@@ -4,6 +4,7 @@ import type { Attempt, FailureRule } from '../../api/v1alpha1/index.ts';
 import { ATTEMPT_END_REASONS, JOB_REASONS, type Reason } from '../../api/v1alpha1/reasons.ts';
 import { backoffSeconds, iso } from '../common/time.ts';
 import type { JobContext, Outcome } from './context.ts';
+import { masterLoss } from './master.ts';
 import { finish } from './status.ts';
 
 /** The first failurePolicy rule that matches an attempt's end, or Count. */
@@ -37,14 +38,33 @@ const exitText = (exitCode: number | undefined, sep: string) =>
   exitCode !== undefined ? `${sep}exit code ${exitCode}` : '';
 const verdict = { Count: 'counted', Ignore: 'not counted', FailJob: 'failing the job' } as const;
 
-/** Ends a failed attempt and applies failurePolicy: fail the job, or schedule the retry. */
-export function attemptFailed(
-  ctx: JobContext,
-  out: Outcome,
-  a: Attempt,
-  end: { exitCode?: number; reason: Reason; message: string },
-): void {
+interface FailedEnd {
+  exitCode?: number;
+  reason: Reason;
+  message: string;
+}
+
+/**
+ * The end of a failed attempt whose master was replaced or lost meanwhile is put down to the
+ * master (MasterRestarted, without the driver's exit code, which rules must not match): a driver
+ * whose master went fails for that reason, whatever it exited with.
+ */
+function blamed(ctx: JobContext, a: Attempt, end: FailedEnd): FailedEnd {
+  if (end.reason === ATTEMPT_END_REASONS.MasterRestarted) return end;
+  const loss = masterLoss(ctx, a);
+  if (!loss) return end;
+  const driverEnd = `${end.reason}${exitText(end.exitCode, ', ')}: ${end.message}`;
+  const message = `${loss} during attempt ${a.index}; the driver's end (${driverEnd}) is put down to it`;
+  return { reason: ATTEMPT_END_REASONS.MasterRestarted, message };
+}
+
+/**
+ * Ends a failed attempt and applies failurePolicy: fail the job, or schedule the retry. A
+ * master lost during the attempt takes the blame.
+ */
+export function attemptFailed(ctx: JobContext, out: Outcome, a: Attempt, driverEnd: FailedEnd): void {
   const { spec } = ctx.job;
+  const end = blamed(ctx, a, driverEnd);
   const st = out.status;
   const action = ruleAction(spec.failurePolicy.rules, end.exitCode, end.reason);
   const exit = end.exitCode !== undefined ? { exitCode: end.exitCode } : {};

@@ -1,5 +1,6 @@
 // ComputeJob reconcile: decide from the caches, write status (the intent) first, then act.
 import {
+  API_VERSION,
   GROUP,
   KINDS,
   VERSION,
@@ -10,8 +11,8 @@ import {
   type ValidComputeJob,
 } from '../../api/v1alpha1/index.ts';
 import { JOB_REASONS } from '../../api/v1alpha1/reasons.ts';
-import { LABELS } from '../../builders/labels.ts';
-import { isControlledBy } from '../../builders/owner.ts';
+import { LABELS, names } from '../../builders/labels.ts';
+import { controllerRef, isControlledBy } from '../../builders/owner.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { errorMessage, isAlreadyExists, isConflict, isNotFound, isRefused } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
@@ -21,8 +22,13 @@ import type { ReconcileContext, ReconcileResult, Reconciler } from '../../runtim
 import type { Cache } from '../../runtime/informer.ts';
 import { namespacedKey } from '../../runtime/keys.ts';
 import { CLUSTER_REF } from '../computecluster/reconciler.ts';
+import { Refusals } from '../computecluster/refusals.ts';
+import { conflictMessage, type PodConflict } from '../common/claim.ts';
+import { Expectations } from '../common/expectations.ts';
 import { LiveNodeCheck } from '../common/nodecheck.ts';
 import {
+  adoptPod,
+  claimTakenName,
   readNodeLive,
   stallInvalidSpec,
   statusEqual,
@@ -31,6 +37,7 @@ import {
   type ApiErrorTest,
 } from '../common/writes.ts';
 import type { JobAction } from './actions.ts';
+import { whyDriverNotAdoptable } from './claim.ts';
 import { decideJob } from './decide.ts';
 import { DepartedDrivers } from './departed.ts';
 import { jobKeyOf } from './watches.ts';
@@ -55,7 +62,8 @@ export interface JobDeps {
 const ERRORS: Record<JobAction['kind'], { done: readonly ApiErrorTest[]; report?: boolean }> = {
   // NotFound: the namespace is going away with the job.
   createCluster: { done: [isAlreadyExists, isNotFound], report: true },
-  createDriver: { done: [isAlreadyExists, isNotFound], report: true },
+  // AlreadyExists is not done: the pod of that name is claimed (createDriver), ours or not.
+  createDriver: { done: [isNotFound], report: true },
   // Conflict: the uid precondition failed, the object of that name is another one by now.
   deleteCluster: { done: [isNotFound, isConflict] },
   deleteDriver: { done: [isNotFound, isConflict] },
@@ -68,6 +76,12 @@ const DEPARTED_KEEP_MS = 15 * 60_000;
 
 export class ComputeJobReconciler implements Reconciler {
   private readonly departed = new DepartedDrivers(DEPARTED_KEEP_MS);
+  /** Driver creates and deletes sent and not yet seen in the cache, per job (watches.ts lowers them). */
+  readonly expectations = new Expectations();
+  /** A pod of the active driver's name the job cannot adopt, per job: reported until it goes. */
+  private readonly conflicts = new Map<string, PodConflict>();
+  /** Conflicts in a row, for the backoff of the next create (a foreign pod's deletion wakes nothing). */
+  private readonly conflictRetries = new Refusals();
   /** A driver's node absent from the cache is confirmed gone live before the driver is judged lost. */
   private readonly nodeCheck: LiveNodeCheck;
 
@@ -81,10 +95,41 @@ export class ComputeJobReconciler implements Reconciler {
 
   async reconcile(key: string, { log }: ReconcileContext): Promise<ReconcileResult | void> {
     const obj = this.d.jobs.get(key);
-    if (!obj || obj.metadata.deletionTimestamp) return;
+    if (!obj || obj.metadata.deletionTimestamp) return this.forget(key);
     const checked = validateStoredJob(obj);
     if (!checked.ok) return stallInvalidSpec(this.d.client, JOB_REF, obj, checked.errors);
     const job = checked.value;
+    // While its own driver creates or deletes are not in the cache, the job decides nothing:
+    // a stale cache would plan the same delete again, or the next driver before the old one
+    // is seen going (ReplicaSet and Job controllers wait for their expectations the same way).
+    const waiting = this.expectations.satisfied(key) ? undefined : this.expectations.waitingFor(key);
+    if (waiting) {
+      log.debug('waiting for the cache to show driver writes', { creates: waiting.creates, deletes: waiting.deletes });
+      return { requeueAfterMs: Math.max(0, waiting.expiresAt - Date.now()) + 50 };
+    }
+    const { status, actions, wakeAt } = await this.decide(key, job, log);
+    // A conflict lasts while the job still wants that driver: each create tries the name again.
+    if (!actions.some((a) => a.kind === 'createDriver')) this.clearConflict(key);
+    if (!statusEqual(status, obj.status)) await writeStatus(this.d.client, JOB_REF, obj, status);
+    for (const a of actions) {
+      const done = await this.run(key, obj, job, a, log);
+      if (done && a.kind === 'deleteJob') return; // the job is gone: nothing left to requeue
+    }
+    const due = [wakeAt, this.conflictRetries.retryAt(key)]
+      .filter((t): t is number => t !== undefined)
+      .map((t) => Math.max(0, t - Date.now()) + 50);
+    return { requeueAfterMs: Math.min(this.d.resyncMs, ...due) };
+  }
+
+  /** The job is gone: what was kept for it goes too. */
+  private forget(key: string): void {
+    this.expectations.forget(key);
+    this.conflicts.delete(key);
+    this.conflictRetries.clear(key);
+  }
+
+  /** The decision from the caches: the job's cluster, drivers, its master pod and the drivers' nodes. */
+  private async decide(key: string, job: ValidComputeJob, log: ReconcileContext['log']) {
     const clusterName = job.spec.clusterRef?.name ?? nameOf(job);
     // The API server applies the CRD's defaults whenever it serves an object (also to objects
     // stored before a default was added), so a cached cluster has every defaulted field: the
@@ -94,29 +139,26 @@ export class ComputeJobReconciler implements Reconciler {
     const drivers = this.d.pods
       .byIndex('job', key)
       .filter((p) => isControlledBy(p, uidOf(job)) && labelOf(p, LABELS.role) === 'driver');
+    const master = this.d.pods.get(namespacedKey(namespaceOf(job), names.master(clusterName)));
     const now = Date.now();
-    const gone = this.departed.of(key, now);
     const nodes = await this.nodeCheck.lookup(drivers, now, (n) => readNodeLive(this.d.client, n, log));
-    const { status, actions, wakeAt } = decideJob(job, cluster, drivers, nodes, now, gone);
-
-    if (!statusEqual(status, obj.status)) await writeStatus(this.d.client, JOB_REF, obj, status);
-    for (const a of actions) {
-      const done = await this.run(obj, job, a, log);
-      if (done && a.kind === 'deleteJob') return; // the job is gone: nothing left to requeue
-    }
-    const due = wakeAt !== undefined ? Math.max(0, wakeAt - Date.now()) + 50 : this.d.resyncMs;
-    return { requeueAfterMs: Math.min(due, this.d.resyncMs) };
+    return decideJob(job, cluster, drivers, nodes, now, {
+      gone: this.departed.of(key, now),
+      masters: master ? [master] : [],
+      driverConflict: this.conflicts.get(key),
+    });
   }
 
   /** Carries out one action; API errors it lists as done are; a refusal it reports is. */
   private async run(
+    key: string,
     obj: ComputeJob,
     job: ValidComputeJob,
     a: JobAction,
     log: ReconcileContext['log'],
   ): Promise<boolean> {
     try {
-      await this.perform(obj, job, a, log);
+      await this.perform(key, obj, job, a, log);
       return true;
     } catch (e) {
       const policy = ERRORS[a.kind];
@@ -128,7 +170,13 @@ export class ComputeJobReconciler implements Reconciler {
     }
   }
 
-  private async perform(obj: ComputeJob, job: ValidComputeJob, a: JobAction, log: ReconcileContext['log']) {
+  private async perform(
+    key: string,
+    obj: ComputeJob,
+    job: ValidComputeJob,
+    a: JobAction,
+    log: ReconcileContext['log'],
+  ) {
     const ns = namespaceOf(job);
     switch (a.kind) {
       case 'createCluster':
@@ -138,16 +186,100 @@ export class ComputeJobReconciler implements Reconciler {
         await this.d.client.deleteCustom(CLUSTER_REF, ns, a.name, a.uid);
         return log.info('deleted ephemeral cluster', { cluster: a.name });
       case 'createDriver':
-        await this.d.client.createPod(ns, a.pod);
-        return log.info('created driver pod', { pod: nameOf(a.pod) });
+        return this.createDriver(key, obj, job, a.pod, log);
       case 'deleteDriver':
-        await this.d.client.deletePod(ns, a.name, a.uid, a.gracePeriodSeconds);
-        return log.info('deleted driver pod', { pod: a.name });
+        return this.deleteDriver(key, ns, a, log);
       case 'deleteJob':
         await this.d.client.deleteCustom(JOB_REF, ns, nameOf(job), uidOf(job));
         return log.info('deleted finished job (ttlSecondsAfterFinished)');
       case 'event':
         return this.d.events.record(obj, a.type, a.reason, a.message);
     }
+  }
+
+  /** A driver create, expected until the cache shows it; a name already taken is claimed. */
+  private async createDriver(
+    key: string,
+    obj: ComputeJob,
+    job: ValidComputeJob,
+    pod: V1Pod,
+    log: ReconcileContext['log'],
+  ): Promise<void> {
+    this.expectations.expectCreate(key, nameOf(pod));
+    try {
+      await this.d.client.createPod(namespaceOf(job), pod);
+      log.info('created driver pod', { pod: nameOf(pod) });
+    } catch (e) {
+      this.expectations.createObserved(key, nameOf(pod)); // no watch event will come for it
+      if (!isAlreadyExists(e)) throw e;
+      return this.driverNameTaken(key, obj, job, nameOf(pod), log);
+    }
+    this.clearConflict(key);
+  }
+
+  /**
+   * The driver's name is taken: by the job's own pod (the cache lags), by an orphan with the
+   * labels the job would give it (adopted), or by another pod: a PodConflict on the job (a
+   * Warning event when it changes), never deleted, tried again with the job's backoff.
+   */
+  private async driverNameTaken(
+    key: string,
+    obj: ComputeJob,
+    job: ValidComputeJob,
+    name: string,
+    log: ReconcileContext['log'],
+  ): Promise<void> {
+    const clusterName = job.spec.clusterRef?.name ?? nameOf(job);
+    const conflict = await claimTakenName(this.d.client, this.d.pods, {
+      namespace: namespaceOf(job),
+      name,
+      ownerUid: uidOf(job),
+      whyNot: (p) => whyDriverNotAdoptable(job, clusterName, p),
+      adopt: (p) => this.adoptDriver(obj, p, log),
+    });
+    if (!conflict) return this.clearConflict(key);
+    const message = conflictMessage('ComputeJob', [conflict]);
+    const prev = this.conflicts.get(key);
+    if (prev?.pod !== conflict.pod || prev.why !== conflict.why) {
+      this.d.events.record(obj, 'Warning', JOB_REASONS.PodConflict, message);
+      log.warn('a pod the job cannot adopt holds its driver name', { pod: name, why: conflict.why });
+    }
+    this.conflicts.set(key, conflict);
+    this.conflictRetries.record(key, message, Date.now(), job.spec.backoff);
+  }
+
+  private clearConflict(key: string): void {
+    this.conflicts.delete(key);
+    this.conflictRetries.clear(key);
+  }
+
+  /** Sets the job as the orphan driver's controller (uid precondition). */
+  private async adoptDriver(obj: ComputeJob, p: V1Pod, log: ReconcileContext['log']): Promise<void> {
+    const adopted = await adoptPod(
+      this.d.client,
+      namespaceOf(obj),
+      p,
+      controllerRef(obj, API_VERSION, KINDS.ComputeJob.kind),
+    );
+    if (!adopted) return;
+    log.info('adopted driver pod', { pod: nameOf(p) });
+    this.d.events.record(obj, 'Normal', JOB_REASONS.PodAdopted, `adopted orphan driver pod ${nameOf(p)}`);
+  }
+
+  /** A driver delete, expected until the cache shows the pod terminating or gone. */
+  private async deleteDriver(
+    key: string,
+    ns: string,
+    a: Extract<JobAction, { kind: 'deleteDriver' }>,
+    log: ReconcileContext['log'],
+  ): Promise<void> {
+    this.expectations.expectDelete(key, a.uid);
+    try {
+      await this.d.client.deletePod(ns, a.name, a.uid, a.gracePeriodSeconds);
+    } catch (e) {
+      this.expectations.deleteObserved(key, a.uid); // no watch event will come for a delete that did not happen
+      throw e;
+    }
+    log.info('deleted driver pod', { pod: a.name });
   }
 }

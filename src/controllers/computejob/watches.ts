@@ -1,10 +1,13 @@
 // What makes a ComputeJob be reconciled: its own changes, its driver pods, its cluster's
-// master and readiness, and the nodes its drivers run on. Handlers only enqueue keys.
+// master (status and pod) and readiness, and the nodes its drivers run on. Handlers only
+// enqueue keys, and lower the job's expectations as its driver writes show.
 import type { ComputeCluster, ComputeJob } from '../../api/v1alpha1/index.ts';
 import { LABELS } from '../../builders/labels.ts';
+import type { V1Pod } from '../../kube/types.ts';
 import type { Controller } from '../../runtime/controller.ts';
 import type { KObject } from '../../runtime/informer.ts';
 import { namespacedKey, nameOf, namespaceOf, objectKey } from '../../runtime/keys.ts';
+import { observePodEvent, type Expectations } from '../common/expectations.ts';
 import {
   anyOf,
   changedBy,
@@ -38,17 +41,38 @@ export function addJobIndexes(d: Pick<JobDeps, 'pods' | 'jobs'>): void {
   d.jobs.addIndex('target', (j) => [targetClusterKey(j)]);
 }
 
-export function watchJobs(ctl: Controller, d: Pick<JobDeps, 'jobs' | 'pods' | 'clusters' | 'nodes'>): void {
+/** A master pod's change that can end the attempts running against it: it failed, exited or is going. */
+const masterEnded = changedBy((p: V1Pod) => [p.status?.phase, !!p.metadata?.deletionTimestamp]);
+
+export function watchJobs(
+  ctl: Controller,
+  d: Pick<JobDeps, 'jobs' | 'pods' | 'clusters' | 'nodes'>,
+  expectations: Expectations,
+): void {
   const enqueueJobOf = (p: KObject) => {
     for (const k of jobKeyOf(p)) ctl.enqueue(k);
+  };
+  const enqueueJobsOn = (clusterKey: string) => {
+    for (const j of d.jobs.byIndex('target', clusterKey)) ctl.enqueue(objectKey(j));
   };
   d.jobs.on(filterUpdates(anyOf(generationChanged, deletionStarted), (e) => ctl.enqueue(objectKey(e.obj))));
   // Not batched (unlike the cluster's pods): a driver's events are few, and an evicted driver's
   // intermediate state (DisruptionTarget while terminating) must be read before it is gone.
-  d.pods.on((e) => enqueueJobOf(e.obj));
+  d.pods.on((e) => {
+    observePodEvent(expectations, jobKeyOf(e.obj), e); // before the reconcile it wakes can ask
+    enqueueJobOf(e.obj);
+  });
+  // The jobs on a cluster learn of its master's failure from the pod, before the cluster's status says so.
+  d.pods.on(
+    filterUpdates(masterEnded, (e) => {
+      if (e.obj.metadata?.labels?.[LABELS.role] !== 'master') return;
+      const cluster = e.obj.metadata.labels[LABELS.cluster];
+      if (cluster) enqueueJobsOn(namespacedKey(namespaceOf(e.obj), cluster));
+    }),
+  );
   d.clusters.on(
     filterUpdates(clusterSignalChanged, (e) => {
-      for (const j of d.jobs.byIndex('target', objectKey(e.obj))) ctl.enqueue(objectKey(j));
+      enqueueJobsOn(objectKey(e.obj));
     }),
   );
   d.nodes.on(

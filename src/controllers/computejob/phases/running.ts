@@ -1,5 +1,6 @@
 // Phase Running: one attempt is under way. It ends when its driver exits, is deleted, loses
-// its node or its master, or does not start in time; otherwise the driver is (re)created.
+// its node or its master, or does not start in time; otherwise the driver is (re)created. A
+// failure while its master was lost is the master's (failure-policy.ts).
 import { podRecoverySchema } from '../../../api/v1alpha1/computecluster.ts';
 import type { Attempt } from '../../../api/v1alpha1/index.ts';
 import { JOB_REASONS } from '../../../api/v1alpha1/reasons.ts';
@@ -8,10 +9,12 @@ import { isTerminating, nameOf, uidOf } from '../../../kube/meta.ts';
 import type { V1Pod } from '../../../kube/types.ts';
 import { desiredWorkerCount } from '../../computecluster/workers.ts';
 import { nodeLoss } from '../../common/podhealth.ts';
+import { conflictMessage } from '../../common/claim.ts';
 import { disruptionOf, exitOf } from '../attempts.ts';
 import type { JobContext, Outcome } from '../context.ts';
 import { startupDeadline } from '../deadlines.ts';
 import { attemptFailed } from '../failure-policy.ts';
+import { masterLoss } from '../master.ts';
 import { finish } from '../status.ts';
 
 /**
@@ -32,6 +35,11 @@ function driverMissing(ctx: JobContext, out: Outcome, a: Attempt, pod: V1Pod | u
   if (!pod && ctx.cluster) {
     const driver = buildDriverPod(ctx.job, ctx.cluster, a.index, desiredWorkerCount(ctx.cluster));
     out.act({ kind: 'createDriver', pod: driver });
+    // Another's pod holds the name: said on Ready and Reconciling until it goes (tried again each time).
+    const conflict = ctx.driverConflict;
+    if (conflict && conflict.pod === a.podName) {
+      out.progress = { reason: JOB_REASONS.PodConflict, message: conflictMessage('ComputeJob', [conflict]) };
+    }
   }
 }
 
@@ -45,13 +53,12 @@ function driverEnded(ctx: JobContext, out: Outcome, a: Attempt, pod: V1Pod): voi
   attemptFailed(ctx, out, a, { ...e, message: e.message ?? `driver pod ${a.podName} failed` });
 }
 
-/** The attempt ran against one master: a new master (or none) ends it. */
+/** The attempt ran against one master: a new master (or none), or that master pod failed or gone, ends it. */
 function masterChanged(ctx: JobContext, out: Outcome, a: Attempt, pod: V1Pod): boolean {
-  const masterUid = ctx.cluster?.status?.master?.uid;
-  if (!ctx.cluster || masterUid === a.masterUID) return false;
+  const loss = masterLoss(ctx, a);
+  if (!loss) return false;
   out.act({ kind: 'deleteDriver', name: nameOf(pod), uid: uidOf(pod) });
-  const message = `the master of ${ctx.clusterName} changed (${a.masterUID} -> ${masterUid || 'none'}) during attempt ${a.index}`;
-  attemptFailed(ctx, out, a, { reason: JOB_REASONS.MasterRestarted, message });
+  attemptFailed(ctx, out, a, { reason: JOB_REASONS.MasterRestarted, message: `${loss} during attempt ${a.index}` });
   return true;
 }
 

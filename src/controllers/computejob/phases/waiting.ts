@@ -9,6 +9,7 @@ import { desiredWorkerCount } from '../../computecluster/workers.ts';
 import { iso, ms } from '../../common/time.ts';
 import type { JobContext, Outcome } from '../context.ts';
 import { clusterReadyTimeout } from '../deadlines.ts';
+import { masterPodLoss } from '../master.ts';
 
 /** Ready for the spec it was given, with a master: a driver started now has a master to talk to. */
 export function clusterReady(c: ValidComputeCluster | undefined): c is ValidComputeCluster {
@@ -38,7 +39,8 @@ export function waiting(ctx: JobContext, out: Outcome): void {
     return out.wake(next);
   }
   const cluster = ctx.ephemeral ? ctx.ownedCluster : ctx.cluster;
-  if (clusterReady(cluster)) return startAttempt(ctx, out, cluster);
+  // Not against a master the cache shows failed or gone while the cluster's status catches up.
+  if (clusterReady(cluster) && !masterPodLoss(ctx, cluster.status?.master?.uid)) return startAttempt(ctx, out, cluster);
   out.status.phase = 'WaitingForCluster';
   clusterReadyTimeout(ctx, out);
 }
