@@ -4,8 +4,10 @@ import { expect } from 'chai';
 import {
   OPERATOR_KUBECONFIG,
   OperatorProcess,
+  apply,
   cond,
   envOf,
+  k,
   setup,
   sleep,
   waitFor,
@@ -402,6 +404,72 @@ describe('ComputeJob controller', function () {
     expect(j.status.reason).to.equal('ClusterDeleted');
     expect(j.status.message).to.include('doomed');
     await waitFor('driver stopped', async () => (await drivers('abandoned')).length === 0, 30_000);
+  });
+
+  it('reports a driver create the API server refuses as FailedCreate with its message, retries with backoff (no loop, nothing counted), and runs once allowed', async () => {
+    await sharedCluster();
+    const policy = `${s.ns.name}-no-drivers`;
+    const refusedCreates = async () =>
+      (await s.op.metrics())
+        .filter((l) => l.startsWith('rest_client_requests_total{') && /verb="create",resource="pods",code="4/.test(l))
+        .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    await apply([
+      {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicy',
+        metadata: { name: policy },
+        spec: {
+          failurePolicy: 'Fail',
+          matchConstraints: {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.ns.name } },
+            resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }],
+          },
+          validations: [
+            {
+              expression: "object.metadata.?labels[?'compute.gaffer.dev/job'].orValue('') != 'refused'",
+              message: 'drivers of job refused are not allowed (test policy)',
+            },
+          ],
+        },
+      },
+      {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicyBinding',
+        metadata: { name: policy },
+        spec: { policyName: policy, validationActions: ['Deny'] },
+      },
+    ]);
+    try {
+      const probe = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'probe', labels: { 'compute.gaffer.dev/job': 'refused' } },
+        spec: { containers: [{ name: 'c', image }] },
+      };
+      await waitFor(
+        'the policy in force',
+        async () => (await s.ns.run(['create', '--dry-run=server', '-f', '-'], JSON.stringify(probe))).code !== 0,
+        30_000,
+      );
+      const before = await refusedCreates();
+      await s.ns.apply(jobManifest('refused', { sim: exits('2s', 0) }));
+      const ready = await waitFor('FailedCreate on Ready', async () => {
+        const c = cond(await job('refused'), 'Ready');
+        return c?.reason === 'FailedCreate' && c;
+      });
+      expect(ready.message).to.include('drivers of job refused are not allowed (test policy)');
+      expect(cond(await job('refused'), 'Reconciling')?.reason).to.equal('FailedCreate');
+      await sleep(10_000);
+      // Backoff 2 s doubling to 10 s: about 4 tries in 10 s, not a loop.
+      const tries = (await refusedCreates()) - before;
+      expect(tries, 'refused creates in about 12 s').to.be.within(1, 6);
+      expect((await s.ns.events('FailedCreate', 'refused')).length, 'one event per distinct message').to.equal(1);
+      expect((await job('refused')).status.failed ?? 0, 'nothing counted').to.equal(0);
+    } finally {
+      await k(['delete', 'validatingadmissionpolicybinding,validatingadmissionpolicy', policy, '--ignore-not-found']);
+    }
+    await phase('refused', 'Succeeded', 60_000);
+    expect((await job('refused')).status.attempts).to.have.length(1);
   });
 
   describe('issue 11 follow-ups: expectations, driver names taken, a lost master', () => {

@@ -389,6 +389,69 @@ describe("decideJob: a pod the job cannot adopt holds its driver's name (issue 1
   });
 });
 
+describe('decideJob: a create the API server refused is reported and retried with backoff, never in a loop', () => {
+  const refusal = { message: 'pods "j-driver-0" is forbidden: exceeded quota', retryAt: NOW + 10_000 };
+  const ephemeral = () =>
+    job((j) => {
+      delete j.spec.clusterRef;
+      j.spec.clusterTemplate = { spec: readyClusterObject('m1').spec };
+    });
+  const cases: {
+    name: string;
+    j: () => ValidComputeJob;
+    cluster?: () => ValidComputeCluster;
+    at: number;
+    kind: string;
+    creates: boolean;
+  }[] = [
+    {
+      name: 'driver refused, backoff not passed: nothing sent, woken at the retry',
+      j: job,
+      cluster: readyCluster,
+      at: NOW + 1000,
+      kind: 'createDriver',
+      creates: false,
+    },
+    {
+      name: 'driver refused, backoff passed: sent again, still said until it goes through',
+      j: job,
+      cluster: readyCluster,
+      at: NOW + 10_000,
+      kind: 'createDriver',
+      creates: true,
+    },
+    {
+      name: 'ephemeral cluster refused, backoff not passed: nothing sent',
+      j: ephemeral,
+      at: NOW + 1000,
+      kind: 'createCluster',
+      creates: false,
+    },
+    {
+      name: 'ephemeral cluster refused, backoff passed: sent again',
+      j: ephemeral,
+      at: NOW + 10_000,
+      kind: 'createCluster',
+      creates: true,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const j = c.j();
+      j.status = decideJob(j, c.cluster?.(), [], ready, NOW).status;
+      const d = decideJob(j, c.cluster?.(), [], ready, c.at, { refused: { [c.kind]: refusal } });
+      expect(kinds(d)).to.deep.equal(c.creates ? [c.kind] : []);
+      if (!c.creates) expect(d.wakeAt).to.equal(refusal.retryAt);
+      for (const type of ['Ready', 'Reconciling']) {
+        const cond = d.status.conditions!.find((x) => x.type === type)!;
+        expect(cond.reason, type).to.equal('FailedCreate');
+        expect(cond.message).to.equal(`the API server refused it: ${refusal.message}`);
+      }
+      expect(d.status.failed, 'no failure counted').to.equal(0);
+    });
+  }
+});
+
 describe('claiming a driver name: adopt an orphan with the labels the job would give it (issue 11)', () => {
   const j = job();
   const own = driverPod(j, 0, { cluster: readyCluster() });

@@ -1,7 +1,7 @@
 // What every step of a ComputeJob decision reads (JobContext) and writes (Outcome: the new
 // status, built on a copy, the actions and the wake time).
 import type { Attempt, ComputeJobStatus, ValidComputeCluster, ValidComputeJob } from '../../api/v1alpha1/index.ts';
-import type { Reason } from '../../api/v1alpha1/reasons.ts';
+import { JOB_REASONS, type Reason } from '../../api/v1alpha1/reasons.ts';
 import { isControlledBy } from '../../builders/owner.ts';
 import { nameOf, uidOf } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
@@ -9,6 +9,8 @@ import type { PodConflict } from '../common/claim.ts';
 import type { NodeLookup } from '../common/podhealth.ts';
 import { iso, soonest } from '../common/time.ts';
 import type { JobAction } from './actions.ts';
+
+type CreateAction = Extract<JobAction, { kind: 'createCluster' | 'createDriver' }>;
 
 export interface JobContext {
   job: ValidComputeJob;
@@ -29,15 +31,27 @@ export interface JobContext {
   masters?: V1Pod[];
   /** A pod of the active attempt's driver name that the job cannot adopt (found by the last create). */
   driverConflict?: PodConflict;
+  /** Creates the API server refused (admission, validation, quota): reported, retried after `retryAt`. */
+  refused: Refused;
   nodes: NodeLookup;
   now: number;
 }
+
+/** The API server's refusal of a create: its message, and when the create may be sent again. */
+export interface CreateRefusal {
+  message: string;
+  retryAt: number;
+}
+
+/** Refused creates of the job's objects, by action. */
+export type Refused = Partial<Record<'createCluster' | 'createDriver', CreateRefusal>>;
 
 /** What the reconciler saw besides the job, its cluster, drivers and nodes. */
 export interface Observed {
   gone?: V1Pod[];
   masters?: V1Pod[];
   driverConflict?: PodConflict;
+  refused?: Refused;
 }
 
 export function jobContext(
@@ -51,7 +65,7 @@ export function jobContext(
   const ephemeral = !!job.spec.clusterTemplate;
   const owned = ephemeral && cluster && isControlledBy(cluster, uidOf(job)) ? cluster : undefined;
   const clusterName = job.spec.clusterRef?.name ?? nameOf(job);
-  const { gone = [], masters, driverConflict } = seen;
+  const { gone = [], masters, driverConflict, refused = {} } = seen;
   return {
     job,
     cluster,
@@ -62,12 +76,27 @@ export function jobContext(
     gone,
     masters,
     driverConflict,
+    refused,
     nodes,
     now,
   };
 }
 
 export type Status = ComputeJobStatus & { attempts: Attempt[]; attemptCount: number; failed: number };
+
+/**
+ * A create the job needs: sent, unless the API server refused it and its backoff has not passed
+ * (then only waited for); a refusal is said on Ready and Reconciling (FailedCreate, the server's
+ * message) until the create goes through, so it is never a silent retry loop.
+ */
+export function createUnlessRefused(ctx: JobContext, out: Outcome, action: CreateAction): void {
+  const refusal = ctx.refused[action.kind];
+  if (refusal) {
+    out.progress = { reason: JOB_REASONS.FailedCreate, message: `the API server refused it: ${refusal.message}` };
+    if (refusal.retryAt > out.now) return out.wake(refusal.retryAt);
+  }
+  out.act(action);
+}
 
 /** The decision being made: status on a copy, the actions in order, the soonest due time. */
 export class Outcome {

@@ -14,7 +14,7 @@ import type { V1Pod } from '../../kube/types.ts';
 import type { NodeLookup } from '../common/podhealth.ts';
 import { iso } from '../common/time.ts';
 import type { JobAction } from './actions.ts';
-import { jobContext, Outcome, type JobContext, type Observed } from './context.ts';
+import { createUnlessRefused, jobContext, Outcome, type JobContext, type Observed } from './context.ts';
 import { activeDeadlineExceeded } from './deadlines.ts';
 import { finished } from './phases/finished.ts';
 import { running } from './phases/running.ts';
@@ -60,7 +60,7 @@ function ensureCluster(ctx: JobContext, out: Outcome): void {
   if (!ctx.ephemeral || ctx.ownedCluster) return;
   if (!ctx.cluster) {
     const cluster = buildEphemeralCluster(ctx.job);
-    if (cluster) out.act({ kind: 'createCluster', cluster });
+    if (cluster) createUnlessRefused(ctx, out, { kind: 'createCluster', cluster });
     return;
   }
   const leaving = leavingCluster(ctx, ctx.cluster);

@@ -37,6 +37,7 @@ import {
   type ApiErrorTest,
 } from '../common/writes.ts';
 import type { JobAction } from './actions.ts';
+import type { Refused } from './context.ts';
 import { whyDriverNotAdoptable } from './claim.ts';
 import { decideJob } from './decide.ts';
 import { DepartedDrivers } from './departed.ts';
@@ -55,21 +56,26 @@ export interface JobDeps {
 }
 
 /**
- * How each action treats API errors: `done` lists those that mean it is done already;
- * `report` says a refusal of the object itself (admission, validation, quota) becomes a
- * FailedCreate event and the job goes on (the startup deadline then decides the attempt).
+ * How each action treats API errors: `done` lists those that mean it is done already. A refusal
+ * of a create (REFUSABLE: admission, validation, quota) is reported on the job and retried with
+ * its backoff; no failure is counted (as the Job controller does with pods it cannot create):
+ * activeDeadlineSeconds bounds the wait.
  */
-const ERRORS: Record<JobAction['kind'], { done: readonly ApiErrorTest[]; report?: boolean }> = {
+const ERRORS: Record<JobAction['kind'], { done: readonly ApiErrorTest[] }> = {
   // NotFound: the namespace is going away with the job.
-  createCluster: { done: [isAlreadyExists, isNotFound], report: true },
+  createCluster: { done: [isAlreadyExists, isNotFound] },
   // AlreadyExists is not done: the pod of that name is claimed (createDriver), ours or not.
-  createDriver: { done: [isNotFound], report: true },
+  createDriver: { done: [isNotFound] },
   // Conflict: the uid precondition failed, the object of that name is another one by now.
   deleteCluster: { done: [isNotFound, isConflict] },
   deleteDriver: { done: [isNotFound, isConflict] },
   deleteJob: { done: [isNotFound, isConflict] },
   event: { done: [] },
 };
+
+const REFUSABLE = ['createCluster', 'createDriver'] as const;
+type Refusable = (typeof REFUSABLE)[number];
+const isRefusable = (kind: JobAction['kind']): kind is Refusable => (REFUSABLE as readonly string[]).includes(kind);
 
 /** How long a disrupted driver's last state is kept after its deletion, for its job's reconcile. */
 const DEPARTED_KEEP_MS = 15 * 60_000;
@@ -82,6 +88,10 @@ export class ComputeJobReconciler implements Reconciler {
   private readonly conflicts = new Map<string, PodConflict>();
   /** Conflicts in a row, for the backoff of the next create (a foreign pod's deletion wakes nothing). */
   private readonly conflictRetries = new Refusals();
+  /** Creates the API server refused, per job and action (`<key>/<kind>`): reported, retried with backoff. */
+  private readonly refusals = new Refusals();
+  /** Jobs whose create was refused in the reconcile under way: reconciled again at once, to say so. */
+  private readonly refusedNow = new Set<string>();
   /** A driver's node absent from the cache is confirmed gone live before the driver is judged lost. */
   private readonly nodeCheck: LiveNodeCheck;
 
@@ -115,6 +125,8 @@ export class ComputeJobReconciler implements Reconciler {
       const done = await this.run(key, obj, job, a, log);
       if (done && a.kind === 'deleteJob') return; // the job is gone: nothing left to requeue
     }
+    // A create refused just now is said on the job's conditions by the next reconcile, at once.
+    if (this.refusedNow.delete(key)) return { requeueAfterMs: 0 };
     const due = [wakeAt, this.conflictRetries.retryAt(key)]
       .filter((t): t is number => t !== undefined)
       .map((t) => Math.max(0, t - Date.now()) + 50);
@@ -126,6 +138,18 @@ export class ComputeJobReconciler implements Reconciler {
     this.expectations.forget(key);
     this.conflicts.delete(key);
     this.conflictRetries.clear(key);
+    for (const kind of REFUSABLE) this.refusals.clear(`${key}/${kind}`);
+  }
+
+  /** The refused creates of the job, for its decision. */
+  private refusedOf(key: string): Refused {
+    const out: Refused = {};
+    for (const kind of REFUSABLE) {
+      const message = this.refusals.message(`${key}/${kind}`);
+      const retryAt = this.refusals.retryAt(`${key}/${kind}`);
+      if (message !== undefined && retryAt !== undefined) out[kind] = { message, retryAt };
+    }
+    return out;
   }
 
   /** The decision from the caches: the job's cluster, drivers, its master pod and the drivers' nodes. */
@@ -146,6 +170,7 @@ export class ComputeJobReconciler implements Reconciler {
       gone: this.departed.of(key, now),
       masters: master ? [master] : [],
       driverConflict: this.conflicts.get(key),
+      refused: this.refusedOf(key),
     });
   }
 
@@ -159,15 +184,38 @@ export class ComputeJobReconciler implements Reconciler {
   ): Promise<boolean> {
     try {
       await this.perform(key, obj, job, a, log);
+      if (isRefusable(a.kind)) this.refusals.clear(`${key}/${a.kind}`);
       return true;
     } catch (e) {
       const policy = ERRORS[a.kind];
       if (tolerated(e, policy.done)) return false;
-      if (!policy.report || !isRefused(e)) throw e;
-      this.d.events.record(obj, 'Warning', JOB_REASONS.FailedCreate, errorMessage(e));
-      log.warn('the API server refused an object', { kind: a.kind, error: errorMessage(e) });
+      if (!isRefusable(a.kind) || !isRefused(e)) throw e;
+      this.refused(key, obj, job, a.kind, errorMessage(e), log);
       return false;
     }
+  }
+
+  /**
+   * A create the API server refused: remembered with the job's backoff (the next reconcile says
+   * it on the job's conditions and sends nothing until the backoff passes), a Warning event when
+   * the server's message changes.
+   */
+  private refused(
+    key: string,
+    obj: ComputeJob,
+    job: ValidComputeJob,
+    kind: Refusable,
+    message: string,
+    log: ReconcileContext['log'],
+  ): void {
+    const k = `${key}/${kind}`;
+    if (this.refusals.message(k) !== message) {
+      this.d.events.record(obj, 'Warning', JOB_REASONS.FailedCreate, message);
+      log.warn('the API server refused an object', { kind, error: message });
+    }
+    const r = this.refusals.record(k, message, Date.now(), job.spec.backoff);
+    this.refusedNow.add(key);
+    log.debug('create refused; retrying after backoff', { kind, retryAt: new Date(r.retryAt).toISOString() });
   }
 
   private async perform(

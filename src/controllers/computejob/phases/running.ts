@@ -11,7 +11,7 @@ import { desiredWorkerCount } from '../../computecluster/workers.ts';
 import { nodeLoss } from '../../common/podhealth.ts';
 import { conflictMessage } from '../../common/claim.ts';
 import { disruptionOf, exitOf } from '../attempts.ts';
-import type { JobContext, Outcome } from '../context.ts';
+import { createUnlessRefused, type JobContext, type Outcome } from '../context.ts';
 import { startupDeadline } from '../deadlines.ts';
 import { attemptFailed } from '../failure-policy.ts';
 import { masterLoss } from '../master.ts';
@@ -34,7 +34,7 @@ function driverMissing(ctx: JobContext, out: Outcome, a: Attempt, pod: V1Pod | u
   }
   if (!pod && ctx.cluster) {
     const driver = buildDriverPod(ctx.job, ctx.cluster, a.index, desiredWorkerCount(ctx.cluster));
-    out.act({ kind: 'createDriver', pod: driver });
+    createUnlessRefused(ctx, out, { kind: 'createDriver', pod: driver });
     // Another's pod holds the name: said on Ready and Reconciling until it goes (tried again each time).
     const conflict = ctx.driverConflict;
     if (conflict && conflict.pod === a.podName) {
