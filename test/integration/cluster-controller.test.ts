@@ -18,7 +18,7 @@ import {
   whileNodeNotReady,
   OPERATOR_KUBECONFIG,
 } from './harness.ts';
-import { clusterFaultProxy, kubeconfigFileVia, type SeenRequest } from './proxy.ts';
+import { clusterFaultProxy, kubeconfigFileVia, type SeenRequest } from '../../hack/fault-proxy.ts';
 
 const image = 'registry.invalid/compute:1';
 

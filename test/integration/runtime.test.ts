@@ -26,7 +26,13 @@ import {
   sleep,
   waitFor,
 } from './harness.ts';
-import { clusterFaultProxy, kubeConfigVia, type Fault, type FaultProxy, type SeenRequest } from './proxy.ts';
+import {
+  clusterFaultProxy,
+  kubeConfigVia,
+  type Fault,
+  type FaultProxy,
+  type SeenRequest,
+} from '../../hack/fault-proxy.ts';
 
 /** A pod labelled as Gaffer labels a cluster's pods. */
 const managed = (name: string, cluster: string) =>
