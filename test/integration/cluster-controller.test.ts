@@ -646,19 +646,20 @@ describe('ComputeCluster controller', function () {
       expect(await eventCount('CrashLoop', 'recovered')).to.equal(0);
     });
 
+    /** Moves a 2-worker cluster's master port to 7078; resolves when every pod is wired to it, with the address. */
+    const moveMasterPort = async (cluster: string) => {
+      const moved = { replicas: 2, masterPorts: [{ name: 'rpc', port: 7078, targetPort: 7077 }] };
+      await s.ns.apply(clusterManifest(cluster, moved));
+      const addr = `${cluster}-master.${s.ns.name}.svc:7078`;
+      const wired = (p: any) => envOf(p).GAFFER_MASTER_ADDR === addr;
+      const all = async () => live(await pods(cluster));
+      await waitFor('every pod wired to the new port', async () => (await all()).filter(wired).length === 3, 60_000);
+      return addr;
+    };
+
     it('rolls a change of the master port out to the master and the workers (#12)', async () => {
       await create('ports', { replicas: 2 });
-      const moved = { replicas: 2, masterPorts: [{ name: 'rpc', port: 7078, targetPort: 7077 }] };
-      await s.ns.apply(clusterManifest('ports', moved));
-      const addr = `ports-master.${s.ns.name}.svc:7078`;
-      await waitFor(
-        'every pod wired to the new port',
-        async () => {
-          const ps = live(await pods('ports'));
-          return ps.length === 3 && ps.every((p) => envOf(p).GAFFER_MASTER_ADDR === addr);
-        },
-        60_000,
-      );
+      const addr = await moveMasterPort('ports');
       const c = await ready('ports');
       expect(c.status.master.endpoint).to.equal(addr);
     });
@@ -686,6 +687,42 @@ describe('ComputeCluster controller', function () {
           p.metadata.uid,
         );
       expect(await eventCount('TemplateChanged', 'upgraded')).to.equal(0);
+    });
+    it('relabels pods of a template-only revision without a restart, so a later master-port change rolls them', async () => {
+      // Before the fix such pods kept the old label and counted as current for as long as the
+      // template stood: a change of the master's port never reached them.
+      const c = await create('relabel', { replicas: 2 });
+      const before = live(await pods('relabel'));
+      const current = (p: any) =>
+        p.metadata.labels['compute.gaffer.dev/role'] === 'master'
+          ? c.status.revision.master
+          : c.status.revision.workers;
+      for (const p of before) {
+        const role = p.metadata.labels['compute.gaffer.dev/role'];
+        const template = role === 'master' ? c.spec.master.template : c.spec.workers.template;
+        await s.ns.patch('pod', p.metadata.name, {
+          metadata: { labels: { 'compute.gaffer.dev/revision': revisionHash(template) } },
+        });
+      }
+      const relabelled = await waitFor(
+        'every pod relabelled with the current revision',
+        async () => {
+          const ps = live(await pods('relabel'));
+          return (
+            ps.length === 3 && ps.every((p) => p.metadata.labels['compute.gaffer.dev/revision'] === current(p)) && ps
+          );
+        },
+        30_000,
+      );
+      expect(podUids(relabelled), 'no pod restarted').to.deep.equal(podUids(before));
+      expect(await eventCount('TemplateChanged', 'relabel')).to.equal(0);
+
+      await moveMasterPort('relabel');
+      const after = live(await pods('relabel'));
+      expect(
+        podUids(after).filter((u) => podUids(before).includes(u)),
+        'every pod rolled',
+      ).to.deep.equal([]);
     });
   });
 
