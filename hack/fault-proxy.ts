@@ -261,6 +261,11 @@ export class FaultProxy {
     answer.on('end', () => res.end());
   }
 
+  /** The requests in flight now (not yet answered in full: an open watch, a held request). */
+  inFlight(): SeenRequest[] {
+    return [...this.responses.values()];
+  }
+
   /** Ends every request in flight (an open watch, a held request), as a network failure would. */
   cutAll(): void {
     this.cutWhere(() => true);

@@ -18,7 +18,7 @@ import {
   whileNodeNotReady,
   OPERATOR_KUBECONFIG,
 } from './harness.ts';
-import { clusterFaultProxy, kubeconfigFileVia, type SeenRequest } from '../../hack/fault-proxy.ts';
+import { clusterFaultProxy, kubeconfigFileVia, type FaultProxy, type SeenRequest } from '../../hack/fault-proxy.ts';
 
 const image = 'registry.invalid/compute:1';
 
@@ -137,6 +137,22 @@ describe('ComputeCluster controller', function () {
       'sim.gaffer.dev/restart-after': restartAfter,
     });
   const eventCount = async (reason: string, cluster: string) => (await s.ns.events(reason, cluster)).length;
+  /** Runs `fn` with the suite's operator replaced by one that talks through a fault proxy; restores it after. */
+  const throughFaultProxy = async (fn: (proxy: FaultProxy) => Promise<void>) => {
+    const proxy = await clusterFaultProxy();
+    await s.op.stop();
+    s.op = new OperatorProcess(['--leader-elect=false', '--namespaces', s.ns.name], {
+      kubeconfig: kubeconfigFileVia(OPERATOR_KUBECONFIG, proxy.port),
+    });
+    try {
+      await s.op.started();
+      await fn(proxy);
+    } finally {
+      await s.op.stop();
+      await proxy.stop();
+      await s.startOperator();
+    }
+  };
   const scale = (name: string, replicas: number) => s.ns.scale('computecluster', name, replicas);
   const masterChanged = (name: string, oldUid: string, timeout = 60_000) =>
     s.ns.until(
@@ -921,13 +937,7 @@ describe('ComputeCluster controller', function () {
 
     it('deletes one worker on a scale-down even when the cache lags its own delete (#13)', async () => {
       // The operator talks through the fault proxy, which can hold the pods watch (a stale cache).
-      const proxy = await clusterFaultProxy();
-      await s.op.stop();
-      s.op = new OperatorProcess(['--leader-elect=false', '--namespaces', s.ns.name], {
-        kubeconfig: kubeconfigFileVia(OPERATOR_KUBECONFIG, proxy.port),
-      });
-      try {
-        await s.op.started();
+      await throughFaultProxy(async (proxy) => {
         await create('lag', { replicas: 5 });
         const uids = new Map(live(await pods('lag', 'worker')).map((p) => [p.metadata.name, p.metadata.uid]));
         const podsWatch = (r: SeenRequest) => r.watch && r.path.endsWith('/pods');
@@ -969,11 +979,7 @@ describe('ComputeCluster controller', function () {
         expect(ws.map((p) => [p.metadata.name, p.metadata.uid]).sort()).to.deep.equal(
           [0, 1, 2, 3].map((i) => [`lag-worker-${i}`, uids.get(`lag-worker-${i}`)]),
         );
-      } finally {
-        await s.op.stop();
-        await proxy.stop();
-        await s.startOperator();
-      }
+      });
     });
 
     it('adopts orphaned pods that match, and reports a foreign pod holding a name as PodConflict (#14)', async () => {
@@ -1028,6 +1034,45 @@ describe('ComputeCluster controller', function () {
         'adopt-worker-2',
       ]);
       expect(ws.every((p) => p.metadata.ownerReferences?.[0]?.uid === c.metadata.uid)).to.equal(true);
+    });
+  });
+
+  describe("the operator's watches in steady state (issue 11 #10)", () => {
+    /** A LIST: a GET of a collection (/api/v1[/namespaces/NS]/PLURAL, /apis/G/V[/namespaces/NS]/PLURAL). */
+    const isList = (r: SeenRequest) => {
+      const parts = r.path.split('/').filter(Boolean);
+      const rest = parts.slice(parts[0] === 'api' ? 2 : 3);
+      const collection = rest.length === 1 || (rest.length === 3 && rest[0] === 'namespaces');
+      return r.method === 'GET' && !r.watch && collection;
+    };
+    const bookmarks = async (resource: string) =>
+      (await s.op.metric('gaffer_watch_bookmarks_total', `resource="${resource}"`)) ?? 0;
+
+    it('ask for bookmarks, receive them and stay open through more than a minute of quiet, with no LIST', async () => {
+      // The API server sends a watch a BOOKMARK about every 60 s (k8s.io/apiserver's cacher,
+      // defaultBookmarkFrequency: no flag shortens it), so the quiet window is 70 s from the last watch.
+      await throughFaultProxy(async (proxy) => {
+        await create('quiet', { replicas: 2 });
+        const watches = proxy.seen.filter((r) => r.watch);
+        const resources = [...new Set(watches.map((r) => r.path.split('/').pop()!))].sort();
+        expect(resources).to.deep.equal(['computeclusters', 'computejobs', 'nodes', 'pods', 'services']);
+        for (const w of watches) {
+          expect(w.query.get('allowWatchBookmarks'), `${w.path} asks for bookmarks`).to.equal('true');
+          expect(w.query.get('resourceVersion'), `${w.path} from the list's resourceVersion`).to.match(/^\d+$/);
+        }
+        const since = Date.now();
+        await sleep(Math.max(...watches.map((r) => r.at)) + 70_000 - since);
+
+        expect(proxy.count(isList, since), 'LISTs in the quiet window').to.equal(0);
+        expect(
+          proxy.count((r) => r.watch, since),
+          'watches opened again in the quiet window',
+        ).to.equal(0);
+        const open = proxy.inFlight().filter((r) => r.watch);
+        expect(open.length, 'the watches opened at start are all still open').to.equal(watches.length);
+        for (const r of resources) expect(await bookmarks(r), `bookmarks on ${r}`).to.be.at.least(1);
+        expect(await s.op.metric('gaffer_informer_restarts_total'), 'informer restarts').to.equal(undefined);
+      });
     });
   });
 
