@@ -65,6 +65,7 @@ function buildCaches(cfg: OperatorConfig, client: KubeClient, metrics: Metrics, 
   const hooks: InformerHooks = {
     relisted: (r) => metrics.informerRelists.inc({ resource: r }),
     restarted: (r) => metrics.informerRestarts.inc({ resource: r }),
+    bookmarked: (r) => metrics.watchBookmarks.inc({ resource: r }),
     synced: (r, v) => metrics.informerSynced.set({ resource: r }, v ? 1 : 0),
   };
   const ilog = log.child({ component: 'informer' });

@@ -97,15 +97,30 @@ export const workerRevision = (c: ComputeCluster) => revisionHash(workerInputs(c
  * Whether a pod is of the current revision. Pods created before the revision covered the wiring
  * carry a hash of the template alone; they count as current while the template is unchanged, so
  * upgrading the operator does not restart every master and worker (a master restart ends the
- * running job attempts). Such a pod misses a later change of the master's port until it is
- * replaced for another reason.
+ * running job attempts). The reconciler relabels them with the full revision (revisionToRelabel),
+ * so a later change of the wiring (the master's port) rolls them. Their wiring is not checked:
+ * the cache keeps no container env (src/kube/projections.ts).
  */
+const isTemplateOnly = (rev: string | undefined, inputs: PodInputs) =>
+  rev !== revisionHash(inputs) && rev === revisionHash(inputs.template);
+
 function isCurrent(pod: V1Pod, inputs: PodInputs): boolean {
   const rev = labelOf(pod, LABELS.revision);
   return rev === revisionHash(inputs) || rev === revisionHash(inputs.template);
 }
 export const isCurrentMaster = (c: ComputeCluster, pod: V1Pod) => isCurrent(pod, masterInputs(c));
 export const isCurrentWorker = (c: ComputeCluster, pod: V1Pod) => isCurrent(pod, workerInputs(c));
+
+/**
+ * The revision label a master or worker labelled with a current template-only revision should
+ * carry now (the full revision); undefined for any other pod.
+ */
+export function revisionToRelabel(c: ComputeCluster, pod: V1Pod): string | undefined {
+  const role = labelOf(pod, LABELS.role);
+  if (role !== 'master' && role !== 'worker') return undefined;
+  const inputs = role === 'master' ? masterInputs(c) : workerInputs(c);
+  return isTemplateOnly(labelOf(pod, LABELS.revision), inputs) ? revisionHash(inputs) : undefined;
+}
 
 export function buildMasterPod(c: ComputeCluster): V1Pod {
   const cluster = nameOf(c);

@@ -184,8 +184,19 @@ export class KubeClient {
    * does. A strategic merge patch keeps the pod's other ownerReferences (merged by uid).
    */
   adoptPod(namespace: string, name: string, uid: string, owner: V1OwnerReference): Promise<V1Pod> {
-    const body = { metadata: { ownerReferences: [owner], uid } };
-    const o = { body, contentType: STRATEGIC_MERGE_PATCH, query: { fieldManager: FIELD_MANAGER } };
+    return this.patchPodMetadata(namespace, name, { ownerReferences: [owner], uid });
+  }
+
+  /**
+   * Sets labels on a pod (its metadata only: nothing restarts), only if the pod is still the one
+   * decided about (uid precondition: 409 otherwise).
+   */
+  labelPod(namespace: string, name: string, uid: string, labels: Record<string, string>): Promise<V1Pod> {
+    return this.patchPodMetadata(namespace, name, { labels, uid });
+  }
+
+  private patchPodMetadata(namespace: string, name: string, metadata: V1Pod['metadata']): Promise<V1Pod> {
+    const o = { body: { metadata }, contentType: STRATEGIC_MERGE_PATCH, query: { fieldManager: FIELD_MANAGER } };
     return this.send('patch', 'pods', 'PATCH', core('pods', namespace, name), o, this.opts.writes);
   }
 

@@ -6,6 +6,8 @@
 // A success alone does not reset it: a watch that always fails right after a successful LIST (a
 // 403 on watch only, a stream cut at once) must not go on retrying at the initial pace.
 
+import { monotonicNow } from './clock.ts';
+
 export interface BackoffOptions {
   /** The first wait (client-go: 800 ms). */
   initialMs: number;
@@ -15,7 +17,7 @@ export interface BackoffOptions {
   resetAfterMs: number;
   /** Each wait is its base times 1 to 1 + jitter (client-go: 1.0). */
   jitter: number;
-  /** Injected for the unit tests. */
+  /** Injected for the unit tests; the monotonic clock by default. */
   now?: () => number;
   random?: () => number;
 }
@@ -31,7 +33,7 @@ export class Backoff {
 
   /** The next wait, in ms. */
   next(): number {
-    const now = (this.o.now ?? Date.now)();
+    const now = (this.o.now ?? monotonicNow)();
     if (this.retryAt !== undefined && now - this.retryAt > this.o.resetAfterMs) this.base = this.o.initialMs;
     const wait = Math.round(this.base * (1 + (this.o.random ?? Math.random)() * this.o.jitter));
     this.retryAt = now + wait;

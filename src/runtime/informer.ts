@@ -48,6 +48,8 @@ export type InformerEvent<T> =
 export interface InformerHooks {
   relisted?(resource: string): void;
   restarted?(resource: string): void;
+  /** A watch received a BOOKMARK (so a quiet watch is seen to be alive). */
+  bookmarked?(resource: string): void;
   synced?(resource: string, value: boolean): void;
 }
 
@@ -246,6 +248,7 @@ export class Informer<T extends KObject> implements RunnableInformer {
           return this.watchHandle?.abort();
         }
         events++;
+        if (e.type === 'BOOKMARK') this.opts.hooks?.bookmarked?.(this.resource);
         if (e.object?.metadata?.resourceVersion) rv = e.object.metadata.resourceVersion;
         if (e.type === 'ADDED' || e.type === 'MODIFIED') this.upsert(e.object);
         else if (e.type === 'DELETED') this.remove(objectKey(e.object));

@@ -2,13 +2,11 @@
 // (tryAcquireOrRenew): expiry is judged by our own clock from when we last saw the record
 // change, never by the holder's timestamps, so clock skew between replicas does not matter.
 import { apiErrorFields, isConflict } from '../kube/errors.ts';
+import { monotonicNow as monotonic } from './clock.ts';
 import type { Logger } from './logger.ts';
 
-/**
- * Every interval here is measured on the monotonic clock: a wall-clock step (NTP) must neither
- * stretch a leader's deadline nor shorten a standby's wait. The Lease's own timestamps stay wall time.
- */
-const monotonic = (): number => performance.now();
+// Every interval here is measured on the monotonic clock: a wall-clock step (NTP) must neither
+// stretch a leader's deadline nor shorten a standby's wait. The Lease's own timestamps stay wall time.
 
 export interface LeaseRecord {
   holderIdentity?: string;

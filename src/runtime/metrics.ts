@@ -77,6 +77,12 @@ export class Metrics {
     labelNames: ['resource'],
     registers: [this.registry],
   });
+  readonly watchBookmarks = new Counter({
+    name: 'gaffer_watch_bookmarks_total',
+    help: 'BOOKMARK events received by informer watches: the server keeping a quiet watch open and its resourceVersion fresh.',
+    labelNames: ['resource'],
+    registers: [this.registry],
+  });
   readonly informerSynced = new Gauge({
     name: 'gaffer_informer_synced',
     help: '1 once the informer has listed.',

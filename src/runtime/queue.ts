@@ -4,6 +4,7 @@
 //   processed is marked dirty and handed out again after done();
 // - fair: keys are handed out in the order they became ready;
 // - delaying (addAfter) and rate limited (addRateLimited / forget).
+import { monotonicNow } from './clock.ts';
 import type { RateLimiter } from './ratelimit.ts';
 
 export interface QueueHooks {
@@ -20,7 +21,7 @@ export class WorkQueue {
   private readonly processing = new Set<string>();
   private readonly enqueuedAt = new Map<string, number>();
   private readonly waiters: ((key: string | undefined) => void)[] = [];
-  /** Delayed keys: the earliest time each is due (a later addAfter never postpones it). */
+  /** Delayed keys: the earliest time each is due, on the monotonic clock (a later addAfter never postpones it). */
   private readonly delayed = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private timerDue = Infinity;
@@ -36,7 +37,7 @@ export class WorkQueue {
     if (this.shuttingDown || this.dirty.has(key)) return;
     this.dirty.add(key);
     this.delayed.delete(key);
-    this.enqueuedAt.set(key, Date.now());
+    this.enqueuedAt.set(key, monotonicNow());
     this.hooks.onAdd?.(key);
     if (this.processing.has(key)) return; // handed out again by done()
     this.push(key);
@@ -46,7 +47,7 @@ export class WorkQueue {
   addAfter(key: string, ms: number): void {
     if (this.shuttingDown) return;
     if (ms <= 0) return this.add(key);
-    const due = Date.now() + ms;
+    const due = monotonicNow() + ms;
     const current = this.delayed.get(key);
     if (current !== undefined && current <= due) return;
     this.delayed.set(key, due);
@@ -105,7 +106,7 @@ export class WorkQueue {
     this.processing.add(key);
     const at = this.enqueuedAt.get(key);
     this.enqueuedAt.delete(key);
-    this.hooks.onGet?.(key, at === undefined ? 0 : Date.now() - at);
+    this.hooks.onGet?.(key, at === undefined ? 0 : monotonicNow() - at);
     return key;
   }
 
@@ -115,14 +116,14 @@ export class WorkQueue {
     if (next === Infinity || next >= this.timerDue) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerDue = next;
-    this.timer = setTimeout(() => this.fire(), Math.max(0, next - Date.now()));
+    this.timer = setTimeout(() => this.fire(), Math.max(0, next - monotonicNow()));
     this.timer.unref?.();
   }
 
   private fire(): void {
     this.timer = undefined;
     this.timerDue = Infinity;
-    const now = Date.now();
+    const now = monotonicNow();
     for (const [key, due] of [...this.delayed]) {
       if (due <= now) {
         this.delayed.delete(key);

@@ -1,4 +1,5 @@
 // Rate limiters with client-go's semantics (workqueue/default_rate_limiters.go).
+import { monotonicNow } from './clock.ts';
 
 /** Decides how long an item waits before its next try. */
 export interface RateLimiter<K = string> {
@@ -38,7 +39,7 @@ export class TokenBucket {
   constructor(
     readonly qps: number,
     readonly burst: number,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = monotonicNow,
   ) {
     if (!(qps > 0) || !(burst >= 1))
       throw new Error(`token bucket needs qps > 0 and burst >= 1 (got ${qps}, ${burst})`);

@@ -18,7 +18,7 @@ import {
   whileNodeNotReady,
   OPERATOR_KUBECONFIG,
 } from './harness.ts';
-import { clusterFaultProxy, kubeconfigFileVia, type SeenRequest } from './proxy.ts';
+import { clusterFaultProxy, kubeconfigFileVia, type FaultProxy, type SeenRequest } from '../../hack/fault-proxy.ts';
 
 const image = 'registry.invalid/compute:1';
 
@@ -137,6 +137,22 @@ describe('ComputeCluster controller', function () {
       'sim.gaffer.dev/restart-after': restartAfter,
     });
   const eventCount = async (reason: string, cluster: string) => (await s.ns.events(reason, cluster)).length;
+  /** Runs `fn` with the suite's operator replaced by one that talks through a fault proxy; restores it after. */
+  const throughFaultProxy = async (fn: (proxy: FaultProxy) => Promise<void>) => {
+    const proxy = await clusterFaultProxy();
+    await s.op.stop();
+    s.op = new OperatorProcess(['--leader-elect=false', '--namespaces', s.ns.name], {
+      kubeconfig: kubeconfigFileVia(OPERATOR_KUBECONFIG, proxy.port),
+    });
+    try {
+      await s.op.started();
+      await fn(proxy);
+    } finally {
+      await s.op.stop();
+      await proxy.stop();
+      await s.startOperator();
+    }
+  };
   const scale = (name: string, replicas: number) => s.ns.scale('computecluster', name, replicas);
   const masterChanged = (name: string, oldUid: string, timeout = 60_000) =>
     s.ns.until(
@@ -646,19 +662,20 @@ describe('ComputeCluster controller', function () {
       expect(await eventCount('CrashLoop', 'recovered')).to.equal(0);
     });
 
+    /** Moves a 2-worker cluster's master port to 7078; resolves when every pod is wired to it, with the address. */
+    const moveMasterPort = async (cluster: string) => {
+      const moved = { replicas: 2, masterPorts: [{ name: 'rpc', port: 7078, targetPort: 7077 }] };
+      await s.ns.apply(clusterManifest(cluster, moved));
+      const addr = `${cluster}-master.${s.ns.name}.svc:7078`;
+      const wired = (p: any) => envOf(p).GAFFER_MASTER_ADDR === addr;
+      const all = async () => live(await pods(cluster));
+      await waitFor('every pod wired to the new port', async () => (await all()).filter(wired).length === 3, 60_000);
+      return addr;
+    };
+
     it('rolls a change of the master port out to the master and the workers (#12)', async () => {
       await create('ports', { replicas: 2 });
-      const moved = { replicas: 2, masterPorts: [{ name: 'rpc', port: 7078, targetPort: 7077 }] };
-      await s.ns.apply(clusterManifest('ports', moved));
-      const addr = `ports-master.${s.ns.name}.svc:7078`;
-      await waitFor(
-        'every pod wired to the new port',
-        async () => {
-          const ps = live(await pods('ports'));
-          return ps.length === 3 && ps.every((p) => envOf(p).GAFFER_MASTER_ADDR === addr);
-        },
-        60_000,
-      );
+      const addr = await moveMasterPort('ports');
       const c = await ready('ports');
       expect(c.status.master.endpoint).to.equal(addr);
     });
@@ -686,6 +703,42 @@ describe('ComputeCluster controller', function () {
           p.metadata.uid,
         );
       expect(await eventCount('TemplateChanged', 'upgraded')).to.equal(0);
+    });
+    it('relabels pods of a template-only revision without a restart, so a later master-port change rolls them', async () => {
+      // Before the fix such pods kept the old label and counted as current for as long as the
+      // template stood: a change of the master's port never reached them.
+      const c = await create('relabel', { replicas: 2 });
+      const before = live(await pods('relabel'));
+      const current = (p: any) =>
+        p.metadata.labels['compute.gaffer.dev/role'] === 'master'
+          ? c.status.revision.master
+          : c.status.revision.workers;
+      for (const p of before) {
+        const role = p.metadata.labels['compute.gaffer.dev/role'];
+        const template = role === 'master' ? c.spec.master.template : c.spec.workers.template;
+        await s.ns.patch('pod', p.metadata.name, {
+          metadata: { labels: { 'compute.gaffer.dev/revision': revisionHash(template) } },
+        });
+      }
+      const relabelled = await waitFor(
+        'every pod relabelled with the current revision',
+        async () => {
+          const ps = live(await pods('relabel'));
+          return (
+            ps.length === 3 && ps.every((p) => p.metadata.labels['compute.gaffer.dev/revision'] === current(p)) && ps
+          );
+        },
+        30_000,
+      );
+      expect(podUids(relabelled), 'no pod restarted').to.deep.equal(podUids(before));
+      expect(await eventCount('TemplateChanged', 'relabel')).to.equal(0);
+
+      await moveMasterPort('relabel');
+      const after = live(await pods('relabel'));
+      expect(
+        podUids(after).filter((u) => podUids(before).includes(u)),
+        'every pod rolled',
+      ).to.deep.equal([]);
     });
   });
 
@@ -884,13 +937,7 @@ describe('ComputeCluster controller', function () {
 
     it('deletes one worker on a scale-down even when the cache lags its own delete (#13)', async () => {
       // The operator talks through the fault proxy, which can hold the pods watch (a stale cache).
-      const proxy = await clusterFaultProxy();
-      await s.op.stop();
-      s.op = new OperatorProcess(['--leader-elect=false', '--namespaces', s.ns.name], {
-        kubeconfig: kubeconfigFileVia(OPERATOR_KUBECONFIG, proxy.port),
-      });
-      try {
-        await s.op.started();
+      await throughFaultProxy(async (proxy) => {
         await create('lag', { replicas: 5 });
         const uids = new Map(live(await pods('lag', 'worker')).map((p) => [p.metadata.name, p.metadata.uid]));
         const podsWatch = (r: SeenRequest) => r.watch && r.path.endsWith('/pods');
@@ -932,11 +979,7 @@ describe('ComputeCluster controller', function () {
         expect(ws.map((p) => [p.metadata.name, p.metadata.uid]).sort()).to.deep.equal(
           [0, 1, 2, 3].map((i) => [`lag-worker-${i}`, uids.get(`lag-worker-${i}`)]),
         );
-      } finally {
-        await s.op.stop();
-        await proxy.stop();
-        await s.startOperator();
-      }
+      });
     });
 
     it('adopts orphaned pods that match, and reports a foreign pod holding a name as PodConflict (#14)', async () => {
@@ -991,6 +1034,45 @@ describe('ComputeCluster controller', function () {
         'adopt-worker-2',
       ]);
       expect(ws.every((p) => p.metadata.ownerReferences?.[0]?.uid === c.metadata.uid)).to.equal(true);
+    });
+  });
+
+  describe("the operator's watches in steady state (issue 11 #10)", () => {
+    /** A LIST: a GET of a collection (/api/v1[/namespaces/NS]/PLURAL, /apis/G/V[/namespaces/NS]/PLURAL). */
+    const isList = (r: SeenRequest) => {
+      const parts = r.path.split('/').filter(Boolean);
+      const rest = parts.slice(parts[0] === 'api' ? 2 : 3);
+      const collection = rest.length === 1 || (rest.length === 3 && rest[0] === 'namespaces');
+      return r.method === 'GET' && !r.watch && collection;
+    };
+    const bookmarks = async (resource: string) =>
+      (await s.op.metric('gaffer_watch_bookmarks_total', `resource="${resource}"`)) ?? 0;
+
+    it('ask for bookmarks, receive them and stay open through more than a minute of quiet, with no LIST', async () => {
+      // The API server sends a watch a BOOKMARK about every 60 s (k8s.io/apiserver's cacher,
+      // defaultBookmarkFrequency: no flag shortens it), so the quiet window is 70 s from the last watch.
+      await throughFaultProxy(async (proxy) => {
+        await create('quiet', { replicas: 2 });
+        const watches = proxy.seen.filter((r) => r.watch);
+        const resources = [...new Set(watches.map((r) => r.path.split('/').pop()!))].sort();
+        expect(resources).to.deep.equal(['computeclusters', 'computejobs', 'nodes', 'pods', 'services']);
+        for (const w of watches) {
+          expect(w.query.get('allowWatchBookmarks'), `${w.path} asks for bookmarks`).to.equal('true');
+          expect(w.query.get('resourceVersion'), `${w.path} from the list's resourceVersion`).to.match(/^\d+$/);
+        }
+        const since = Date.now();
+        await sleep(Math.max(...watches.map((r) => r.at)) + 70_000 - since);
+
+        expect(proxy.count(isList, since), 'LISTs in the quiet window').to.equal(0);
+        expect(
+          proxy.count((r) => r.watch, since),
+          'watches opened again in the quiet window',
+        ).to.equal(0);
+        const open = proxy.inFlight().filter((r) => r.watch);
+        expect(open.length, 'the watches opened at start are all still open').to.equal(watches.length);
+        for (const r of resources) expect(await bookmarks(r), `bookmarks on ${r}`).to.be.at.least(1);
+        expect(await s.op.metric('gaffer_informer_restarts_total'), 'informer restarts').to.equal(undefined);
+      });
     });
   });
 

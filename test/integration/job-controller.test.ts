@@ -13,7 +13,7 @@ import {
   waitFor,
   whileNodeNotReady,
 } from './harness.ts';
-import { clusterFaultProxy, kubeconfigFileVia, type FaultProxy, type SeenRequest } from './proxy.ts';
+import { clusterFaultProxy, kubeconfigFileVia, type FaultProxy, type SeenRequest } from '../../hack/fault-proxy.ts';
 
 const image = 'registry.invalid/compute:1';
 const clusterSpec = (o: { workers?: number; nodeLossSeconds?: number } = {}) => ({

@@ -6,7 +6,7 @@ import { loadKubeConfig } from '../../src/kube/config.ts';
 import { KubeApiError, KubeRequestError, apiErrorFields } from '../../src/kube/errors.ts';
 import { formatMicroTime } from '../../src/kube/wire.ts';
 import { KUBECONFIG, OPERATOR_KUBECONFIG, deleteNamespace, ensureCluster, kjson, testNamespace } from './harness.ts';
-import { LoopbackProxy, clusterLoopbackProxy, kubeConfigVia } from './proxy.ts';
+import { LoopbackProxy, clusterLoopbackProxy, kubeConfigVia } from '../../hack/fault-proxy.ts';
 
 const bucket = { acquire: async () => {} };
 const ref = { group: 'compute.gaffer.dev', version: 'v1alpha1', plural: 'computeclusters' };

@@ -38,7 +38,7 @@ import {
   type Fault,
   type FaultProxy,
   type SeenRequest,
-} from './proxy.ts';
+} from '../../hack/fault-proxy.ts';
 
 /** A pod labelled as Gaffer labels a cluster's pods. */
 const managed = (name: string, cluster: string) =>

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import FakeTimers from '@sinonjs/fake-timers';
 import { Backoff } from '../../src/runtime/backoff.ts';
 
 describe('Backoff (the informer retry backoff, as client-go reflector)', () => {
@@ -51,5 +52,18 @@ describe('Backoff (the informer retry backoff, as client-go reflector)', () => {
     clock.now += 120_001;
     expect(wait(), 'after 2 healthy minutes').to.equal(800);
     expect(wait()).to.equal(1600);
+  });
+
+  it('on its default clock, a wall-clock jump of an hour is not two minutes without a failure', () => {
+    const clock = FakeTimers.install({ now: 1_000_000 });
+    try {
+      const b = new Backoff({ initialMs: 800, maxMs: 30_000, resetAfterMs: 120_000, jitter: 1, random: () => 0 });
+      expect(b.next()).to.equal(800);
+      clock.tick(800);
+      clock.setSystemTime(Date.now() + 3_600_000);
+      expect(b.next()).to.equal(1600);
+    } finally {
+      clock.uninstall();
+    }
   });
 });

@@ -10,6 +10,7 @@ import {
   isCurrentMaster,
   isCurrentWorker,
   masterRevision,
+  revisionToRelabel,
   workerRevision,
 } from '../../src/builders/pods.ts';
 import { buildMasterService } from '../../src/builders/services.ts';
@@ -167,6 +168,20 @@ describe('pod builders', () => {
     it('a pod of the current revision is current; any other label is not', () => {
       expect(isCurrentWorker(c, buildWorkerPod(c, 3, 4))).to.equal(true);
       expect(isCurrentMaster(c, legacy(buildMasterPod(c), { other: true }))).to.equal(false);
+    });
+    it('a current one is to be relabelled with the full revision', () => {
+      expect(revisionToRelabel(c, legacy(buildMasterPod(c), c.spec.master.template))).to.equal(masterRevision(c));
+      expect(revisionToRelabel(c, legacy(buildWorkerPod(c, 2, 3), c.spec.workers.template))).to.equal(
+        workerRevision(c),
+      );
+    });
+    it('a pod of the full revision, an outdated one or a driver is not relabelled', () => {
+      const old = cluster((x) => (x.spec.workers.template.spec.containers[0].image = 'other'));
+      expect(revisionToRelabel(c, buildWorkerPod(c, 0, 1))).to.equal(undefined);
+      expect(revisionToRelabel(c, legacy(buildWorkerPod(c, 0, 1), old.spec.workers.template))).to.equal(undefined);
+      const driver = legacy(buildMasterPod(c), c.spec.master.template);
+      driver.metadata!.labels!['compute.gaffer.dev/role'] = 'driver';
+      expect(revisionToRelabel(c, driver)).to.equal(undefined);
     });
   });
   it('takes Service ports from spec.master.ports, else the container ports', () => {

@@ -96,6 +96,60 @@ describe('WorkQueue', () => {
   });
 });
 
+// Due times are on the monotonic clock (performance.now()): fake-timers' setSystemTime() moves
+// Date.now() alone, as NTP stepping the clock or a resumed VM does.
+describe('WorkQueue and rate limiters across a wall-clock jump', () => {
+  const HOUR = 3_600_000;
+  let clock: ReturnType<typeof FakeTimers.install>;
+  beforeEach(() => {
+    clock = FakeTimers.install({ now: 10 * HOUR });
+  });
+  afterEach(() => clock.uninstall());
+  const jump = (ms: number) => clock.setSystemTime(Date.now() + ms);
+
+  it('a clock stepped back an hour does not delay a requeue', async () => {
+    const q = new WorkQueue(new ItemExponentialLimiter());
+    q.addAfter('a', 1000);
+    jump(-HOUR);
+    await clock.tickAsync(1000);
+    expect(q.length).to.equal(1);
+  });
+
+  it('a clock stepped forward an hour fires no requeue early, nor a later one late', async () => {
+    const q = new WorkQueue(new ItemExponentialLimiter());
+    q.addAfter('a', 60_000);
+    q.addAfter('b', 120_000);
+    jump(HOUR);
+    q.addAfter('c', 1000);
+    await clock.tickAsync(1000);
+    expect(q.length, 'c after 1 s').to.equal(1);
+    await clock.tickAsync(59_000);
+    expect(q.length, 'a after 60 s, b not yet').to.equal(2);
+    await clock.tickAsync(60_000);
+    expect(q.length).to.equal(3);
+  });
+
+  it('reports how long a key waited, whatever the wall clock did', async () => {
+    const waited: number[] = [];
+    const q = new WorkQueue(new ItemExponentialLimiter(), { onGet: (_k, ms) => waited.push(ms) });
+    q.add('a');
+    jump(-HOUR);
+    await clock.tickAsync(250);
+    await q.get();
+    expect(waited).to.deep.equal([250]);
+  });
+
+  it('a token bucket does not drain when the clock steps back, nor fill when it steps forward', async () => {
+    const b = new TokenBucket(10, 1);
+    expect(b.reserve()).to.equal(0);
+    jump(HOUR);
+    expect(b.reserve(), 'no hour of tokens').to.equal(100);
+    await clock.tickAsync(200);
+    jump(-2 * HOUR);
+    expect(b.reserve(), 'no negative refill').to.equal(0);
+  });
+});
+
 describe('rate limiters', () => {
   it('per-item exponential: 5 ms doubling, capped at 1000 s', () => {
     const l = new ItemExponentialLimiter(5, 1_000_000);

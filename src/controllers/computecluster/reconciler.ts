@@ -13,6 +13,7 @@ import {
 } from '../../api/v1alpha1/index.ts';
 import { CLUSTER_REASONS } from '../../api/v1alpha1/reasons.ts';
 import { LABELS } from '../../builders/labels.ts';
+import { revisionToRelabel } from '../../builders/pods.ts';
 import { controllerRef, isControlledBy } from '../../builders/owner.ts';
 import { buildMasterService, buildWorkersService } from '../../builders/services.ts';
 import type { KubeClient } from '../../kube/client.ts';
@@ -171,7 +172,26 @@ export class ComputeClusterReconciler implements Reconciler {
       const adopted = await this.adopt(c, p, log);
       if (adopted) owned.push(adopted);
     }
-    return owned;
+    return Promise.all(owned.map((p) => this.relabel(c, p, log)));
+  }
+
+  /**
+   * A pod an older operator labelled with a template-only revision, current still, gets the full
+   * revision label (a metadata patch: it does not restart), so a later change of the wiring (the
+   * master's port) rolls it. Resolves with the pod as it is now.
+   */
+  private async relabel(c: ValidComputeCluster, p: V1Pod, log: ReconcileContext['log']): Promise<V1Pod> {
+    const revision = revisionToRelabel(c, p);
+    if (!revision) return p;
+    try {
+      const pod = await this.d.client.labelPod(namespaceOf(c), nameOf(p), uidOf(p), { [LABELS.revision]: revision });
+      log.info('relabelled pod with the current revision', { pod: nameOf(p), revision });
+      return pod;
+    } catch (e) {
+      // Gone, or another pod of that name by now: the next reconcile sees what is there.
+      if (tolerated(e, [isNotFound, isConflict])) return p;
+      throw e;
+    }
   }
 
   /** Sets the cluster as the pod's controller, if it is still that pod (uid precondition). */

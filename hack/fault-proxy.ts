@@ -1,6 +1,7 @@
-// A loopback TCP proxy in front of the API server, to fail the network in chosen ways: cut every
-// connection, reset a kept-alive connection when it is used again, or hold new connections
-// (their requests wait unanswered) until released. TLS passes through untouched.
+// Fault tools for the tests, the benchmark and soak runs (README: hack/README.md "Fault proxies").
+// LoopbackProxy: a loopback TCP proxy in front of the API server, to fail the network in chosen ways:
+// cut every connection, reset a kept-alive connection when it is used again, or hold new
+// connections (their requests wait unanswered) until released. TLS passes through untouched.
 // FaultProxy, below it, works one level up: it sees each HTTP request, counts them by path, and
 // refuses, holds or cuts chosen ones (a watch's ERROR event, an empty watch, a hung LIST).
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -14,9 +15,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { CLUSTER_DIR, KUBECONFIG } from '../../hack/kubectl.ts';
-import { connect as kubeConnect, type KubeConfig } from '../../src/kube/config.ts';
-import { resolveKubeconfig } from '../../src/kube/kubeconfig.ts';
+import { CLUSTER_DIR, KUBECONFIG } from './kubectl.ts';
+import { connect as kubeConnect, type KubeConfig } from '../src/kube/config.ts';
+import { resolveKubeconfig } from '../src/kube/kubeconfig.ts';
 
 export class LoopbackProxy {
   port = 0;
@@ -258,6 +259,11 @@ export class FaultProxy {
       }
     });
     answer.on('end', () => res.end());
+  }
+
+  /** The requests in flight now (not yet answered in full: an open watch, a held request). */
+  inFlight(): SeenRequest[] {
+    return [...this.responses.values()];
   }
 
   /** Ends every request in flight (an open watch, a held request), as a network failure would. */
