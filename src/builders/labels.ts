@@ -8,6 +8,11 @@ export const LABELS = {
   revision: 'compute.gaffer.dev/revision',
   job: 'compute.gaffer.dev/job',
   attempt: 'compute.gaffer.dev/attempt',
+  /**
+   * The uid of the job a driver was made for (batch/v1's controller-uid): a driver orphaned by a
+   * deleted job of the same name must never be adopted by its successor.
+   */
+  jobUid: 'compute.gaffer.dev/job-uid',
 } as const;
 
 export const POD_DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost';

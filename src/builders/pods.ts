@@ -2,7 +2,7 @@
 import type { V1Container, V1EnvVar, V1Pod, V1PodTemplateSpec } from '../kube/types.ts';
 import { API_VERSION } from '../api/v1alpha1/group.ts';
 import type { ValidComputeCluster as ComputeCluster } from '../api/v1alpha1/index.ts';
-import { labelOf, nameOf, namespaceOf } from '../kube/meta.ts';
+import { labelOf, nameOf, namespaceOf, uidOf } from '../kube/meta.ts';
 import { revisionHash } from './hash.ts';
 import { LABELS, baseLabels, names, type Role } from './labels.ts';
 import { controllerRef, type Owner } from './owner.ts';
@@ -177,6 +177,7 @@ export function buildDriverPod(
       ...baseLabels(nameOf(cluster)),
       [LABELS.role]: 'driver',
       [LABELS.job]: jobName,
+      [LABELS.jobUid]: uidOf(job),
       [LABELS.attempt]: String(attempt),
     },
     owner: { ref: job, apiVersion: API_VERSION, kind: 'ComputeJob' },

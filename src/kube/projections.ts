@@ -27,6 +27,8 @@ function meta(
     generation: m.generation,
     creationTimestamp: m.creationTimestamp,
     deletionTimestamp: m.deletionTimestamp,
+    // When the delete was asked (deletionTimestamp less this): when a master was lost.
+    deletionGracePeriodSeconds: m.deletionGracePeriodSeconds,
     labels: m.labels,
     annotations: m.annotations && annotations(m.annotations),
     ownerReferences: m.ownerReferences,
@@ -79,6 +81,8 @@ const containerStatus = (s: V1ContainerStatus): V1ContainerStatus => ({
             exitCode: s.state.terminated.exitCode,
             reason: s.state.terminated.reason,
             message: s.state.terminated.message,
+            // Whether a driver ended before its master was lost (failure-policy.ts).
+            finishedAt: s.state.terminated.finishedAt,
           },
         }
       : {}),

@@ -524,14 +524,51 @@ describe('ComputeJob controller', function () {
       await s.ns.delete('computejob', 'lagging');
     });
 
-    it("adopts an orphan pod with the driver's name and labels, and reports any other as PodConflict", async () => {
+    it('never adopts the driver of an earlier job of the same name (deleted with --cascade=orphan): PodConflict, not its result', async () => {
       await sharedCluster();
-      const labels = (job: string) => ({
+      await s.ns.apply(jobManifest('reborn', { sim: exits('1s', 0) }));
+      await phase('reborn', 'Succeeded');
+      await s.ns.delete('computejob', 'reborn', '--cascade=orphan');
+      await waitFor('the job gone', async () => !(await s.ns.exists('computejob', 'reborn')), 30_000);
+      await waitFor(
+        'the old driver orphaned',
+        async () => ((await s.ns.get('pod', 'reborn-driver-0')).metadata.ownerReferences ?? []).length === 0,
+        60_000,
+      );
+      // The same name again, a new job: the old driver (Succeeded, another spec) is not its attempt.
+      await s.ns.apply(jobManifest('reborn', { sim: exits('1s', 0), extra: { backoffLimit: 0 } }));
+      const j = await s.ns.until(
+        'computejob',
+        'reborn',
+        'PodConflict reported',
+        (j) => cond(j, 'Ready')?.reason === 'PodConflict' || j.status?.phase === 'Succeeded',
+        30_000,
+      );
+      expect(j.status.phase, 'the new job did not take the old driver as its own').to.not.equal('Succeeded');
+      expect(cond(j, 'Ready').message).to.include('pod reborn-driver-0 exists');
+      expect((await s.ns.get('pod', 'reborn-driver-0')).metadata.ownerReferences ?? []).to.deep.equal([]);
+      await s.ns.delete('pod', 'reborn-driver-0', '--grace-period=0', '--force');
+      // Its own driver once the old one is gone (the next try, after the backoff).
+      await phase('reborn', 'Succeeded', 60_000).catch(async (e) => {
+        const st = (await job('reborn')).status;
+        const pods = (await s.ns.list('pods', 'compute.gaffer.dev/job=reborn')).map((p: any) => [
+          p.metadata.name,
+          p.metadata.uid,
+          p.status?.phase,
+        ]);
+        throw new Error(`${e.message}; status ${JSON.stringify(st)}; pods ${JSON.stringify(pods)}`);
+      });
+    });
+
+    it("adopts an orphan pod with the driver's name and labels (this job's uid included), and reports any other as PodConflict", async () => {
+      await sharedCluster();
+      const labels = (job: string, jobUid: string) => ({
         'app.kubernetes.io/name': 'gaffer',
         'app.kubernetes.io/managed-by': 'gaffer',
         'compute.gaffer.dev/cluster': 'shared',
         'compute.gaffer.dev/role': 'driver',
         'compute.gaffer.dev/job': job,
+        'compute.gaffer.dev/job-uid': jobUid,
         'compute.gaffer.dev/attempt': '0',
       });
       const pod = (name: string, l: Record<string, string>) => ({
@@ -540,11 +577,13 @@ describe('ComputeJob controller', function () {
         metadata: { name, labels: l },
         spec: { restartPolicy: 'Never', containers: [{ name: 'driver', image }] },
       });
-      // An orphan left by an earlier job of the same name (kubectl delete --cascade=orphan), and a stranger's pod.
-      await s.ns.apply(pod('heir-driver-0', labels('heir')));
+      // An orphan made for this very job (its uid), created while the job is suspended, and a stranger's pod.
+      await s.ns.apply(jobManifest('heir', { extra: { backoffLimit: 0, suspend: true } }));
+      const heirUid = (await job('heir')).metadata.uid;
+      await s.ns.apply(pod('heir-driver-0', labels('heir', heirUid)));
       await s.ns.apply(pod('squatter-driver-0', { app: 'someone-else' }));
       const orphanUid = (await s.ns.get('pod', 'heir-driver-0')).metadata.uid;
-      await s.ns.apply(jobManifest('heir', { extra: { backoffLimit: 0 } }));
+      await s.ns.patch('computejob', 'heir', { spec: { suspend: false } });
       await s.ns.apply(jobManifest('squatter', { extra: { backoffLimit: 0 } }));
 
       const heir = await s.ns.until('computejob', 'heir', 'driver adopted', (j) => !!j.status?.attempts?.[0]?.podUID);
@@ -590,6 +629,31 @@ describe('ComputeJob controller', function () {
       expect(j.status.phase).to.equal('Running');
       await s.ns.delete('computejob', 'heir');
       await s.ns.delete('computejob', 'squatter');
+    });
+
+    it('does not put down to its master a driver that failed before the master was deleted, though the job learns of both at once', async () => {
+      await runningOn('later-loss', 'ownfault');
+      // No operator while both happen: the next one learns of the driver's end and the master's
+      // deletion from one LIST, as after a failover.
+      await s.op.stop();
+      try {
+        await s.ns.k(['annotate', 'pod', 'ownfault-driver-0', 'sim.gaffer.dev/fail-after=0s']);
+        await waitFor(
+          'the driver failed',
+          async () => (await s.ns.get('pod', 'ownfault-driver-0')).status.phase === 'Failed',
+        );
+        await sleep(2500); // timestamps have one-second resolution
+        // The master is deleted after that; it stays terminating (no kubelet to confirm) so its deletion time shows.
+        await s.ns.k(['annotate', 'pod', 'later-loss-master', 'sim.gaffer.dev/kubelet-gone=true']);
+        await s.ns.k(['delete', 'pod', 'later-loss-master', '--wait=false']);
+      } finally {
+        await s.startOperator();
+      }
+      const j = await phase('ownfault', 'Failed');
+      expect(j.status.reason).to.equal('BackoffLimitExceeded');
+      expect(j.status.attempts[0]).to.include({ reason: 'Error', counted: true, exitCode: 1 });
+      await s.ns.delete('pod', 'later-loss-master', '--grace-period=0', '--force', '--ignore-not-found');
+      await s.ns.delete('computejob', 'ownfault');
     });
 
     it("puts a driver's failure down to its master when the master failed first, before the cluster's status says so", async () => {

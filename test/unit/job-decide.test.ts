@@ -280,8 +280,38 @@ describe('decideJob: a driver that fails while its master is lost is put down to
     cluster?: string;
     masters?: V1Pod[];
     driver: PodPhase;
+    /** The driver's container stopped this many seconds before NOW. */
+    driverFinishedAgoS?: number;
     want: { reason: string; counted: boolean; kinds: string[] };
   }[] = [
+    {
+      name: 'the driver failed before its master was deleted (both times known): its own end',
+      masters: [m({ terminating: 0 })],
+      driver: 'Failed',
+      driverFinishedAgoS: 10,
+      want: { reason: 'Error', counted: true, kinds: [] },
+    },
+    {
+      name: 'the driver failed after its master was deleted',
+      masters: [m({ terminating: 5 })],
+      driver: 'Failed',
+      driverFinishedAgoS: 1,
+      want: { reason: 'MasterRestarted', counted: false, kinds: [] },
+    },
+    {
+      name: 'the driver failed before its master pod failed',
+      masters: [m({ phase: 'Failed', finishedAgoS: 5 })],
+      driver: 'Failed',
+      driverFinishedAgoS: 10,
+      want: { reason: 'Error', counted: true, kinds: [] },
+    },
+    {
+      name: 'the driver failed when its master is gone from the cache: the order is unknown, the master is blamed',
+      masters: [],
+      driver: 'Failed',
+      driverFinishedAgoS: 10,
+      want: { reason: 'MasterRestarted', counted: false, kinds: [] },
+    },
     {
       name: 'the master pod failed, the status not yet changed',
       masters: [m({ phase: 'Failed' })],
@@ -334,9 +364,11 @@ describe('decideJob: a driver that fails while its master is lost is put down to
   for (const c of cases)
     it(`${c.name}: ${c.want.reason}`, () => {
       const j = started();
-      const d = decideJob(j, readyCluster(c.cluster ?? 'm1'), [driver(j, 0, c.driver)], ready, NOW + 1000, {
-        masters: c.masters,
+      const d0 = driverPod(j, 0, {
+        phase: c.driver,
+        ...(c.driverFinishedAgoS !== undefined && { finishedAgoS: c.driverFinishedAgoS }),
       });
+      const d = decideJob(j, readyCluster(c.cluster ?? 'm1'), [d0], ready, NOW + 1000, { masters: c.masters });
       expect(d.status.attempts![0]).to.include({ reason: c.want.reason, counted: c.want.counted });
       expect(kinds(d)).to.deep.equal(c.want.kinds);
       if (c.want.reason === 'MasterRestarted') expect(d.status.attempts?.[0]?.exitCode).to.equal(undefined);
@@ -478,6 +510,12 @@ describe('claiming a driver name: adopt an orphan with the labels the job would 
     { name: 'another attempt of this job', pod: orphan(label(LABELS.attempt, '1')), why: /labels/ },
     { name: 'not a driver', pod: orphan(label(LABELS.role, 'worker')), why: /labels/ },
     { name: "not Gaffer's", pod: orphan(label(LABELS.managedBy, undefined)), why: /labels/ },
+    {
+      name: 'the driver of an earlier job of the same name (deleted with --cascade=orphan)',
+      pod: orphan(label(LABELS.jobUid, 'uid-of-the-deleted-job')),
+      why: /labels/,
+    },
+    { name: 'a driver without the job-uid label', pod: orphan(label(LABELS.jobUid, undefined)), why: /labels/ },
   ];
   for (const c of cases)
     it(`${c.name}: ${c.why ? 'not adoptable' : 'adopted'}`, () => {

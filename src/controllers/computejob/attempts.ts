@@ -7,6 +7,16 @@ export interface AttemptEnd {
   exitCode?: number;
   reason: Reason;
   message?: string;
+  /** When the driver's last container stopped (ms), when the kubelet said: not stored, for blame. */
+  finishedAt?: number;
+}
+
+/** When the last of the pod's containers terminated (ms since the epoch), if any did and said when. */
+export function finishedAtOf(pod: V1Pod | undefined): number | undefined {
+  const times = (pod?.status?.containerStatuses ?? [])
+    .map((c) => Date.parse(String(c.state?.terminated?.finishedAt ?? '')))
+    .filter((t) => !Number.isNaN(t));
+  return times.length ? Math.max(...times) : undefined;
 }
 
 /** The pod condition Kubernetes sets on a pod it is taking away (eviction, preemption, taint, kubelet). */
@@ -45,6 +55,7 @@ export function exitOf(pod: V1Pod): AttemptEnd {
     exitCode: bad?.exitCode,
     reason: reason !== undefined ? external(reason) : ATTEMPT_END_REASONS.Failed,
     message: bad?.message ?? pod.status?.message,
+    finishedAt: finishedAtOf(pod),
   };
 }
 

@@ -1,8 +1,8 @@
 // Whether a pod holding a driver's name may be adopted by the job (pure): an orphan that
-// carries exactly the labels the job would give that driver (common/claim.ts).
+// carries exactly the labels the job would give that driver, its uid included (common/claim.ts).
 import type { ValidComputeJob } from '../../api/v1alpha1/index.ts';
 import { LABELS, names } from '../../builders/labels.ts';
-import { labelOf, nameOf } from '../../kube/meta.ts';
+import { labelOf, nameOf, uidOf } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
 import { whyNotAdoptable } from '../common/claim.ts';
 
@@ -12,6 +12,9 @@ function driverNameForLabels(job: ValidComputeJob, clusterName: string, p: V1Pod
   if (labelOf(p, LABELS.managedBy) !== 'gaffer' || labelOf(p, LABELS.role) !== 'driver') return undefined;
   // A driver made for another cluster is wired to that cluster's master: never this job's.
   if (labelOf(p, LABELS.job) !== jobName || labelOf(p, LABELS.cluster) !== clusterName) return undefined;
+  // Made for this job, not for an earlier one of the same name (deleted with --cascade=orphan):
+  // that one's driver ran another spec, and its end is not this job's.
+  if (labelOf(p, LABELS.jobUid) !== uidOf(job)) return undefined;
   const attempt = Number(labelOf(p, LABELS.attempt));
   return Number.isInteger(attempt) && attempt >= 0 ? names.driver(jobName, attempt) : undefined;
 }

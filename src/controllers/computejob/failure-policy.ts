@@ -4,7 +4,7 @@ import type { Attempt, FailureRule } from '../../api/v1alpha1/index.ts';
 import { ATTEMPT_END_REASONS, JOB_REASONS, type Reason } from '../../api/v1alpha1/reasons.ts';
 import { backoffSeconds, iso } from '../common/time.ts';
 import type { JobContext, Outcome } from './context.ts';
-import { masterLoss } from './master.ts';
+import { masterLoss, masterPodLostAt } from './master.ts';
 import { finish } from './status.ts';
 
 /** The first failurePolicy rule that matches an attempt's end, or Count. */
@@ -42,17 +42,25 @@ interface FailedEnd {
   exitCode?: number;
   reason: Reason;
   message: string;
+  /** When the driver stopped (ms), if known: a master lost only after that is not to blame. */
+  finishedAt?: number;
 }
 
 /**
  * The end of a failed attempt whose master was replaced or lost meanwhile is put down to the
  * master (MasterRestarted, without the driver's exit code, which rules must not match): a driver
- * whose master went fails for that reason, whatever it exited with.
+ * whose master went fails for that reason, whatever it exited with. Not when the driver had
+ * stopped clearly before the master was lost (both times known: the master pod is still shown
+ * failed or being deleted): then the end is the driver's own, and counts as the rules say. Once the old
+ * master is gone the order is unknown and the master takes the blame.
  */
 function blamed(ctx: JobContext, a: Attempt, end: FailedEnd): FailedEnd {
   if (end.reason === ATTEMPT_END_REASONS.MasterRestarted) return end;
   const loss = masterLoss(ctx, a);
   if (!loss) return end;
+  const lostAt = masterPodLostAt(ctx, a.masterUID);
+  // Clearly before: the kubelet's and the API server's times have one-second resolution.
+  if (end.finishedAt !== undefined && lostAt !== undefined && end.finishedAt < lostAt - 1000) return end;
   const driverEnd = `${end.reason}${exitText(end.exitCode, ', ')}: ${end.message}`;
   const message = `${loss} during attempt ${a.index}; the driver's end (${driverEnd}) is put down to it`;
   return { reason: ATTEMPT_END_REASONS.MasterRestarted, message };

@@ -5,6 +5,7 @@
 import type { Attempt } from '../../api/v1alpha1/index.ts';
 import { names } from '../../builders/labels.ts';
 import { isTerminating, uidOf } from '../../kube/meta.ts';
+import { finishedAtOf } from './attempts.ts';
 import type { JobContext } from './context.ts';
 
 /** Why the master pod `uid` is lost by the cache's account, if it is (unknown when the masters were not looked up). */
@@ -29,4 +30,18 @@ export function masterLoss(ctx: JobContext, a: Attempt): string | undefined {
   if (current !== a.masterUID)
     return `the master of ${ctx.clusterName} changed (${a.masterUID} -> ${current || 'none'})`;
   return masterPodLoss(ctx, a.masterUID);
+}
+
+/**
+ * When the master pod `uid` was lost, if the cache still shows it lost: the delete request
+ * (deletionTimestamp less the grace period) or its containers' end. Unknown once it is gone.
+ */
+export function masterPodLostAt(ctx: JobContext, uid: string | undefined): number | undefined {
+  const m = ctx.masters?.find((p) => uidOf(p) === uid);
+  if (!m) return undefined;
+  if (m.metadata?.deletionTimestamp) {
+    const grace = (m.metadata.deletionGracePeriodSeconds ?? 0) * 1000;
+    return Date.parse(String(m.metadata.deletionTimestamp)) - grace;
+  }
+  return m.status?.phase === 'Failed' || m.status?.phase === 'Succeeded' ? finishedAtOf(m) : undefined;
 }

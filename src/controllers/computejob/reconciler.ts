@@ -90,8 +90,14 @@ export class ComputeJobReconciler implements Reconciler {
   private readonly conflictRetries = new Refusals();
   /** Creates the API server refused, per job and action (`<key>/<kind>`): reported, retried with backoff. */
   private readonly refusals = new Refusals();
-  /** Jobs whose create was refused in the reconcile under way: reconciled again at once, to say so. */
-  private readonly refusedNow = new Set<string>();
+  /** Jobs whose create was refused (or found its name taken) just now: reconciled again at once, to say so. */
+  private readonly reportNow = new Set<string>();
+  /**
+   * The uid each job's state above belongs to: a job deleted and created again under the same
+   * name (`kubectl replace --force`, Argo CD Replace) may reach one reconcile as one queue item,
+   * and must not inherit its predecessor's refusals, conflicts or expectations.
+   */
+  private readonly uids = new Map<string, string>();
   /** A driver's node absent from the cache is confirmed gone live before the driver is judged lost. */
   private readonly nodeCheck: LiveNodeCheck;
 
@@ -106,6 +112,10 @@ export class ComputeJobReconciler implements Reconciler {
   async reconcile(key: string, { log }: ReconcileContext): Promise<ReconcileResult | void> {
     const obj = this.d.jobs.get(key);
     if (!obj || obj.metadata.deletionTimestamp) return this.forget(key);
+    if (this.uids.get(key) !== uidOf(obj)) {
+      this.forget(key);
+      this.uids.set(key, uidOf(obj));
+    }
     const checked = validateStoredJob(obj);
     if (!checked.ok) return stallInvalidSpec(this.d.client, JOB_REF, obj, checked.errors);
     const job = checked.value;
@@ -125,8 +135,8 @@ export class ComputeJobReconciler implements Reconciler {
       const done = await this.run(key, obj, job, a, log);
       if (done && a.kind === 'deleteJob') return; // the job is gone: nothing left to requeue
     }
-    // A create refused just now is said on the job's conditions by the next reconcile, at once.
-    if (this.refusedNow.delete(key)) return { requeueAfterMs: 0 };
+    // A create refused (or its name taken) just now is said on the job's conditions by the next reconcile, at once.
+    if (this.reportNow.delete(key)) return { requeueAfterMs: 0 };
     const due = [wakeAt, this.conflictRetries.retryAt(key)]
       .filter((t): t is number => t !== undefined)
       .map((t) => Math.max(0, t - Date.now()) + 50);
@@ -139,15 +149,20 @@ export class ComputeJobReconciler implements Reconciler {
     this.conflicts.delete(key);
     this.conflictRetries.clear(key);
     for (const kind of REFUSABLE) this.refusals.clear(`${key}/${kind}`);
+    this.reportNow.delete(key);
+    this.uids.delete(key);
   }
 
-  /** The refused creates of the job, for its decision. */
-  private refusedOf(key: string): Refused {
+  /**
+   * The refused creates of the job, for its decision: due again when their backoff has passed,
+   * or at once when the spec changed since (the fix may be in it).
+   */
+  private refusedOf(key: string, generation: number | undefined, now: number): Refused {
     const out: Refused = {};
     for (const kind of REFUSABLE) {
       const message = this.refusals.message(`${key}/${kind}`);
-      const retryAt = this.refusals.retryAt(`${key}/${kind}`);
-      if (message !== undefined && retryAt !== undefined) out[kind] = { message, retryAt };
+      if (message === undefined) continue;
+      out[kind] = { message, retryAt: this.refusals.pending(`${key}/${kind}`, now, generation)?.retryAt ?? now };
     }
     return out;
   }
@@ -170,7 +185,7 @@ export class ComputeJobReconciler implements Reconciler {
       gone: this.departed.of(key, now),
       masters: master ? [master] : [],
       driverConflict: this.conflicts.get(key),
-      refused: this.refusedOf(key),
+      refused: this.refusedOf(key, job.metadata.generation, now),
     });
   }
 
@@ -213,8 +228,8 @@ export class ComputeJobReconciler implements Reconciler {
       this.d.events.record(obj, 'Warning', JOB_REASONS.FailedCreate, message);
       log.warn('the API server refused an object', { kind, error: message });
     }
-    const r = this.refusals.record(k, message, Date.now(), job.spec.backoff);
-    this.refusedNow.add(key);
+    const r = this.refusals.record(k, message, Date.now(), job.spec.backoff, job.metadata.generation);
+    this.reportNow.add(key);
     log.debug('create refused; retrying after backoff', { kind, retryAt: new Date(r.retryAt).toISOString() });
   }
 
@@ -294,6 +309,7 @@ export class ComputeJobReconciler implements Reconciler {
     }
     this.conflicts.set(key, conflict);
     this.conflictRetries.record(key, message, Date.now(), job.spec.backoff);
+    this.reportNow.add(key);
   }
 
   private clearConflict(key: string): void {
