@@ -89,6 +89,58 @@ describe('ComputeJob controller', function () {
     return r.status.attempts[0].masterUID;
   };
   const suspend = (name: string, suspend: boolean) => s.ns.patch('cjob', name, { spec: { suspend } });
+  /**
+   * A ValidatingAdmissionPolicy refusing the driver pods of job `name` (in force when this
+   * returns: a server dry run is refused); what it returns removes it.
+   */
+  const refuseDriversOf = async (name: string): Promise<() => Promise<void>> => {
+    const policy = `${s.ns.name}-no-drivers-${name}`;
+    await apply([
+      {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicy',
+        metadata: { name: policy },
+        spec: {
+          failurePolicy: 'Fail',
+          matchConstraints: {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.ns.name } },
+            resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }],
+          },
+          validations: [
+            {
+              expression: `object.metadata.?labels[?'compute.gaffer.dev/job'].orValue('') != '${name}'`,
+              message: `drivers of job ${name} are not allowed (test policy)`,
+            },
+          ],
+        },
+      },
+      {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicyBinding',
+        metadata: { name: policy },
+        spec: { policyName: policy, validationActions: ['Deny'] },
+      },
+    ]);
+    const remove = () =>
+      k(['delete', 'validatingadmissionpolicybinding,validatingadmissionpolicy', policy, '--ignore-not-found']);
+    const probe = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `probe-${name}`, labels: { 'compute.gaffer.dev/job': name } },
+      spec: { containers: [{ name: 'c', image }] },
+    };
+    try {
+      await waitFor(
+        'the policy in force',
+        async () => (await s.ns.run(['create', '--dry-run=server', '-f', '-'], JSON.stringify(probe))).code !== 0,
+        30_000,
+      );
+    } catch (e) {
+      await remove();
+      throw e;
+    }
+    return async () => void (await remove());
+  };
 
   it('waits for a clusterRef cluster, runs the driver wired to it, and succeeds on exit 0', async () => {
     await s.ns.apply(jobManifest('first', { cluster: 'later', sim: exits('3s') }));
@@ -408,49 +460,12 @@ describe('ComputeJob controller', function () {
 
   it('reports a driver create the API server refuses as FailedCreate with its message, retries with backoff (no loop, nothing counted), and runs once allowed', async () => {
     await sharedCluster();
-    const policy = `${s.ns.name}-no-drivers`;
     const refusedCreates = async () =>
       (await s.op.metrics())
         .filter((l) => l.startsWith('rest_client_requests_total{') && /verb="create",resource="pods",code="4/.test(l))
         .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
-    await apply([
-      {
-        apiVersion: 'admissionregistration.k8s.io/v1',
-        kind: 'ValidatingAdmissionPolicy',
-        metadata: { name: policy },
-        spec: {
-          failurePolicy: 'Fail',
-          matchConstraints: {
-            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.ns.name } },
-            resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }],
-          },
-          validations: [
-            {
-              expression: "object.metadata.?labels[?'compute.gaffer.dev/job'].orValue('') != 'refused'",
-              message: 'drivers of job refused are not allowed (test policy)',
-            },
-          ],
-        },
-      },
-      {
-        apiVersion: 'admissionregistration.k8s.io/v1',
-        kind: 'ValidatingAdmissionPolicyBinding',
-        metadata: { name: policy },
-        spec: { policyName: policy, validationActions: ['Deny'] },
-      },
-    ]);
+    const allow = await refuseDriversOf('refused');
     try {
-      const probe = {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: 'probe', labels: { 'compute.gaffer.dev/job': 'refused' } },
-        spec: { containers: [{ name: 'c', image }] },
-      };
-      await waitFor(
-        'the policy in force',
-        async () => (await s.ns.run(['create', '--dry-run=server', '-f', '-'], JSON.stringify(probe))).code !== 0,
-        30_000,
-      );
       const before = await refusedCreates();
       await s.ns.apply(jobManifest('refused', { sim: exits('2s', 0) }));
       const ready = await waitFor('FailedCreate on Ready', async () => {
@@ -466,7 +481,7 @@ describe('ComputeJob controller', function () {
       expect((await s.ns.events('FailedCreate', 'refused')).length, 'one event per distinct message').to.equal(1);
       expect((await job('refused')).status.failed ?? 0, 'nothing counted').to.equal(0);
     } finally {
-      await k(['delete', 'validatingadmissionpolicybinding,validatingadmissionpolicy', policy, '--ignore-not-found']);
+      await allow();
     }
     await phase('refused', 'Succeeded', 60_000);
     expect((await job('refused')).status.attempts).to.have.length(1);
@@ -688,6 +703,112 @@ describe('ComputeJob controller', function () {
         expect(next.status.attempts[1].masterUID).to.not.equal(oldMaster);
       });
       await s.ns.delete('computejob', 'blameless');
+    });
+    it('deletes the driver of an ended attempt whose delete failed: it does not stay beside the next one (review #1)', async () => {
+      await viaProxy(async (proxy) => {
+        await sharedCluster();
+        const delete0 = (r: SeenRequest) => r.method === 'DELETE' && r.path.endsWith('/pods/strayed-driver-0');
+        let refused = false; // the first delete of driver 0 fails (a 5xx), after its attempt's end is written
+        proxy.fault = (r) => {
+          if (refused || !delete0(r)) return undefined;
+          refused = true;
+          return { kind: 'status', code: 500, reason: 'InternalError' };
+        };
+        const m = jobManifest('strayed', {
+          extra: { backoffLimit: 20, startupDeadlineSeconds: 3, backoff: { initialSeconds: 1, maxSeconds: 1 } },
+        });
+        m.spec.template.spec.nodeSelector = { 'gaffer.dev/no-such-node': 'true' }; // Pending: Unschedulable
+        await s.ns.apply(m);
+        await waitFor('the delete of driver 0 refused', async () => refused, 30_000, 100);
+        const ended = await s.ns.until(
+          'computejob',
+          'strayed',
+          'attempt 0 ended',
+          (j) => !!j.status?.attempts?.[0]?.finishTime,
+        );
+        expect(ended.status.attempts[0].reason).to.equal('Unschedulable');
+        // Each further attempt lasts about 4 s (3 s startup deadline, 1 s backoff), 21 of them:
+        // driver 0 must go long before the job ends (stopDrivers).
+        const alive0 = async () => (await drivers('strayed')).some((p: any) => p.metadata.name === 'strayed-driver-0');
+        await waitFor('driver 0 deleted after all', async () => !(await alive0()), 15_000, 200);
+        expect(proxy.count(delete0), 'deletes of driver 0').to.be.at.least(2);
+        expect((await job('strayed')).status.phase).to.be.oneOf(['Running', 'Retrying']);
+      });
+      await s.ns.delete('computejob', 'strayed');
+    });
+
+    it('creates a driver deleted before its job recorded it only once: the attempt ends PodDeleted (review #3)', async () => {
+      await viaProxy(async (proxy) => {
+        await sharedCluster('twc');
+        const since = Date.now();
+        const creates = () =>
+          proxy.count((r) => r.method === 'POST' && r.path === `/api/v1/namespaces/${s.ns.name}/pods`, since);
+        const statusWrite = (r: SeenRequest) => r.method === 'PUT' && r.path.endsWith('/computejobs/twice/status');
+        // The operator's pod cache is frozen: it will not see driver 0 before it is gone.
+        proxy.fault = (r) => (podsWatch(r) ? { kind: 'hold' } : undefined);
+        proxy.cutWhere(podsWatch);
+        await s.ns.apply(jobManifest('twice', { cluster: 'twc', extra: { backoffLimit: 0 } }));
+        await waitFor('driver 0 created', () => s.ns.exists('pod', 'twice-driver-0'), 30_000, 100);
+        await s.ns.delete('pod', 'twice-driver-0', '--grace-period=0', '--force');
+        // The cache resumes with driver 0 added and deleted. A reconcile that sees it in between
+        // cannot record its podUID (the job's status writes are held, then fail): either way the
+        // next reconcile finds neither the pod nor its podUID.
+        proxy.fault = (r) => (statusWrite(r) ? { kind: 'hold' } : undefined);
+        proxy.cutWhere(podsWatch);
+        await sleep(3000);
+        proxy.fault = () => undefined;
+        proxy.cutWhere(statusWrite);
+        await s.ns.until(
+          'computejob',
+          'twice',
+          'attempt 0 ended, or driver 0 created again',
+          (j) => !!j.status?.attempts?.[0]?.finishTime || creates() > 1,
+          30_000,
+          100,
+        );
+        await sleep(1000);
+        expect(creates(), 'driver creates').to.equal(1);
+        const j = await job('twice');
+        expect(j.status.attempts).to.have.length(1);
+        expect(j.status.attempts[0]).to.include({ reason: 'PodDeleted', podName: 'twice-driver-0' });
+        expect(await s.ns.exists('pod', 'twice-driver-0'), 'driver 0 created again').to.equal(false);
+      });
+      await s.ns.delete('computejob', 'twice');
+    });
+
+    it('moves an attempt whose driver create was refused past a master change to the new master: the driver survives (review #5)', async () => {
+      await sharedCluster('mvc');
+      const allow = await refuseDriversOf('moved');
+      let newMaster: string;
+      try {
+        await s.ns.apply(jobManifest('moved', { cluster: 'mvc', extra: { backoffLimit: 0 } }));
+        const refused = await waitFor('FailedCreate on Ready', async () => {
+          const j = await job('moved');
+          return cond(j, 'Ready')?.reason === 'FailedCreate' && j;
+        });
+        const oldMaster = refused.status.attempts[0].masterUID;
+        await s.ns.delete('pod', 'mvc-master');
+        newMaster = await waitFor(
+          'a new master, Ready',
+          async () => {
+            const c = await cc('mvc');
+            const uid = c.status?.master?.uid;
+            return uid && uid !== oldMaster && cond(c, 'Ready')?.status === 'True' && uid;
+          },
+          60_000,
+        );
+      } finally {
+        await allow();
+      }
+      await driverRunning('moved', 60_000);
+      await sleep(3000); // a driver judged against the old master would be deleted (MasterRestarted) by now
+      const j = await job('moved');
+      expect(j.status.attempts, JSON.stringify(j.status.attempts)).to.have.length(1);
+      expect(j.status.attempts[0].finishTime).to.equal(undefined);
+      expect(j.status.attempts[0].masterUID).to.equal(newMaster);
+      const pods = await s.ns.list('pods', 'compute.gaffer.dev/job=moved');
+      expect(pods.map((p: any) => p.metadata.name)).to.deep.equal(['moved-driver-0']);
+      await s.ns.delete('computejob', 'moved');
     });
   });
 });

@@ -524,3 +524,238 @@ describe('claiming a driver name: adopt an orphan with the labels the job would 
       else expect(why).to.equal(undefined);
     });
 });
+
+describe('decideJob: drivers of ended attempts still alive are deleted while the job runs or waits (review #1)', () => {
+  const at = (s: number) => new Date(NOW + s * 1000).toISOString();
+  /** Attempt 0 ended (its delete lost); attempt 1 running, or none yet (`retryAt`: the backoff). */
+  const after0 = (o: { attempt1?: boolean; retryAtS?: number } = {}) => {
+    const j = job((x) => (x.spec.backoffLimit = 5));
+    const ended = { index: 0, podName: 'j-driver-0', masterUID: 'm1', podUID: 'uid-j-driver-0', startTime: at(0) };
+    j.status = {
+      phase: o.attempt1 ? 'Running' : 'Retrying',
+      startTime: at(0),
+      attemptCount: o.attempt1 ? 2 : 1,
+      failed: 1,
+      attempts: [
+        { ...ended, finishTime: at(3), reason: 'Unschedulable', counted: true },
+        ...(o.attempt1
+          ? [{ index: 1, podName: 'j-driver-1', masterUID: 'm1', podUID: 'uid-j-driver-1', startTime: at(4) }]
+          : []),
+      ],
+      ...(o.retryAtS !== undefined ? { nextAttemptTime: at(o.retryAtS) } : {}),
+    };
+    return j;
+  };
+  const stray = (j: ValidComputeJob, s: Parameters<typeof driverPod>[2]) => driverPod(j, 0, s);
+  const cases: {
+    name: string;
+    j: () => ValidComputeJob;
+    stray: Parameters<typeof driverPod>[2];
+    nodes?: ReturnType<typeof nodes>;
+    want: string[];
+    grace?: number;
+  }[] = [
+    {
+      name: 'Retrying, the old driver Pending: deleted',
+      j: () => after0({ retryAtS: 60 }),
+      stray: { phase: 'Pending', node: null },
+      want: ['deleteDriver j-driver-0'],
+    },
+    {
+      name: 'the next attempt running, the old driver Running: deleted',
+      j: () => after0({ attempt1: true }),
+      stray: { phase: 'Running' },
+      want: ['deleteDriver j-driver-0'],
+    },
+    {
+      name: 'the backoff passed: the old driver deleted before the next is created',
+      j: () => after0({ retryAtS: 1 }),
+      stray: { phase: 'Pending', node: null },
+      want: ['deleteDriver j-driver-0', 'createDriver j-driver-1'],
+    },
+    {
+      name: 'the old driver on a lost node: forced out (grace 0)',
+      j: () => after0({ retryAtS: 60 }),
+      stray: { phase: 'Running' },
+      nodes: nodes(node('n1', { ready: false, sinceS: 3600 })),
+      want: ['deleteDriver j-driver-0'],
+      grace: 0,
+    },
+    {
+      name: 'the old driver exited: kept for its logs',
+      j: () => after0({ retryAtS: 60 }),
+      stray: { phase: 'Failed' },
+      want: [],
+    },
+    {
+      name: 'the old driver already terminating: not deleted again',
+      j: () => after0({ retryAtS: 60 }),
+      stray: { phase: 'Running', terminating: true },
+      want: [],
+    },
+  ];
+  const planned = (d: ReturnType<typeof decideJob>) =>
+    d.actions.flatMap((a) => {
+      if (a.kind === 'deleteDriver') return [`deleteDriver ${a.name}`];
+      return a.kind === 'createDriver' ? [`createDriver ${a.pod.metadata?.name}`] : [];
+    });
+  for (const c of cases) {
+    it(c.name, () => {
+      const j = c.j();
+      const pods = [stray(j, c.stray), ...(j.status!.attempts!.length > 1 ? [driver(j, 1, 'Running')] : [])];
+      const d = decideJob(j, readyCluster(), pods, c.nodes ?? ready, NOW + 10_000);
+      expect(planned(d)).to.deep.equal(c.want);
+      const del = d.actions.find((a) => a.kind === 'deleteDriver');
+      if (del?.kind === 'deleteDriver') expect(del.gracePeriodSeconds).to.equal(c.grace);
+      expect(d.status.attempts![0]!.finishTime, 'the ended attempt stays as it was').to.equal(at(3));
+    });
+  }
+
+  it('deletes the driver once when its attempt ends in the same decision (startup deadline)', () => {
+    const j = job((x) => (x.spec.startupDeadlineSeconds = 3));
+    j.status = decideJob(j, readyCluster(), [], ready, NOW).status;
+    const d = decideJob(j, readyCluster(), [driver(j, 0, 'Pending')], ready, NOW + 4000);
+    expect(d.status.attempts![0]!.finishTime).to.be.a('string');
+    expect(planned(d)).to.deep.equal(['deleteDriver j-driver-0']);
+  });
+});
+
+describe('decideJob: a driver created and gone before the cache recorded it is not created again (review #3)', () => {
+  /** Attempt 0 started, its driver never in the cache. */
+  const started = () => {
+    const j = job((x) => (x.spec.backoffLimit = 0));
+    j.status = decideJob(j, readyCluster(), [], ready, NOW).status;
+    return j;
+  };
+  const evicted = (j: ValidComputeJob, uid: string) => {
+    const p = driverPod(j, 0, { phase: 'Running', terminating: true, uid });
+    p.status!.conditions!.push({ type: 'DisruptionTarget', status: 'True', reason: 'EvictionByEvictionAPI' });
+    return p;
+  };
+  const cases: {
+    name: string;
+    created?: { name: string; uid: string };
+    gone?: (j: ValidComputeJob) => V1Pod[];
+    want: { kinds: string[]; reason?: string; podUID?: string };
+  }[] = [
+    {
+      name: 'created by this operator (uid known), missing: PodDeleted, recorded, not created again',
+      created: { name: 'j-driver-0', uid: 'uid-made' },
+      want: { kinds: [], reason: 'PodDeleted', podUID: 'uid-made' },
+    },
+    {
+      name: 'created, missing, its last state disrupted: that reason',
+      created: { name: 'j-driver-0', uid: 'uid-made' },
+      gone: (j) => [evicted(j, 'uid-made')],
+      want: { kinds: [], reason: 'EvictionByEvictionAPI', podUID: 'uid-made' },
+    },
+    {
+      name: "another attempt's create known: this driver is still to create",
+      created: { name: 'j-driver-7', uid: 'uid-other' },
+      want: { kinds: ['createDriver'] },
+    },
+    {
+      name: 'no create known (a restarted operator): created',
+      want: { kinds: ['createDriver'] },
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const j = started();
+      const d = decideJob(j, readyCluster(), [], ready, NOW + 1000, {
+        createdDriver: c.created,
+        gone: c.gone?.(j),
+      });
+      expect(kinds(d)).to.deep.equal(c.want.kinds);
+      expect(d.status.attempts![0]!.reason).to.equal(c.want.reason);
+      expect(d.status.attempts![0]!.podUID).to.equal(c.want.podUID);
+    });
+  }
+});
+
+describe('decideJob: a driver never created whose master was lost moves to the new master (review #5)', () => {
+  const notReady = (uid?: string): ValidComputeCluster => {
+    const c = readyCluster(uid ?? 'none');
+    if (!uid) delete c.status!.master;
+    c.status!.conditions![0]!.status = 'False';
+    return c;
+  };
+  /** Attempt 0 started on m1; `seen`: its driver was in the cache once (podUID). */
+  const started = (seen = false) => {
+    const j = job();
+    j.status = decideJob(j, readyCluster('m1'), [], ready, NOW).status;
+    if (seen) j.status.attempts![0]!.podUID = 'uid-j-driver-0';
+    return j;
+  };
+  const m2 = masterPod(readyCluster('m2'), { uid: 'm2' });
+  const cases: {
+    name: string;
+    seen?: boolean;
+    cluster: ValidComputeCluster;
+    masters: V1Pod[];
+    at?: number;
+    refused?: boolean;
+    want: { kinds: string[]; masterUID: string; ended?: string; progress?: string; phase?: string };
+  }[] = [
+    {
+      name: 'the new master Ready: re-targeted, the driver created',
+      cluster: readyCluster('m2'),
+      masters: [m2],
+      want: { kinds: ['createDriver'], masterUID: 'm2' },
+    },
+    {
+      name: 'the new master Ready, the create refused and backing off: re-targeted, nothing sent',
+      cluster: readyCluster('m2'),
+      masters: [m2],
+      refused: true,
+      want: { kinds: [], masterUID: 'm2', progress: 'FailedCreate' },
+    },
+    {
+      name: 'no master yet: nothing created, waiting for the master',
+      cluster: notReady(),
+      masters: [],
+      want: { kinds: [], masterUID: 'm1', progress: 'WaitingForMaster' },
+    },
+    {
+      name: 'the status names the old master, its pod gone: nothing created',
+      cluster: readyCluster('m1'),
+      masters: [],
+      want: { kinds: [], masterUID: 'm1', progress: 'WaitingForMaster' },
+    },
+    {
+      name: 'still no master after clusterReadyTimeoutSeconds: the job fails ClusterNotReady',
+      cluster: notReady(),
+      masters: [],
+      at: NOW + 601_000,
+      want: { kinds: [], masterUID: 'm1', ended: 'ClusterNotReady', phase: 'Failed' },
+    },
+    {
+      name: 'a driver once seen and now gone: the attempt ends (MasterRestarted), no re-target',
+      seen: true,
+      cluster: readyCluster('m2'),
+      masters: [m2],
+      want: { kinds: [], masterUID: 'm1', ended: 'MasterRestarted', phase: 'Retrying' },
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const j = started(c.seen);
+      // A job woken first at NOW + 1 s (so clusterWaitStartTime is then), then at `at`.
+      const first = decideJob(j, c.cluster, [], ready, NOW + 1000, {
+        masters: c.masters,
+        refused: c.refused ? { createDriver: { message: 'denied', retryAt: NOW + 60_000 } } : {},
+      });
+      const d = c.at
+        ? decideJob({ ...j, status: first.status }, c.cluster, [], ready, c.at, { masters: c.masters })
+        : first;
+      expect(kinds(d)).to.deep.equal(c.want.kinds);
+      const a = d.status.attempts![0]!;
+      expect(a.masterUID).to.equal(c.want.masterUID);
+      expect(a.reason).to.equal(c.want.ended);
+      expect(d.status.phase).to.equal(c.want.phase ?? 'Running');
+      if (c.want.progress)
+        expect(d.status.conditions!.find((x) => x.type === 'Ready')!.reason).to.equal(c.want.progress);
+      if (c.want.kinds.includes('createDriver')) expect(d.status.clusterWaitStartTime).to.equal(undefined);
+    });
+  }
+});

@@ -118,6 +118,8 @@ export const JOB_REASONS = {
   ClusterDeleted: 'ClusterDeleted',
   // Ready/Reconciling of a job waiting for a same-named cluster that is going away
   WaitingForClusterDeletion: 'WaitingForClusterDeletion',
+  // Ready/Reconciling of a job whose driver, never created, lost its master: waiting for the next
+  WaitingForMaster: 'WaitingForMaster',
   // events
   JobSucceeded: 'JobSucceeded',
   AttemptStarted: 'AttemptStarted',

@@ -33,6 +33,12 @@ export interface JobContext {
   driverConflict?: PodConflict;
   /** Creates the API server refused (admission, validation, quota): reported, retried after `retryAt`. */
   refused: Refused;
+  /**
+   * The last driver this operator created for the job, with the uid the API server gave it
+   * (memory only): a pod of that name the cache never showed, or showed too late to record
+   * its podUID, is known to have existed; once missing it is gone, not still to create.
+   */
+  createdDriver?: CreatedDriver;
   nodes: NodeLookup;
   now: number;
 }
@@ -46,12 +52,19 @@ export interface CreateRefusal {
 /** Refused creates of the job's objects, by action. */
 export type Refused = Partial<Record<'createCluster' | 'createDriver', CreateRefusal>>;
 
+/** A driver pod as its create returned it: its name and uid. */
+export interface CreatedDriver {
+  name: string;
+  uid: string;
+}
+
 /** What the reconciler saw besides the job, its cluster, drivers and nodes. */
 export interface Observed {
   gone?: V1Pod[];
   masters?: V1Pod[];
   driverConflict?: PodConflict;
   refused?: Refused;
+  createdDriver?: CreatedDriver;
 }
 
 export function jobContext(
@@ -65,7 +78,7 @@ export function jobContext(
   const ephemeral = !!job.spec.clusterTemplate;
   const owned = ephemeral && cluster && isControlledBy(cluster, uidOf(job)) ? cluster : undefined;
   const clusterName = job.spec.clusterRef?.name ?? nameOf(job);
-  const { gone = [], masters, driverConflict, refused = {} } = seen;
+  const { gone = [], masters, driverConflict, refused = {}, createdDriver } = seen;
   return {
     job,
     cluster,
@@ -77,6 +90,7 @@ export function jobContext(
     masters,
     driverConflict,
     refused,
+    createdDriver,
     nodes,
     now,
   };

@@ -37,7 +37,7 @@ import {
   type ApiErrorTest,
 } from '../common/writes.ts';
 import type { JobAction } from './actions.ts';
-import type { Refused } from './context.ts';
+import type { CreatedDriver, Refused } from './context.ts';
 import { whyDriverNotAdoptable } from './claim.ts';
 import { decideJob } from './decide.ts';
 import { DepartedDrivers } from './departed.ts';
@@ -98,6 +98,11 @@ export class ComputeJobReconciler implements Reconciler {
    * and must not inherit its predecessor's refusals, conflicts or expectations.
    */
   private readonly uids = new Map<string, string>();
+  /**
+   * The last driver created per job, with the job's uid (a job re-created under the same name is
+   * another job): a driver the cache never showed is still known to have existed (decide).
+   */
+  private readonly created = new Map<string, CreatedDriver & { jobUid: string }>();
   /** A driver's node absent from the cache is confirmed gone live before the driver is judged lost. */
   private readonly nodeCheck: LiveNodeCheck;
 
@@ -148,6 +153,7 @@ export class ComputeJobReconciler implements Reconciler {
     this.expectations.forget(key);
     this.conflicts.delete(key);
     this.conflictRetries.clear(key);
+    this.created.delete(key);
     for (const kind of REFUSABLE) this.refusals.clear(`${key}/${kind}`);
     this.reportNow.delete(key);
     this.uids.delete(key);
@@ -180,12 +186,14 @@ export class ComputeJobReconciler implements Reconciler {
       .filter((p) => isControlledBy(p, uidOf(job)) && labelOf(p, LABELS.role) === 'driver');
     const master = this.d.pods.get(namespacedKey(namespaceOf(job), names.master(clusterName)));
     const now = Date.now();
+    const made = this.created.get(key);
     const nodes = await this.nodeCheck.lookup(drivers, now, (n) => readNodeLive(this.d.client, n, log));
     return decideJob(job, cluster, drivers, nodes, now, {
       gone: this.departed.of(key, now),
       masters: master ? [master] : [],
       driverConflict: this.conflicts.get(key),
       refused: this.refusedOf(key, job.metadata.generation, now),
+      createdDriver: made?.jobUid === uidOf(job) ? { name: made.name, uid: made.uid } : undefined,
     });
   }
 
@@ -270,7 +278,8 @@ export class ComputeJobReconciler implements Reconciler {
   ): Promise<void> {
     this.expectations.expectCreate(key, nameOf(pod));
     try {
-      await this.d.client.createPod(namespaceOf(job), pod);
+      const made = await this.d.client.createPod(namespaceOf(job), pod);
+      this.created.set(key, { jobUid: uidOf(job), name: nameOf(pod), uid: uidOf(made) });
       log.info('created driver pod', { pod: nameOf(pod) });
     } catch (e) {
       this.expectations.createObserved(key, nameOf(pod)); // no watch event will come for it

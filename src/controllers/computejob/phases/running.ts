@@ -1,7 +1,7 @@
 // Phase Running: one attempt is under way. It ends when its driver exits, is deleted, loses
 // its node or its master, or does not start in time; otherwise the driver is (re)created. A
-// failure while its master was lost is the master's (failure-policy.ts).
-import { podRecoverySchema } from '../../../api/v1alpha1/computecluster.ts';
+// failure while its master was lost is the master's (failure-policy.ts). Drivers of ended
+// attempts still alive are deleted (strays.ts).
 import type { Attempt } from '../../../api/v1alpha1/index.ts';
 import { JOB_REASONS } from '../../../api/v1alpha1/reasons.ts';
 import { buildDriverPod } from '../../../builders/pods.ts';
@@ -12,10 +12,45 @@ import { nodeLoss } from '../../common/podhealth.ts';
 import { conflictMessage } from '../../common/claim.ts';
 import { disruptionOf, exitOf } from '../attempts.ts';
 import { createUnlessRefused, type JobContext, type Outcome } from '../context.ts';
-import { startupDeadline } from '../deadlines.ts';
+import { clusterReadyTimeout, startupDeadline } from '../deadlines.ts';
 import { attemptFailed } from '../failure-policy.ts';
 import { masterLoss } from '../master.ts';
 import { finish } from '../status.ts';
+import { nodeLossSecondsOf, stopStrayDrivers } from '../strays.ts';
+import { clusterForAttempt } from './waiting.ts';
+
+/**
+ * The uid of the attempt's driver, once known: recorded when the cache showed it, else the one
+ * this operator's create returned (the cache may never show a pod deleted right after it was
+ * created: its ADDED and DELETED read in one go, or a watch gap).
+ */
+function driverUid(ctx: JobContext, a: Attempt): string | undefined {
+  if (a.podUID) return a.podUID;
+  const made = ctx.createdDriver;
+  return made && made.name === a.podName ? made.uid : undefined;
+}
+
+/**
+ * A driver never created (its create refused or not yet sent) while the attempt's master was
+ * lost: built now, it would talk to the current master but be judged against the old one
+ * (MasterRestarted at once). The attempt is moved to the current master when the cluster is
+ * Ready for it; until then nothing is created (within clusterReadyTimeoutSeconds). True when
+ * the driver may be created.
+ */
+function retargetUncreated(ctx: JobContext, out: Outcome, a: Attempt): boolean {
+  const loss = masterLoss(ctx, a);
+  if (!loss) return true;
+  const cluster = clusterForAttempt(ctx);
+  if (cluster) {
+    a.masterUID = cluster.status?.master?.uid;
+    delete out.status.clusterWaitStartTime;
+    return true;
+  }
+  const message = `${loss} before driver ${a.podName} was created; waiting for ComputeCluster ${ctx.clusterName} to be Ready`;
+  out.progress = { reason: JOB_REASONS.WaitingForMaster, message };
+  clusterReadyTimeout(ctx, out);
+  return false;
+}
 
 /**
  * No driver (or only a terminating one): deleted after it was seen, or still to be created.
@@ -23,8 +58,10 @@ import { finish } from '../status.ts';
  * on the terminating pod or its last state before it went) ends the attempt with that reason.
  */
 function driverMissing(ctx: JobContext, out: Outcome, a: Attempt, pod: V1Pod | undefined): void {
-  if (a.podUID && (!pod || uidOf(pod) === a.podUID)) {
-    const last = pod ?? ctx.gone.find((p) => uidOf(p) === a.podUID);
+  const uid = driverUid(ctx, a);
+  if (uid && (!pod || uidOf(pod) === uid)) {
+    a.podUID = uid;
+    const last = pod ?? ctx.gone.find((p) => uidOf(p) === uid);
     const disruption = disruptionOf(last);
     if (disruption) return attemptFailed(ctx, out, a, disruption);
     return attemptFailed(ctx, out, a, {
@@ -32,7 +69,7 @@ function driverMissing(ctx: JobContext, out: Outcome, a: Attempt, pod: V1Pod | u
       message: `driver pod ${a.podName} was deleted`,
     });
   }
-  if (!pod && ctx.cluster) {
+  if (!pod && ctx.cluster && retargetUncreated(ctx, out, a)) {
     const driver = buildDriverPod(ctx.job, ctx.cluster, a.index, desiredWorkerCount(ctx.cluster));
     createUnlessRefused(ctx, out, { kind: 'createDriver', pod: driver });
     // Another's pod holds the name: said on Ready and Reconciling until it goes (tried again each time).
@@ -62,16 +99,9 @@ function masterChanged(ctx: JobContext, out: Outcome, a: Attempt, pod: V1Pod): b
   return true;
 }
 
-/** spec.podRecovery.nodeLossSeconds of a cluster that does not set it (the schema's default). */
-const DEFAULT_NODE_LOSS_SECONDS = Number(
-  (podRecoverySchema.properties.nodeLossSeconds as { default?: number }).default,
-);
-
 /** The driver's node is lost: force it out (no kubelet will confirm) and end the attempt. */
 function driverNodeLost(ctx: JobContext, out: Outcome, a: Attempt, pod: V1Pod): boolean {
-  // The cluster's setting; an ephemeral cluster gone from the cache counts as one that does not set it.
-  const seconds = ctx.cluster?.spec.podRecovery.nodeLossSeconds ?? DEFAULT_NODE_LOSS_SECONDS;
-  const { problem, nodeLossAt } = nodeLoss(pod, ctx.nodes, seconds, out.now);
+  const { problem, nodeLossAt } = nodeLoss(pod, ctx.nodes, nodeLossSecondsOf(ctx), out.now);
   out.wake(nodeLossAt);
   if (!problem) return false;
   out.act({ kind: 'deleteDriver', name: nameOf(pod), uid: uidOf(pod), gracePeriodSeconds: 0 });
@@ -87,6 +117,7 @@ export function running(ctx: JobContext, out: Outcome, a: Attempt): void {
     const message = `ComputeCluster ${ctx.clusterName} was deleted while attempt ${a.index} was running`;
     return finish(out, 'Failed', JOB_REASONS.ClusterDeleted, message);
   }
+  stopStrayDrivers(ctx, out, a.podName);
   if (!pod || isTerminating(pod)) return driverMissing(ctx, out, a, pod);
   const phase = pod.status?.phase;
   if (phase === 'Succeeded' || phase === 'Failed') return driverEnded(ctx, out, a, pod);

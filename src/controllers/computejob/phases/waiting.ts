@@ -10,6 +10,7 @@ import { iso, ms } from '../../common/time.ts';
 import type { JobContext, Outcome } from '../context.ts';
 import { clusterReadyTimeout } from '../deadlines.ts';
 import { masterPodLoss } from '../master.ts';
+import { stopStrayDrivers } from '../strays.ts';
 
 /** Ready for the spec it was given, with a master: a driver started now has a master to talk to. */
 export function clusterReady(c: ValidComputeCluster | undefined): c is ValidComputeCluster {
@@ -17,6 +18,15 @@ export function clusterReady(c: ValidComputeCluster | undefined): c is ValidComp
   return !!c.status.conditions?.some(
     (x) => x.type === CONDITIONS.Ready && x.status === 'True' && x.observedGeneration === c.metadata.generation,
   );
+}
+
+/**
+ * The cluster an attempt may start on (or its driver be created for) now: Ready, and not with
+ * a master the cache shows failed or gone while the cluster's status catches up.
+ */
+export function clusterForAttempt(ctx: JobContext): ValidComputeCluster | undefined {
+  const cluster = ctx.ephemeral ? ctx.ownedCluster : ctx.cluster;
+  return clusterReady(cluster) && !masterPodLoss(ctx, cluster.status?.master?.uid) ? cluster : undefined;
 }
 
 function startAttempt(ctx: JobContext, out: Outcome, cluster: ValidComputeCluster): void {
@@ -33,14 +43,14 @@ function startAttempt(ctx: JobContext, out: Outcome, cluster: ValidComputeCluste
 }
 
 export function waiting(ctx: JobContext, out: Outcome): void {
+  stopStrayDrivers(ctx, out); // no attempt is under way: no driver may run
   const next = ms(out.status.nextAttemptTime);
   if (next !== undefined && out.now < next) {
     out.status.phase = 'Retrying';
     return out.wake(next);
   }
-  const cluster = ctx.ephemeral ? ctx.ownedCluster : ctx.cluster;
-  // Not against a master the cache shows failed or gone while the cluster's status catches up.
-  if (clusterReady(cluster) && !masterPodLoss(ctx, cluster.status?.master?.uid)) return startAttempt(ctx, out, cluster);
+  const cluster = clusterForAttempt(ctx);
+  if (cluster) return startAttempt(ctx, out, cluster);
   out.status.phase = 'WaitingForCluster';
   clusterReadyTimeout(ctx, out);
 }

@@ -1,0 +1,37 @@
+// Drivers an unfinished job no longer wants: the pods of attempts that ended while their pod
+// still runs. An attempt's end is written (the intent) before its driver is deleted; when that
+// delete does not land (the write fence, a crash, a 5xx), the retried reconcile reads an ended
+// attempt and would never plan that delete again. So every reconcile of an unfinished job
+// deletes them, as the Job controller removes active pods beyond the one it wants (pure).
+import { podRecoverySchema } from '../../api/v1alpha1/computecluster.ts';
+import { isTerminating, nameOf, uidOf } from '../../kube/meta.ts';
+import type { V1Pod } from '../../kube/types.ts';
+import { nodeLoss } from '../common/podhealth.ts';
+import type { JobContext, Outcome } from './context.ts';
+
+/** spec.podRecovery.nodeLossSeconds of a cluster that does not set it (the schema's default). */
+const DEFAULT_NODE_LOSS_SECONDS = Number(
+  (podRecoverySchema.properties.nodeLossSeconds as { default?: number }).default,
+);
+
+/** The cluster's nodeLossSeconds; an ephemeral cluster gone from the cache counts as one that does not set it. */
+export const nodeLossSecondsOf = (ctx: JobContext): number =>
+  ctx.cluster?.spec.podRecovery.nodeLossSeconds ?? DEFAULT_NODE_LOSS_SECONDS;
+
+/** A pod that still runs (or may): neither exited nor already being deleted. */
+const alive = (p: V1Pod): boolean =>
+  !isTerminating(p) && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed';
+
+/**
+ * Deletes every driver of the job that is alive and is not `keep` (the active attempt's pod
+ * name), unless this decision already deletes it. Ended drivers are kept for their logs. One on
+ * a lost node is forced out (grace 0), as driverNodeLost would have: no kubelet will confirm.
+ */
+export function stopStrayDrivers(ctx: JobContext, out: Outcome, keep?: string): void {
+  const planned = new Set(out.actions.flatMap((a) => (a.kind === 'deleteDriver' ? [a.uid] : [])));
+  for (const p of ctx.drivers) {
+    if (nameOf(p) === keep || !alive(p) || planned.has(uidOf(p))) continue;
+    const lost = !!nodeLoss(p, ctx.nodes, nodeLossSecondsOf(ctx), out.now).problem;
+    out.act({ kind: 'deleteDriver', name: nameOf(p), uid: uidOf(p), ...(lost ? { gracePeriodSeconds: 0 } : {}) });
+  }
+}
