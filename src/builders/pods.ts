@@ -97,29 +97,66 @@ export const workerRevision = (c: ComputeCluster) => revisionHash(workerInputs(c
  * Whether a pod is of the current revision. Pods created before the revision covered the wiring
  * carry a hash of the template alone; they count as current while the template is unchanged, so
  * upgrading the operator does not restart every master and worker (a master restart ends the
- * running job attempts). The reconciler relabels them with the full revision (revisionToRelabel),
- * so a later change of the wiring (the master's port) rolls them. Their wiring is not checked:
- * the cache keeps no container env (src/kube/projections.ts).
+ * running job attempts), unless their live GAFFER_* env was found to be an older wiring
+ * (`staleWiring`, their uids: see hasCurrentWiring). The reconciler relabels the others with the
+ * full revision (revisionToRelabel), so a later change of the wiring (the master's port) rolls them.
  */
 const isTemplateOnly = (rev: string | undefined, inputs: PodInputs) =>
   rev !== revisionHash(inputs) && rev === revisionHash(inputs.template);
 
-function isCurrent(pod: V1Pod, inputs: PodInputs): boolean {
+/** Uids of template-only pods whose live GAFFER_* env is not the current wiring: outdated, they roll. */
+export type StaleWiring = ReadonlySet<string>;
+const NONE: StaleWiring = new Set();
+
+function isCurrent(pod: V1Pod, inputs: PodInputs, stale: StaleWiring): boolean {
   const rev = labelOf(pod, LABELS.revision);
-  return rev === revisionHash(inputs) || rev === revisionHash(inputs.template);
+  return rev === revisionHash(inputs) || (rev === revisionHash(inputs.template) && !stale.has(uidOf(pod)));
 }
-export const isCurrentMaster = (c: ComputeCluster, pod: V1Pod) => isCurrent(pod, masterInputs(c));
-export const isCurrentWorker = (c: ComputeCluster, pod: V1Pod) => isCurrent(pod, workerInputs(c));
+export const isCurrentMaster = (c: ComputeCluster, pod: V1Pod, stale = NONE) => isCurrent(pod, masterInputs(c), stale);
+export const isCurrentWorker = (c: ComputeCluster, pod: V1Pod, stale = NONE) => isCurrent(pod, workerInputs(c), stale);
 
 /**
  * The revision label a master or worker labelled with a current template-only revision should
- * carry now (the full revision); undefined for any other pod.
+ * carry now (the full revision); undefined for any other pod. The reconciler relabels it only
+ * once its live env is found to have the current wiring (hasCurrentWiring).
  */
 export function revisionToRelabel(c: ComputeCluster, pod: V1Pod): string | undefined {
   const role = labelOf(pod, LABELS.role);
   if (role !== 'master' && role !== 'worker') return undefined;
   const inputs = role === 'master' ? masterInputs(c) : workerInputs(c);
   return isTemplateOnly(labelOf(pod, LABELS.revision), inputs) ? revisionHash(inputs) : undefined;
+}
+
+/** GAFFER_* variables that are not the cluster's wiring: the worker count as of the pod's creation. */
+const UNWIRED = new Set(['GAFFER_WORKERS']);
+
+/**
+ * A pod's GAFFER_* wiring as `container NAME=value` lines, sorted. A variable set from elsewhere
+ * (valueFrom) is the template's, which the revision covers already: only that it is so counts.
+ * The API server drops empty values, so none reads as empty.
+ */
+const wiringEnv = (pod: V1Pod): string[] =>
+  [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]
+    .flatMap((k) =>
+      (k.env ?? [])
+        .filter((e) => e.name.startsWith('GAFFER_') && !UNWIRED.has(e.name))
+        .map((e) => `${k.name} ${e.name}=${e.valueFrom ? '(valueFrom)' : (e.value ?? '')}`),
+    )
+    .sort();
+
+/**
+ * Whether a master or worker as read live (the cache keeps no container env) carries the GAFFER_*
+ * variables the builder gives that pod now (the same containers, the template's own values
+ * first), but GAFFER_WORKERS. A template-only label says nothing of the wiring: the master port
+ * may have changed before the pod was relabelled (with the operator's upgrade, while it was
+ * down, or while the relabel was held or refused). Only such a pod is relabelled; the others roll.
+ */
+export function hasCurrentWiring(c: ComputeCluster, live: V1Pod): boolean {
+  const role = labelOf(live, LABELS.role);
+  if (role !== 'master' && role !== 'worker') return false;
+  const want = role === 'master' ? buildMasterPod(c) : buildWorkerPod(c, Number(labelOf(live, LABELS.workerIndex)), 0);
+  const [a, b] = [wiringEnv(want), wiringEnv(live)];
+  return a.length === b.length && a.every((line, i) => line === b[i]);
 }
 
 export function buildMasterPod(c: ComputeCluster): V1Pod {

@@ -1,7 +1,9 @@
 // The ComputeCluster controller on the real control plane, with KWOK making pods fail,
 // crash-loop or sit on a NotReady node (hack/README.md).
 import { expect } from 'chai';
+import { validateStoredCluster } from '../../src/api/v1alpha1/index.ts';
 import { revisionHash } from '../../src/builders/hash.ts';
+import { buildWorkerPod } from '../../src/builders/pods.ts';
 import {
   apply,
   cond,
@@ -13,6 +15,7 @@ import {
   podUids,
   setup,
   sleep,
+  toYaml,
   untilNodeReady,
   waitFor,
   whileNodeNotReady,
@@ -739,6 +742,57 @@ describe('ComputeCluster controller', function () {
         podUids(after).filter((u) => podUids(before).includes(u)),
         'every pod rolled',
       ).to.deep.equal([]);
+    });
+    it('rolls pods of a template-only revision wired to an older master port, and relabels those wired to the current one', async () => {
+      // The master port changed before the operator relabelled the pods an older operator left
+      // (it was down; the change came with the upgrade). Their template-only label says nothing
+      // of their wiring: before the fix every one was relabelled with the new full revision, and
+      // the master and worker 0 kept GAFFER_MASTER_ADDR on the old port for good.
+      const c = await create('stale', { replicas: 2 });
+      const templateOnly = (p: any) =>
+        revisionHash(
+          p.metadata.labels['compute.gaffer.dev/role'] === 'master' ? c.spec.master.template : c.spec.workers.template,
+        );
+      await s.op.stop();
+      const before = podUids(await pods('stale'));
+      let kept: any;
+      try {
+        for (const p of live(await pods('stale')))
+          await s.ns.patch('pod', p.metadata.name, {
+            metadata: { labels: { 'compute.gaffer.dev/revision': templateOnly(p) } },
+          });
+        await s.ns.apply(
+          clusterManifest('stale', { replicas: 2, masterPorts: [{ name: 'rpc', port: 7078, targetPort: 7077 }] }),
+        );
+        // Worker 1 replaced by the older operator after the change: wired to the new port.
+        await s.ns.delete('pod', 'stale-worker-1');
+        const moved = validateStoredCluster(await cc('stale')).value!;
+        const w1 = buildWorkerPod(moved, 1, 2);
+        w1.metadata!.labels!['compute.gaffer.dev/revision'] = templateOnly(w1);
+        await s.ns.k(['create', '-f', '-'], toYaml(w1));
+        kept = await s.ns.get('pod', 'stale-worker-1');
+      } finally {
+        await s.startOperator();
+      }
+      const addr = `stale-master.${s.ns.name}.svc:7078`;
+      const done = await waitFor(
+        'every pod wired to the new port and labelled with the current revision',
+        async () => {
+          const [cr, ps] = [await cc('stale'), live(await pods('stale'))];
+          const current = (p: any) =>
+            p.metadata.labels['compute.gaffer.dev/revision'] ===
+            (p.metadata.labels['compute.gaffer.dev/role'] === 'master'
+              ? cr.status?.revision?.master
+              : cr.status?.revision?.workers);
+          return ps.length === 3 && ps.every((p) => envOf(p).GAFFER_MASTER_ADDR === addr && current(p)) && ps;
+        },
+        60_000,
+      );
+      expect(
+        podUids(done).filter((u) => before.includes(u)),
+        'the master and worker 0 rolled',
+      ).to.deep.equal([]);
+      expect(podUids(done), 'worker 1 relabelled, not restarted').to.include(kept.metadata.uid);
     });
   });
 

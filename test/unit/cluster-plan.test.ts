@@ -7,6 +7,7 @@ import { revisionHash } from '../../src/builders/hash.ts';
 import {
   buildMasterPod,
   buildWorkerPod,
+  hasCurrentWiring,
   isCurrentMaster,
   isCurrentWorker,
   masterRevision,
@@ -182,6 +183,135 @@ describe('pod builders', () => {
       const driver = legacy(buildMasterPod(c), c.spec.master.template);
       driver.metadata!.labels!['compute.gaffer.dev/role'] = 'driver';
       expect(revisionToRelabel(c, driver)).to.equal(undefined);
+    });
+    describe('is relabelled only if its live GAFFER_* env is the current wiring (hasCurrentWiring)', () => {
+      // The master port may change before the relabel (with the upgrade, while the operator is
+      // down, while the relabel is held or refused): the label says nothing of the wiring.
+      const moved = cluster((x) => (x.spec.master.ports = [{ name: 'rpc', port: 7078, targetPort: 7000 }]));
+      const noPort = cluster((x) => delete x.spec.master.template.spec.containers[0].ports);
+      const env = (pod: V1Pod, container = 0) => pod.spec!.containers[container]!.env!;
+      const setEnv = (pod: V1Pod, name: string, value?: string) => {
+        const e = env(pod).find((v) => v.name === name)!;
+        if (value === undefined) delete e.value;
+        else e.value = value;
+        return pod;
+      };
+      const withTemplateEnv = (vars: any[]) =>
+        cluster((x) => {
+          x.spec.master.template.spec.containers[0].env = vars;
+          x.spec.workers.template.spec.containers[0].env = vars;
+        });
+      const cases: {
+        name: string;
+        c?: ValidComputeCluster;
+        live: (c: ValidComputeCluster) => V1Pod;
+        wired: boolean;
+      }[] = [
+        { name: 'the master as built now', live: (c) => buildMasterPod(c), wired: true },
+        { name: 'a worker as built now', live: (c) => buildWorkerPod(c, 1, 2), wired: true },
+        {
+          name: 'a worker made when there were fewer workers (GAFFER_WORKERS is no wiring)',
+          live: (c) => buildWorkerPod(c, 1, 9),
+          wired: true,
+        },
+        { name: 'the master on an older port', c: moved, live: () => buildMasterPod(c), wired: false },
+        { name: 'a worker on an older port', c: moved, live: () => buildWorkerPod(c, 0, 2), wired: false },
+        {
+          name: 'a worker wired to no port, which there is now',
+          live: () => buildWorkerPod(noPort, 0, 2),
+          wired: false,
+        },
+        {
+          name: 'a worker wired to a port, which there is no more',
+          c: noPort,
+          live: () => buildWorkerPod(c, 0, 2),
+          wired: false,
+        },
+        {
+          name: 'a worker with another index in its env than in its label',
+          live: (c) => setEnv(buildWorkerPod(c, 0, 2), 'GAFFER_WORKER_INDEX', '1'),
+          wired: false,
+        },
+        {
+          name: 'a pod missing a variable',
+          live: (c) => {
+            const p = buildMasterPod(c);
+            p.spec!.containers[0]!.env = env(p).filter((e) => e.name !== 'GAFFER_MASTER_ADDR');
+            return p;
+          },
+          wired: false,
+        },
+        {
+          name: 'a variable the template sets itself keeps its value',
+          c: withTemplateEnv([{ name: 'GAFFER_ROLE', value: 'user-set' }]),
+          live: (c) => buildMasterPod(c),
+          wired: true,
+        },
+        {
+          name: 'an empty value, which the API server drops',
+          c: withTemplateEnv([{ name: 'GAFFER_EXTRA', value: '' }]),
+          live: (c) => setEnv(buildWorkerPod(c, 0, 2), 'GAFFER_EXTRA'),
+          wired: true,
+        },
+        {
+          name: 'a variable of the template set from a field, as the API server defaults it',
+          c: withTemplateEnv([{ name: 'GAFFER_MASTER_HOST', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }]),
+          live: (c) => {
+            const p = buildMasterPod(c);
+            env(p)[0]!.valueFrom = { fieldRef: { apiVersion: 'v1', fieldPath: 'status.podIP' } };
+            return p;
+          },
+          wired: true,
+        },
+        {
+          name: 'an init container without the wiring',
+          c: cluster((x) => (x.spec.workers.template.spec.initContainers = [{ name: 'init', image: 'busybox' }])),
+          live: (c) => {
+            const p = buildWorkerPod(c, 0, 2);
+            p.spec!.initContainers![0]!.env = [];
+            return p;
+          },
+          wired: false,
+        },
+        {
+          name: 'a driver (not a master or worker)',
+          live: (c) => {
+            const p = buildMasterPod(c);
+            p.metadata!.labels!['compute.gaffer.dev/role'] = 'driver';
+            return p;
+          },
+          wired: false,
+        },
+      ];
+      for (const t of cases) {
+        it(t.name, () => {
+          const now = t.c ?? c;
+          expect(hasCurrentWiring(now, t.live(now))).to.equal(t.wired);
+        });
+      }
+    });
+    it('a template-only pod found to lack the current wiring is outdated; one of the full revision is not', () => {
+      const stale = new Set(['uid-c-master', 'uid-c-worker-0']);
+      const master = legacy(masterPod(c), c.spec.master.template);
+      const worker = legacy(workerPod(c, 0), c.spec.workers.template);
+      expect(isCurrentMaster(c, master, stale)).to.equal(false);
+      expect(isCurrentWorker(c, worker, stale)).to.equal(false);
+      expect(isCurrentWorker(c, legacy(workerPod(c, 1), c.spec.workers.template), stale)).to.equal(true);
+      expect(isCurrentMaster(c, masterPod(c), stale)).to.equal(true);
+    });
+    it('plans the master and the workers of an older wiring to be replaced, the others kept', () => {
+      const pods = [
+        legacy(masterPod(c, { ready: true }), c.spec.master.template),
+        ...[0, 1].map((i) => legacy(workerPod(c, i, { ready: true }), c.spec.workers.template)),
+      ];
+      const plan = planCluster(c, pods, up, NOW, new Set(['uid-c-master', 'uid-c-worker-1']));
+      expect(deleted(plan).map((d) => [d.name, d.reason])).to.deep.equal([
+        ['c-master', 'TemplateChanged'],
+        ['c-worker-1', 'TemplateChanged'],
+      ]);
+      expect(deleted(planCluster(c, pods, up, NOW)), 'not read live: all current').to.deep.equal([]);
+      const status = computeClusterStatus(c, { plan, activeJobs: 0, now: new Date(NOW) });
+      expect(status.workers?.updatedReplicas).to.equal(1);
     });
   });
   it('takes Service ports from spec.master.ports, else the container ports', () => {

@@ -113,7 +113,7 @@ export function planMaster(c: ValidComputeCluster, obs: Observed, gate: BackoffG
     const prob = obs.masterProblem ?? { reason: CLUSTER_REASONS.PodFailed, message: disappeared };
     return lostMaster(c, obs, prob, gate, now);
   }
-  if (m && !isTerminating(m) && !isCurrentMaster(c, m)) return outdatedMaster(m);
+  if (m && !isTerminating(m) && !isCurrentMaster(c, m, obs.staleWiring)) return outdatedMaster(m);
   if (!m) return { ...none(), actions: [createPod(buildMasterPod(c))], progress: ['creating the master'] };
   return none();
 }

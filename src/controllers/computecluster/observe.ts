@@ -1,5 +1,6 @@
 // Step 1 of planning a ComputeCluster: what its pods are and what is wrong with them (pure).
 import { LABELS } from '../../builders/labels.ts';
+import type { StaleWiring } from '../../builders/pods.ts';
 import { isTerminating, labelOf, nameOf } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
 import { podProblem, type NodeLookup, type PodProblem, type RecoverySettings } from '../common/podhealth.ts';
@@ -14,6 +15,8 @@ export interface Observed {
   workers: Map<number, V1Pod>;
   /** Problems of the pods that are not terminating, by pod name. */
   problems: Map<string, PodProblem>;
+  /** Template-only pods found live to lack the current wiring, by uid: outdated (isCurrentMaster). */
+  staleWiring: StaleWiring;
 }
 
 export interface Observation {
@@ -28,8 +31,8 @@ export interface Observation {
 }
 
 /** Sorts the cluster's pods by role; a worker without a valid index label is not Gaffer's. */
-function byRole(pods: V1Pod[]): Observed {
-  const observed: Observed = { workers: new Map(), problems: new Map() };
+function byRole(pods: V1Pod[], staleWiring: StaleWiring): Observed {
+  const observed: Observed = { workers: new Map(), problems: new Map(), staleWiring };
   for (const p of pods) {
     const role = labelOf(p, LABELS.role);
     if (role === 'master') observed.master = p;
@@ -40,8 +43,14 @@ function byRole(pods: V1Pod[]): Observed {
   return observed;
 }
 
-export function observe(pods: V1Pod[], nodes: NodeLookup, recovery: RecoverySettings, now: number): Observation {
-  const observed = byRole(pods);
+export function observe(
+  pods: V1Pod[],
+  nodes: NodeLookup,
+  recovery: RecoverySettings,
+  now: number,
+  staleWiring: StaleWiring = new Set(),
+): Observation {
+  const observed = byRole(pods, staleWiring);
   const forceDeletes: DeletePod[] = [];
   let wakeAt: number | undefined;
   for (const p of [observed.master, ...observed.workers.values()]) {

@@ -2,6 +2,7 @@
 // list of named steps: observe → backoff → master → replace broken workers → scale and roll
 // → intent. The reconciler records the intent in status first, then carries out the actions.
 import type { ValidComputeCluster } from '../../api/v1alpha1/index.ts';
+import type { StaleWiring } from '../../builders/pods.ts';
 import { uidOf } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
 import type { NodeLookup } from '../common/podhealth.ts';
@@ -79,8 +80,15 @@ function retirements(c: ValidComputeCluster, obs: Observed, gate: ReturnType<typ
   return { pending, redo, master };
 }
 
-export function planCluster(c: ValidComputeCluster, pods: V1Pod[], nodes: NodeLookup, now: number): ClusterPlan {
-  const seen = observe(pods, nodes, c.spec.podRecovery, now);
+/** `staleWiring`: template-only pods whose live env lacks the current wiring (hasCurrentWiring), by uid. */
+export function planCluster(
+  c: ValidComputeCluster,
+  pods: V1Pod[],
+  nodes: NodeLookup,
+  now: number,
+  staleWiring?: StaleWiring,
+): ClusterPlan {
+  const seen = observe(pods, nodes, c.spec.podRecovery, now, staleWiring);
   const gate = backoffGate(c, now);
   const { pending, redo, master } = retirements(c, seen.observed, gate, now);
   const { broken, scaled } = planWorkers(c, seen.observed, master, [...seen.forceDeletes, ...redo], gate, now);

@@ -13,7 +13,7 @@ import {
 } from '../../api/v1alpha1/index.ts';
 import { CLUSTER_REASONS } from '../../api/v1alpha1/reasons.ts';
 import { LABELS } from '../../builders/labels.ts';
-import { revisionToRelabel } from '../../builders/pods.ts';
+import { hasCurrentWiring, masterRevision, revisionToRelabel, workerRevision } from '../../builders/pods.ts';
 import { controllerRef, isControlledBy } from '../../builders/owner.ts';
 import { buildMasterService, buildWorkersService } from '../../builders/services.ts';
 import type { KubeClient } from '../../kube/client.ts';
@@ -91,6 +91,12 @@ export class ComputeClusterReconciler implements Reconciler {
   readonly expectations = new Expectations();
   /** Nodes absent from the cache are confirmed gone live before a pod on one is judged lost. */
   private readonly nodeCheck: LiveNodeCheck;
+  /**
+   * Per cluster, the template-only pods whose live env was read (by uid): the full revision it
+   * was compared with and whether it had that wiring. One read per pod and revision: a pod
+   * relabelled is template-only no more, one with an older wiring is outdated and goes.
+   */
+  private readonly wiring = new Map<string, Map<string, { revision: string; current: boolean }>>();
 
   constructor(private readonly d: ClusterDeps) {
     this.nodeCheck = new LiveNodeCheck(d.nodes);
@@ -101,6 +107,7 @@ export class ComputeClusterReconciler implements Reconciler {
     if (!obj || obj.metadata.deletionTimestamp) {
       // Owned objects go with it (GC).
       for (const r of [this.createFailures, this.serviceFailures, this.conflicts]) r.clear(key);
+      this.wiring.delete(key);
       return this.expectations.forget(key);
     }
     const checked = validateStoredCluster(obj);
@@ -141,21 +148,17 @@ export class ComputeClusterReconciler implements Reconciler {
    */
   private async plan(key: string, c: ValidComputeCluster, now: number, log: ReconcileContext['log']) {
     const waiting = this.expectations.satisfied(key) ? undefined : this.expectations.waitingFor(key);
-    if (waiting) {
-      const pods = this.podsOf(key, c);
-      return holdPodWrites(
-        c,
-        planCluster(c, pods, await this.nodeCheck.lookup(pods, now, (n) => readNodeLive(this.d.client, n, log)), now),
-        waiting,
-      );
-    }
-    const pods = await this.claim(c, this.podsOf(key), log);
-    return planCluster(
-      c,
-      pods,
-      await this.nodeCheck.lookup(pods, now, (n) => readNodeLive(this.d.client, n, log)),
-      now,
-    );
+    const pods = waiting ? this.podsOf(key, c) : await this.claim(key, c, this.podsOf(key), log);
+    const nodes = await this.nodeCheck.lookup(pods, now, (n) => readNodeLive(this.d.client, n, log));
+    const plan = planCluster(c, pods, nodes, now, this.staleWiring(key, c));
+    return waiting ? holdPodWrites(c, plan, waiting) : plan;
+  }
+
+  /** The template-only pods found to lack the wiring of the current revision: outdated, they roll. */
+  private staleWiring(key: string, c: ValidComputeCluster): Set<string> {
+    const current = new Set([masterRevision(c), workerRevision(c)]);
+    const read = [...(this.wiring.get(key) ?? [])];
+    return new Set(read.filter(([, w]) => !w.current && current.has(w.revision)).map(([uid]) => uid));
   }
 
   /** The cluster's master and worker pods by label (drivers are the jobs'); with `c`, only those it controls. */
@@ -166,32 +169,72 @@ export class ComputeClusterReconciler implements Reconciler {
   }
 
   /** The pods the cluster controls, with the orphans that match adopted first (ReplicaSet's claim). */
-  private async claim(c: ValidComputeCluster, pods: V1Pod[], log: ReconcileContext['log']): Promise<V1Pod[]> {
+  private async claim(
+    key: string,
+    c: ValidComputeCluster,
+    pods: V1Pod[],
+    log: ReconcileContext['log'],
+  ): Promise<V1Pod[]> {
     const { owned, adopt } = claimPods(c, pods);
     for (const p of adopt) {
       const adopted = await this.adopt(c, p, log);
       if (adopted) owned.push(adopted);
     }
-    return Promise.all(owned.map((p) => this.relabel(c, p, log)));
+    const read = this.wiring.get(key);
+    const present = new Set(owned.map(uidOf));
+    for (const uid of read?.keys() ?? []) if (!present.has(uid)) read?.delete(uid);
+    return Promise.all(owned.map((p) => this.relabel(key, c, p, log)));
   }
 
   /**
    * A pod an older operator labelled with a template-only revision, current still, gets the full
    * revision label (a metadata patch: it does not restart), so a later change of the wiring (the
-   * master's port) rolls it. Resolves with the pod as it is now.
+   * master's port) rolls it; but only if its live env has the wiring of the full revision: one
+   * that does not keeps its label and counts as outdated (staleWiring). Resolves with the pod as
+   * it is now.
    */
-  private async relabel(c: ValidComputeCluster, p: V1Pod, log: ReconcileContext['log']): Promise<V1Pod> {
+  private async relabel(key: string, c: ValidComputeCluster, p: V1Pod, log: ReconcileContext['log']): Promise<V1Pod> {
     const revision = revisionToRelabel(c, p);
-    if (!revision) return p;
+    if (!revision || !(await this.wiredAs(key, c, p, revision, log))) return p;
     try {
       const pod = await this.d.client.labelPod(namespaceOf(c), nameOf(p), uidOf(p), { [LABELS.revision]: revision });
       log.info('relabelled pod with the current revision', { pod: nameOf(p), revision });
+      this.wiring.get(key)?.delete(uidOf(p)); // template-only no more
       return pod;
     } catch (e) {
       // Gone, or another pod of that name by now: the next reconcile sees what is there.
       if (tolerated(e, [isNotFound, isConflict])) return p;
       throw e;
     }
+  }
+
+  /**
+   * Whether a template-only pod's live env has the wiring of `revision`: read once per pod and
+   * revision (the cache keeps no env). A pod gone or replaced by now is left to the next reconcile.
+   */
+  private async wiredAs(
+    key: string,
+    c: ValidComputeCluster,
+    p: V1Pod,
+    revision: string,
+    log: ReconcileContext['log'],
+  ): Promise<boolean> {
+    const read = this.wiring.get(key) ?? new Map<string, { revision: string; current: boolean }>();
+    this.wiring.set(key, read);
+    const known = read.get(uidOf(p));
+    if (known?.revision === revision) return known.current;
+    let live: V1Pod;
+    try {
+      live = await this.d.client.getPod(namespaceOf(c), nameOf(p));
+    } catch (e) {
+      if (tolerated(e, [isNotFound])) return false;
+      throw e;
+    }
+    if (uidOf(live) !== uidOf(p)) return false;
+    const current = hasCurrentWiring(c, live);
+    read.set(uidOf(p), { revision, current });
+    if (!current) log.info('pod of a template-only revision has an older wiring; it is outdated', { pod: nameOf(p) });
+    return current;
   }
 
   /** Sets the cluster as the pod's controller, if it is still that pod (uid precondition). */

@@ -40,7 +40,7 @@ function tally(c: ValidComputeCluster, plan: ClusterPlan, serviceError: string |
   const desired = plan.desiredWorkers;
   const workers = [...obs.workers.values()].filter((p) => !isTerminating(p));
   const ready = workers.filter(isReady).length;
-  const updated = workers.filter((p) => isCurrentWorker(c, p)).length;
+  const updated = workers.filter((p) => isCurrentWorker(c, p, obs.staleWiring)).length;
   const m = obs.master && !isTerminating(obs.master) ? obs.master : undefined;
   const masterReady = !!m && isReady(m) && !obs.masterProblem;
   const workersReady = ready >= desired && updated >= Math.min(desired, workers.length) && workers.length === desired;

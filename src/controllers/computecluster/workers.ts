@@ -178,7 +178,7 @@ function rollingVictims(
 
 /** Template changes: Recreate replaces all outdated workers, RollingUpdate within maxUnavailable, OnDelete none. */
 function rollOut(c: ValidComputeCluster, obs: Observed, counts: Census, desired: number): WorkersStep {
-  const outdated = [...counts.waiting, ...counts.live].filter(({ pod }) => !isCurrentWorker(c, pod));
+  const outdated = [...counts.waiting, ...counts.live].filter(({ pod }) => !isCurrentWorker(c, pod, obs.staleWiring));
   const strategy = c.spec.workers.updateStrategy;
   if (!outdated.length || strategy.type === 'OnDelete') return { actions: [], progress: [], replaced: 0 };
   const victims = strategy.type === 'RollingUpdate' ? rollingVictims(c, obs, counts, outdated, desired) : outdated;
