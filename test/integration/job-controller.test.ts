@@ -571,7 +571,8 @@ describe('ComputeJob controller', function () {
           p.metadata.uid,
           p.status?.phase,
         ]);
-        throw new Error(`${e.message}; status ${JSON.stringify(st)}; pods ${JSON.stringify(pods)}`);
+        const logs = s.op.logs.filter((l: any) => JSON.stringify(l).includes('reborn')).slice(-30);
+        throw new Error(`${e.message}; status ${JSON.stringify(st)}; pods ${JSON.stringify(pods)}; logs ${JSON.stringify(logs)}`);
       });
     });
 
