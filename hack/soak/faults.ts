@@ -2,6 +2,8 @@
 // pods, nodes, the clusters' scale and the fault proxy. Each one is logged; the pods it disrupts
 // are credited (invariants.ts, counter-jump). undoAll() lifts every fault still in force.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Api } from '../bench/api.ts';
 import { CLUSTER_DIR, ROOT } from '../kubectl.ts';
 import type { FaultProxy } from '../../test/integration/proxy.ts';
@@ -12,6 +14,22 @@ import { pickOne, type FaultEvent, type FaultKind } from './schedule.ts';
 import { scaleCluster } from './workload.ts';
 
 export const NOT_READY_LABEL = 'sim.gaffer.dev/not-ready';
+
+/** The kube-apiserver pid cluster-up.sh or cluster-restart.sh recorded last. */
+function apiServerPid(): number | undefined {
+  const lines = readFileSync(join(CLUSTER_DIR, 'run', 'pids'), 'utf8').split('\n');
+  const last = lines.filter((l) => l.startsWith('kube-apiserver ')).pop();
+  return last ? Number(last.split(' ')[1]) : undefined;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export interface FaultRecord {
   /** Seconds since the fault phase started. */
@@ -126,19 +144,22 @@ export class Injector {
   }
 
   /**
-   * One at a time (a restart takes longer than its down time). Afterwards every request in flight
-   * through the proxy is cut, as the API server's going cut them: the proxy does not pass on an
-   * upstream connection that died mid-answer, so a watch would otherwise hang until the client's
-   * own no-data timeout.
+   * One at a time: two cluster-restart.sh at once leave a kube-apiserver that no pid file knows.
+   * Every request in flight through the proxy is cut as it goes, as a crash cuts them (a graceful
+   * stop ends watches cleanly; the proxy alone would leave a watch whose upstream died hanging).
+   * Afterwards the new kube-apiserver must be the one running (its pid alive).
    */
   private async restartApiServer(ev: FaultEvent): Promise<Outcome> {
     if (this.restarting) return { target: 'a restart is under way', skipped: true };
     this.restarting = true;
     try {
-      return await this.runRestart(ev);
+      this.w.proxy.cutAll();
+      const o = await this.runRestart(ev);
+      const pid = apiServerPid();
+      if (!pid || !alive(pid)) throw new Error(`kube-apiserver (pid ${pid}) is not running after its restart`);
+      return o;
     } finally {
       this.restarting = false;
-      this.w.proxy.cutAll();
     }
   }
 

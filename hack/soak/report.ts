@@ -14,6 +14,7 @@ export function formatReport(r: SoakReport): string {
   const lines = [
     `== soak: seed ${r.seed}, ${r.minutes} min of faults, ${r.clusters} clusters, ${r.jobs} jobs (${r.namespaces.join(', ')})`,
     `faults injected: ${injected}${kinds ? ` (${kinds})` : ''}; skipped ${skipped} (no target), failed ${failed}`,
+    ...r.faults.filter((f) => f.error).map((f) => `  failed at +${f.at}s ${f.kind}: ${f.target}: ${f.error}`),
     `invariant violations: ${r.violations.length}`,
     ...r.violations.map((v) => `  ${new Date(v.at).toISOString().slice(11, 19)} ${v.kind}: ${v.object}: ${v.detail}`),
     r.converged

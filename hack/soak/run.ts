@@ -146,6 +146,7 @@ export class Soak {
   private async until(done: () => boolean, ms: number, what: string, each?: () => void): Promise<boolean> {
     const deadline = Date.now() + ms;
     for (;;) {
+      if (this.cleaned) return false;
       const tick = Date.now() + TICK_MS;
       await this.sample();
       each?.();
@@ -241,7 +242,7 @@ export class Soak {
 
   /** One more job, on a standing cluster of its namespace or (one in three) an ephemeral one. */
   private async newJob(): Promise<boolean> {
-    if (this.creatingJob) return false;
+    if (this.creatingJob || this.cleaned) return false;
     this.creatingJob = true;
     const c = this.standing[Math.floor(this.random() * this.standing.length)]!;
     const ephemeral = this.random() < 1 / 3;

@@ -33,7 +33,8 @@ export const FAULT_HELP: Record<FaultKind, string> = {
   'operator-kill': 'SIGKILL of a random operator replica (leader or standby); restarted after `duration`',
   'leader-kill': 'SIGKILL of the leader: the standby takes over when the lease expires; restarted after `duration`',
   'leader-term': 'SIGTERM of the leader: it releases the lease, the standby takes over; restarted after `duration`',
-  'apiserver-restart': 'kube-apiserver stopped, down for `duration`, started again (hack/cluster-restart.sh)',
+  'apiserver-restart':
+    "kube-apiserver stopped, down for `duration`, started again (hack/cluster-restart.sh); the operator's connections through the proxy cut as it goes",
   'pod-fail': 'a master or worker pod fails (sim.gaffer.dev/fail-after: 1s)',
   'crash-loop': 'a master or worker pod crash-loops (sim.gaffer.dev/crash-loop)',
   'driver-fail': 'a running driver pod fails with exit code 1',
@@ -70,8 +71,16 @@ export const DURATIONS: Record<FaultKind, [number, number]> = {
   'throttle-429': [10_000, 30_000],
 };
 
-/** Kinds of which only one runs at a time (one node down, one storm, one API server restart). */
-export const EXCLUSIVE: ReadonlySet<FaultKind> = new Set(['apiserver-restart', 'node-not-ready', 'throttle-429']);
+/**
+ * Kinds of which only one runs at a time (one node down, one storm, one API server restart), and
+ * the pause after one before the next of its kind (an API server takes seconds to start; pods
+ * lost with a node take nodeLossSeconds to be replaced).
+ */
+export const EXCLUSIVE: ReadonlyMap<FaultKind, number> = new Map<FaultKind, number>([
+  ['apiserver-restart', 15_000],
+  ['node-not-ready', 15_000],
+  ['throttle-429', 5_000],
+]);
 
 export interface FaultEvent {
   /** ms from the start of the fault phase. */
@@ -122,7 +131,7 @@ export function schedule(o: ScheduleOptions): FaultEvent[] {
     const kind = weightedPick(rKind, free, weights);
     const [lo, hi] = DURATIONS[kind];
     const duration = Math.min(Math.round(lo + rDur * (hi - lo)), o.durationMs - t);
-    busyUntil.set(kind, t + duration);
+    busyUntil.set(kind, t + duration + (EXCLUSIVE.get(kind) ?? 0));
     out.push({ at: t, kind, duration, pick, level });
   }
 }
