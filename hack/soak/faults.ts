@@ -15,6 +15,18 @@ import { scaleCluster } from './workload.ts';
 
 export const NOT_READY_LABEL = 'sim.gaffer.dev/not-ready';
 
+/** Tries `fn` until it succeeds (the API server may be restarting), up to `tries` times, 2 s apart. */
+async function retry<T>(fn: () => Promise<T>, tries = 30): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (i >= tries) throw e;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}
+
 /** The kube-apiserver pid cluster-up.sh or cluster-restart.sh recorded last. */
 function apiServerPid(): number | undefined {
   const lines = readFileSync(join(CLUSTER_DIR, 'run', 'pids'), 'utf8').split('\n');
@@ -213,7 +225,7 @@ export class Injector {
     } catch (e) {
       // No answer: it may have been applied; credit it (credits only loosen the bound).
       this.w.counters.disrupted(pod, Date.now());
-      return { target, error: `no answer (${e}); counted as hit` };
+      return { target: `${target} (no answer: ${e}; counted as hit)` };
     }
     if (status < 200 || status > 299) return { target: `${target}: HTTP ${status}`, skipped: true };
     this.w.counters.disrupted(pod, Date.now());
@@ -228,10 +240,19 @@ export class Injector {
     if (!node) return { target: 'no node', skipped: true };
     const name: string = node.metadata.name;
     this.notReady.set(name, Infinity);
-    await this.labelNode(name, 'true');
+    try {
+      await this.labelNode(name, 'true');
+    } catch (e) {
+      // Perhaps applied: undone at once (and again at the end if this fails too).
+      await this.labelNode(name, null).then(
+        () => this.notReady.delete(name),
+        () => {},
+      );
+      throw e;
+    }
     // Pods seen on it up to a little after it is Ready again are credited (the runner's snapshots).
     this.later(ev.duration, async () => {
-      await this.labelNode(name, null);
+      await retry(() => this.labelNode(name, null));
       this.notReady.set(name, Date.now() + 5000);
     });
     return { target: `node ${name}` };

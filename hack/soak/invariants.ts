@@ -17,7 +17,8 @@
 //                     where "disrupted" is one credit per pod (uid) a fault hit: a pod made to fail
 //                     or crash-loop, or seen on a node while that node was made NotReady. Credits
 //                     only add up (a counter may lag them, never exceed them), so a restarted operator
-//                     that counts one loss twice is caught, a slow one is not blamed.
+//                     that counts one loss twice is caught, a slow one is not blamed. Reported again
+//                     only when the excess grows (one loss counted twice is one violation).
 //   two-leaders       both operator replicas report leading in one sampling round
 
 export interface Owner {
@@ -80,6 +81,8 @@ export interface Violation {
   kind: string;
   object: string;
   detail: string;
+  /** The same violation seen again in a later snapshot has the same key (reported once). */
+  key?: string;
 }
 
 const L = {
@@ -165,15 +168,27 @@ export function checkPods(s: Snapshot): Violation[] {
     return undefined;
   };
   for (const [k, pods] of groupBy(live, slot))
-    if (pods.length > 1) out.push({ at: s.at, kind: 'duplicate-pod', object: k, detail: `live pods ${names(pods)}` });
+    if (pods.length > 1)
+      out.push({ at: s.at, kind: 'duplicate-pod', object: k, detail: `live pods ${names(pods)}`, key: uids(pods) });
   const driver = (p: PodView) =>
     p.labels[L.role] === 'driver' && unfinished(p) ? ref(p.ns, p.labels[L.job]!) : undefined;
   for (const [k, pods] of groupBy(live, driver))
     if (pods.length > 1)
-      out.push({ at: s.at, kind: 'running-drivers', object: `job ${k}`, detail: `unfinished drivers ${names(pods)}` });
+      out.push({
+        at: s.at,
+        kind: 'running-drivers',
+        object: `job ${k}`,
+        detail: `unfinished drivers ${names(pods)}`,
+        key: uids(pods),
+      });
   return out;
 }
 
+const uids = (pods: PodView[]) =>
+  pods
+    .map((p) => p.uid)
+    .sort()
+    .join(',');
 const names = (pods: PodView[]) =>
   pods
     .map((p) => `${p.name} (${p.phase ?? 'no phase'}${p.node ? ` on ${p.node}` : ''})`)
@@ -251,7 +266,8 @@ export class CounterCheck {
   /** Pods already credited (one pod explains one replacement, whatever hit it). */
   private readonly creditedPods = new Set<string>();
   private readonly last = new Map<string, Last>();
-  private readonly reported = new Set<string>();
+  /** The excess over the bound last reported, by uid and field: reported again only when it grows. */
+  private readonly reported = new Map<string, number>();
 
   /** Master disruptions by cluster (namespace/name), when: each may end the attempts of its jobs. */
   private readonly masterHits = new Map<string, number[]>();
@@ -342,9 +358,9 @@ export class CounterCheck {
     max: number,
     more = '',
   ): Violation[] {
-    const key = `${uid}/${field}/${value}`;
-    if (value <= max || this.reported.has(key)) return [];
-    this.reported.add(key);
+    const key = `${uid}/${field}`;
+    if (value - max <= (this.reported.get(key) ?? 0)) return [];
+    this.reported.set(key, value - max);
     const detail = `${field} is ${value}, the faults explain at most ${max}${more ? `; attempts: ${more}` : ''}`;
     return [{ at, kind: 'counter-jump', object: obj, detail }];
   }

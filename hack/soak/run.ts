@@ -196,8 +196,16 @@ export class Soak {
     } else this.leaderlessSince ??= now;
   }
 
+  private readonly seenKeys = new Set<string>();
+
+  /** Records new violations; one seen again (the same pods in a later snapshot) only once. */
   private record(vs: Violation[]): void {
     for (const v of vs) {
+      if (v.key !== undefined) {
+        const k = `${v.kind} ${v.object} ${v.key}`;
+        if (this.seenKeys.has(k)) continue;
+        this.seenKeys.add(k);
+      }
       this.violations.push(v);
       this.o.log(`VIOLATION ${v.kind}: ${v.object}: ${v.detail}`);
     }
@@ -307,8 +315,7 @@ export class Soak {
   report(conv: Convergence): SoakReport {
     const faults = this.injector?.records ?? [];
     const byKind: Record<string, number> = {};
-    for (const f of faults)
-      if (!f.skipped && !f.error?.startsWith('cluster-restart')) byKind[f.kind] = (byKind[f.kind] ?? 0) + 1;
+    for (const f of faults) if (!f.skipped && !f.error) byKind[f.kind] = (byKind[f.kind] ?? 0) + 1;
     const outcomes: Record<string, number> = {};
     for (const j of this.latest?.jobs ?? []) {
       const k = isFinished(j) ? `${j.phase}${j.reason && j.reason !== j.phase ? ` (${j.reason})` : ''}` : 'unfinished';

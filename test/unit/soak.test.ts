@@ -384,12 +384,17 @@ describe('soak: invariants', () => {
         want: ['counter-jump status.failed is 2, the faults explain at most 1'],
       },
       {
-        name: 'a violation is reported once per value',
+        name: 'reported again only when the excess grows',
         steps: [
           { at: 0, clusters: [{ podsReplaced: 1 }] },
           { at: 1, clusters: [{ podsReplaced: 1 }] },
+          { at: 2, hit: pod('c-worker-0'), clusters: [{ podsReplaced: 2 }] },
+          { at: 3, clusters: [{ podsReplaced: 3 }] },
         ],
-        want: ['counter-jump status.recovery.podsReplaced is 1, the faults explain at most 0'],
+        want: [
+          'counter-jump status.recovery.podsReplaced is 1, the faults explain at most 0',
+          'counter-jump status.recovery.podsReplaced is 3, the faults explain at most 1',
+        ],
       },
     ];
     for (const c of cases) it(c.name, () => expect(run(c.steps)).to.deep.equal(c.want));
