@@ -162,7 +162,10 @@ export class Informer<T extends KObject> implements RunnableInformer {
     while (!this.stopped) {
       try {
         rv ??= await this.relist();
-        rv = await this.watchOnce(rv); // resolves on a healthy close: watch again at once
+        // Each event's resourceVersion is kept as it arrives: after a failure the next watch starts
+        // from the last event applied, not from where this one started (the server would replay
+        // events already applied, and the cache would go back in time meanwhile).
+        rv = await this.watchOnce(rv, (seen) => (rv = seen)); // resolves on a healthy close: watch again at once
       } catch (e) {
         if (this.stopped) return;
         if (e instanceof GoneError) rv = undefined;
@@ -235,7 +238,7 @@ export class Informer<T extends KObject> implements RunnableInformer {
    * of any other ERROR event (the server ends the watch after one), with what broke the stream, or
    * when it closed within SHORT_WATCH_MS without a single event (client-go's "very short watch").
    */
-  private watchOnce(resourceVersion: string): Promise<string> {
+  private watchOnce(resourceVersion: string, seen: (rv: string) => void): Promise<string> {
     return new Promise((resolve, reject) => {
       let rv = resourceVersion;
       let events = 0;
@@ -249,7 +252,7 @@ export class Informer<T extends KObject> implements RunnableInformer {
         }
         events++;
         if (e.type === 'BOOKMARK') this.opts.hooks?.bookmarked?.(this.resource);
-        if (e.object?.metadata?.resourceVersion) rv = e.object.metadata.resourceVersion;
+        if (e.object?.metadata?.resourceVersion) seen((rv = e.object.metadata.resourceVersion));
         if (e.type === 'ADDED' || e.type === 'MODIFIED') this.upsert(e.object);
         else if (e.type === 'DELETED') this.remove(objectKey(e.object));
       };

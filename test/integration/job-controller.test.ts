@@ -572,7 +572,9 @@ describe('ComputeJob controller', function () {
           p.status?.phase,
         ]);
         const logs = s.op.logs.filter((l: any) => JSON.stringify(l).includes('reborn')).slice(-30);
-        throw new Error(`${e.message}; status ${JSON.stringify(st)}; pods ${JSON.stringify(pods)}; logs ${JSON.stringify(logs)}`);
+        throw new Error(
+          `${e.message}; status ${JSON.stringify(st)}; pods ${JSON.stringify(pods)}; logs ${JSON.stringify(logs)}`,
+        );
       });
     });
 
