@@ -568,10 +568,16 @@ describe('decideJob: drivers of ended attempts still alive are deleted while the
       want: ['deleteDriver j-driver-0'],
     },
     {
-      name: 'the backoff passed: the old driver deleted before the next is created',
+      name: 'the backoff passed, the old driver alive: deleted, and the next attempt waits for it to stop (one driver per job)',
       j: () => after0({ retryAtS: 1 }),
       stray: { phase: 'Pending', node: null },
-      want: ['deleteDriver j-driver-0', 'createDriver j-driver-1'],
+      want: ['deleteDriver j-driver-0'],
+    },
+    {
+      name: 'the backoff passed, the old driver terminating: the next attempt starts',
+      j: () => after0({ retryAtS: 1 }),
+      stray: { phase: 'Running', terminating: true },
+      want: ['createDriver j-driver-1'],
     },
     {
       name: 'the old driver on a lost node: forced out (grace 0)',
@@ -610,6 +616,16 @@ describe('decideJob: drivers of ended attempts still alive are deleted while the
       expect(d.status.attempts![0]!.finishTime, 'the ended attempt stays as it was').to.equal(at(3));
     });
   }
+
+  it('says why the next attempt waits (WaitingForDriverStop, the driver named)', () => {
+    const j = after0({ retryAtS: 1 });
+    const d = decideJob(j, readyCluster(), [stray(j, { phase: 'Running' })], ready, NOW + 10_000);
+    const ready0 = d.status.conditions!.find((c) => c.type === 'Ready')!;
+    expect(ready0.reason).to.equal('WaitingForDriverStop');
+    expect(ready0.message).to.include('j-driver-0');
+    expect(d.status.attemptCount).to.equal(1);
+    expect(d.wakeAt).to.equal(NOW + 15_000);
+  });
 
   it('deletes the driver once when its attempt ends in the same decision (startup deadline)', () => {
     const j = job((x) => (x.spec.startupDeadlineSeconds = 3));

@@ -120,6 +120,8 @@ export const JOB_REASONS = {
   WaitingForClusterDeletion: 'WaitingForClusterDeletion',
   // Ready/Reconciling of a job whose driver, never created, lost its master: waiting for the next
   WaitingForMaster: 'WaitingForMaster',
+  // Ready/Reconciling of a job whose next attempt waits for an earlier attempt's driver to stop
+  WaitingForDriverStop: 'WaitingForDriverStop',
   // events
   JobSucceeded: 'JobSucceeded',
   AttemptStarted: 'AttemptStarted',

@@ -26,12 +26,17 @@ const alive = (p: V1Pod): boolean =>
  * Deletes every driver of the job that is alive and is not `keep` (the active attempt's pod
  * name), unless this decision already deletes it. Ended drivers are kept for their logs. One on
  * a lost node is forced out (grace 0), as driverNodeLost would have: no kubelet will confirm.
+ * Returns the names of those alive: being deleted, but not yet seen terminating.
  */
-export function stopStrayDrivers(ctx: JobContext, out: Outcome, keep?: string): void {
+export function stopStrayDrivers(ctx: JobContext, out: Outcome, keep?: string): string[] {
   const planned = new Set(out.actions.flatMap((a) => (a.kind === 'deleteDriver' ? [a.uid] : [])));
+  const strays: string[] = [];
   for (const p of ctx.drivers) {
-    if (nameOf(p) === keep || !alive(p) || planned.has(uidOf(p))) continue;
+    if (nameOf(p) === keep || !alive(p)) continue;
+    strays.push(nameOf(p));
+    if (planned.has(uidOf(p))) continue;
     const lost = !!nodeLoss(p, ctx.nodes, nodeLossSecondsOf(ctx), out.now).problem;
     out.act({ kind: 'deleteDriver', name: nameOf(p), uid: uidOf(p), ...(lost ? { gracePeriodSeconds: 0 } : {}) });
   }
+  return strays;
 }

@@ -29,6 +29,9 @@ export function clusterForAttempt(ctx: JobContext): ValidComputeCluster | undefi
   return clusterReady(cluster) && !masterPodLoss(ctx, cluster.status?.master?.uid) ? cluster : undefined;
 }
 
+/** How soon a job waiting for an earlier driver to stop looks again (its pod events wake it sooner). */
+const STRAY_RECHECK_MS = 5_000;
+
 function startAttempt(ctx: JobContext, out: Outcome, cluster: ValidComputeCluster): void {
   const st = out.status;
   const index = st.attemptCount;
@@ -43,11 +46,21 @@ function startAttempt(ctx: JobContext, out: Outcome, cluster: ValidComputeCluste
 }
 
 export function waiting(ctx: JobContext, out: Outcome): void {
-  stopStrayDrivers(ctx, out); // no attempt is under way: no driver may run
+  const strays = stopStrayDrivers(ctx, out); // no attempt is under way: no driver may run
   const next = ms(out.status.nextAttemptTime);
   if (next !== undefined && out.now < next) {
     out.status.phase = 'Retrying';
     return out.wake(next);
+  }
+  // At most one driver runs per job: the next attempt starts once an earlier one's driver is
+  // seen stopping (its delete may have been refused, 429, and is sent again meanwhile).
+  if (strays.length) {
+    out.status.phase = out.status.attemptCount ? 'Retrying' : 'Pending';
+    out.progress = {
+      reason: JOB_REASONS.WaitingForDriverStop,
+      message: `waiting for driver ${strays.join(', ')} of an earlier attempt to stop before the next attempt starts`,
+    };
+    return out.wake(out.now + STRAY_RECHECK_MS);
   }
   const cluster = clusterForAttempt(ctx);
   if (cluster) return startAttempt(ctx, out, cluster);
