@@ -228,6 +228,10 @@ export class FaultProxy {
         delete h.connection;
         delete h['keep-alive'];
         res.writeHead(answer.statusCode ?? 502, h);
+        // An answer cut upstream (kube-apiserver stopped mid-watch) is cut for the client too, as a
+        // network would: piped alone, the client's stream would hang until its own idle timeout.
+        answer.on('aborted', () => res.destroy());
+        answer.on('error', () => res.destroy());
         if (endAfter) return FaultProxy.untilEvent(answer, res, endAfter);
         answer.pipe(res);
       },

@@ -74,7 +74,11 @@ const TICK_MS = 1000;
 const ORPHAN_GRACE_MS = 60_000;
 
 export class Soak {
-  readonly api = new Api(authFromKubeconfig(KUBECONFIG), 8);
+  private client: Api | undefined;
+  /** The admin client, made on first use: the control plane (and its kubeconfig) may not be up before start(). */
+  get api(): Api {
+    return (this.client ??= new Api(authFromKubeconfig(KUBECONFIG), 8));
+  }
   readonly id = randomBytes(3).toString('hex');
   readonly namespaces: string[];
   readonly replicas: Replica[] = [];
