@@ -274,8 +274,15 @@ export class Informer<T extends KObject> implements RunnableInformer {
 
   private upsert(obj: T): void {
     const key = objectKey(obj);
-    const old = this.store.get(key);
+    let old = this.store.get(key);
     if (old && old.metadata?.resourceVersion === obj.metadata?.resourceVersion) return;
+    // Another object under the same name (deleted and created again while the watch was down, seen
+    // by a relist): handlers see the old one's delete, then an add, as client-go's DeltaFIFO
+    // replace does, never an "update" from one object to another (a pod's name is reused per index).
+    if (old && old.metadata?.uid !== obj.metadata?.uid) {
+      this.remove(key);
+      old = undefined;
+    }
     if (old) this.indexRemove(key, old);
     this.store.set(key, obj);
     for (const name of this.indexers.keys()) this.indexAdd(name, key, obj);

@@ -415,6 +415,21 @@ describe("decideJob: a pod the job cannot adopt holds its driver's name (issue 1
     );
   });
 
+  it('sends no create while the conflict backoff runs (no loop): PodConflict said, woken at the retry', () => {
+    const j = job();
+    j.status = decideJob(j, readyCluster(), [], ready, NOW).status;
+    const d = decideJob(j, readyCluster(), [], ready, NOW + 1000, {
+      driverConflict: { pod: 'j-driver-0', why: 'it is controlled by ReplicaSet rs', retryAt: NOW + 5000 },
+    });
+    expect(kinds(d)).to.deep.equal([]);
+    expect(d.wakeAt).to.equal(NOW + 5000);
+    expect(d.status.conditions!.find((c) => c.type === 'Ready')!.reason).to.equal('PodConflict');
+    const due = decideJob(j, readyCluster(), [], ready, NOW + 5000, {
+      driverConflict: { pod: 'j-driver-0', why: 'it is controlled by ReplicaSet rs', retryAt: NOW + 5000 },
+    });
+    expect(kinds(due)).to.deep.equal(['createDriver']);
+  });
+
   it("ignores a conflict over another attempt's name", () => {
     const d = conflicted('j-driver-7');
     expect(d.status.conditions!.find((c) => c.type === 'Ready')!.reason).to.equal('Running');

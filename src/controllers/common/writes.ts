@@ -114,6 +114,8 @@ export interface NameClaim {
   /** Why the pod cannot be adopted (common/claim.ts whyNotAdoptable); undefined when it can. */
   whyNot: (p: V1Pod) => string | undefined;
   adopt: (p: V1Pod) => Promise<unknown>;
+  /** Told the pod that turned out to be the owner's own (its earlier create went through unseen). */
+  own?: (p: V1Pod) => void;
 }
 
 /**
@@ -127,7 +129,7 @@ export async function claimTakenName(
   c: NameClaim,
 ): Promise<PodConflict | undefined> {
   const cached = pods.get(namespacedKey(c.namespace, c.name));
-  if (cached && isControlledBy(cached, c.ownerUid)) return undefined;
+  if (cached && isControlledBy(cached, c.ownerUid)) return void c.own?.(cached);
   let pod: V1Pod;
   try {
     pod = await client.getPod(c.namespace, c.name);
@@ -135,7 +137,7 @@ export async function claimTakenName(
     if (isNotFound(e)) return undefined; // gone since: created next time
     throw e;
   }
-  if (isControlledBy(pod, c.ownerUid)) return undefined;
+  if (isControlledBy(pod, c.ownerUid)) return void c.own?.(pod);
   const why = c.whyNot(pod);
   if (!why) return void (await c.adopt(pod));
   return { pod: c.name, why };

@@ -29,8 +29,11 @@ export interface JobContext {
    * master (by uid) that is not among them alive is lost, even before the cluster's status says so.
    */
   masters?: V1Pod[];
-  /** A pod of the active attempt's driver name that the job cannot adopt (found by the last create). */
-  driverConflict?: PodConflict;
+  /**
+   * A pod of the active attempt's driver name that the job cannot adopt (found by the last
+   * create), and when the create may be tried again (its backoff).
+   */
+  driverConflict?: DriverConflict;
   /** Creates the API server refused (admission, validation, quota): reported, retried after `retryAt`. */
   refused: Refused;
   /**
@@ -49,6 +52,9 @@ export interface CreateRefusal {
   retryAt: number;
 }
 
+/** A pod the job cannot adopt holding its driver's name; the create is tried again after `retryAt`. */
+export type DriverConflict = PodConflict & { retryAt?: number };
+
 /** Refused creates of the job's objects, by action. */
 export type Refused = Partial<Record<'createCluster' | 'createDriver', CreateRefusal>>;
 
@@ -62,7 +68,7 @@ export interface CreatedDriver {
 export interface Observed {
   gone?: V1Pod[];
   masters?: V1Pod[];
-  driverConflict?: PodConflict;
+  driverConflict?: DriverConflict;
   refused?: Refused;
   createdDriver?: CreatedDriver;
 }

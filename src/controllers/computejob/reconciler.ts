@@ -37,7 +37,7 @@ import {
   type ApiErrorTest,
 } from '../common/writes.ts';
 import type { JobAction } from './actions.ts';
-import type { CreatedDriver, Refused } from './context.ts';
+import type { CreatedDriver, DriverConflict, Refused } from './context.ts';
 import { whyDriverNotAdoptable } from './claim.ts';
 import { decideJob } from './decide.ts';
 import { DepartedDrivers } from './departed.ts';
@@ -159,6 +159,12 @@ export class ComputeJobReconciler implements Reconciler {
     this.uids.delete(key);
   }
 
+  /** The pod holding the driver's name, with when the create may be tried again. */
+  private conflictOf(key: string): DriverConflict | undefined {
+    const c = this.conflicts.get(key);
+    return c && { ...c, retryAt: this.conflictRetries.retryAt(key) };
+  }
+
   /**
    * The refused creates of the job, for its decision: due again when their backoff has passed,
    * or at once when the spec changed since (the fix may be in it).
@@ -191,7 +197,7 @@ export class ComputeJobReconciler implements Reconciler {
     return decideJob(job, cluster, drivers, nodes, now, {
       gone: this.departed.of(key, now),
       masters: master ? [master] : [],
-      driverConflict: this.conflicts.get(key),
+      driverConflict: this.conflictOf(key),
       refused: this.refusedOf(key, job.metadata.generation, now),
       createdDriver: made?.jobUid === uidOf(job) ? { name: made.name, uid: made.uid } : undefined,
     });
@@ -307,7 +313,11 @@ export class ComputeJobReconciler implements Reconciler {
       name,
       ownerUid: uidOf(job),
       whyNot: (p) => whyDriverNotAdoptable(job, clusterName, p),
-      adopt: (p) => this.adoptDriver(obj, p, log),
+      adopt: async (p) => {
+        if (await this.adoptDriver(obj, p, log)) this.created.set(key, { jobUid: uidOf(job), name, uid: uidOf(p) });
+      },
+      // Our own earlier create went through though its answer was lost: remembered as a create.
+      own: (p) => this.created.set(key, { jobUid: uidOf(job), name, uid: uidOf(p) }),
     });
     if (!conflict) return this.clearConflict(key);
     const message = conflictMessage('ComputeJob', [conflict]);
@@ -327,16 +337,18 @@ export class ComputeJobReconciler implements Reconciler {
   }
 
   /** Sets the job as the orphan driver's controller (uid precondition). */
-  private async adoptDriver(obj: ComputeJob, p: V1Pod, log: ReconcileContext['log']): Promise<void> {
+  /** Whether the orphan is the job's now; an adopted driver is remembered as a create (see `created`). */
+  private async adoptDriver(obj: ComputeJob, p: V1Pod, log: ReconcileContext['log']): Promise<boolean> {
     const adopted = await adoptPod(
       this.d.client,
       namespaceOf(obj),
       p,
       controllerRef(obj, API_VERSION, KINDS.ComputeJob.kind),
     );
-    if (!adopted) return;
+    if (!adopted) return false;
     log.info('adopted driver pod', { pod: nameOf(p) });
     this.d.events.record(obj, 'Normal', JOB_REASONS.PodAdopted, `adopted orphan driver pod ${nameOf(p)}`);
+    return true;
   }
 
   /** A driver delete, expected until the cache shows the pod terminating or gone. */
