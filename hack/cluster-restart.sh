@@ -11,10 +11,6 @@ name=${1:?usage: cluster-restart.sh COMPONENT [--down-seconds N]}
 down=0
 [ "${2:-}" = --down-seconds ] && down=${3:?--down-seconds needs a number}
 [ -f "$RUN/$name.cmd" ] || die "no running component named $name (see $RUN/pids)"
-# One restart at a time per cluster: two at once would start two of the component, and only one
-# would be recorded in run/pids (the other left running after cluster-down).
-exec 9>"$RUN/restart.lock"
-flock 9
 read -r _ pid pstart < <(awk -v n="$name" '$1==n' "$RUN/pids" | tail -1)
 stop_process "$name" "$pid" "${pstart:-}"
 sleep "$down"
