@@ -1107,6 +1107,21 @@ describe('ComputeCluster controller', function () {
       // defaultBookmarkFrequency: no flag shortens it), so the quiet window is 70 s from the last watch.
       await throughFaultProxy(async (proxy) => {
         await create('quiet', { replicas: 2 });
+        // The API server sends a bookmark only once its cache of the resource has moved past where
+        // the watch began: every watched kind gets a write after the watches opened (the cluster
+        // wrote pods, Services and its status; nodes have KWOK's heartbeats), ComputeJobs too.
+        await s.ns.apply({
+          apiVersion: 'compute.gaffer.dev/v1alpha1',
+          kind: 'ComputeJob',
+          metadata: { name: 'quiet-job' },
+          spec: {
+            clusterRef: { name: 'quiet-nowhere' },
+            template: {
+              spec: { restartPolicy: 'Never', containers: [{ name: 'driver', image: 'registry.invalid/x:1' }] },
+            },
+          },
+        });
+        await s.ns.until('computejob', 'quiet-job', 'waiting', (j) => j.status?.phase === 'WaitingForCluster');
         const watches = proxy.seen.filter((r) => r.watch);
         const resources = [...new Set(watches.map((r) => r.path.split('/').pop()!))].sort();
         expect(resources).to.deep.equal(['computeclusters', 'computejobs', 'nodes', 'pods', 'services']);
