@@ -18,10 +18,10 @@ import {
   toYaml,
   untilNodeReady,
   waitFor,
+  withOperatorThroughFaultProxy,
   whileNodeNotReady,
-  OPERATOR_KUBECONFIG,
 } from './harness.ts';
-import { clusterFaultProxy, kubeconfigFileVia, type FaultProxy, type SeenRequest } from '../../hack/fault-proxy.ts';
+import type { FaultProxy, SeenRequest } from '../../hack/fault-proxy.ts';
 
 const image = 'registry.invalid/compute:1';
 
@@ -140,22 +140,8 @@ describe('ComputeCluster controller', function () {
       'sim.gaffer.dev/restart-after': restartAfter,
     });
   const eventCount = async (reason: string, cluster: string) => (await s.ns.events(reason, cluster)).length;
-  /** Runs `fn` with the suite's operator replaced by one that talks through a fault proxy; restores it after. */
-  const throughFaultProxy = async (fn: (proxy: FaultProxy) => Promise<void>) => {
-    const proxy = await clusterFaultProxy();
-    await s.op.stop();
-    s.op = new OperatorProcess(['--leader-elect=false', '--namespaces', s.ns.name], {
-      kubeconfig: kubeconfigFileVia(OPERATOR_KUBECONFIG, proxy.port),
-    });
-    try {
-      await s.op.started();
-      await fn(proxy);
-    } finally {
-      await s.op.stop();
-      await proxy.stop();
-      await s.startOperator();
-    }
-  };
+  /** Runs `fn` with the suite's operator talking through a fault proxy; restores it after. */
+  const throughFaultProxy = (fn: (proxy: FaultProxy) => Promise<void>) => withOperatorThroughFaultProxy(s, [], fn);
   const scale = (name: string, replicas: number) => s.ns.scale('computecluster', name, replicas);
   const masterChanged = (name: string, oldUid: string, timeout = 60_000) =>
     s.ns.until(

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { clusterFaultProxy, kubeconfigFileVia, type FaultProxy } from '../../hack/fault-proxy.ts';
 import { ROOT } from '../../hack/kubectl.ts';
 import {
   OPERATOR_KUBECONFIG,
@@ -376,4 +377,29 @@ export function setup(prefix: string, o: SuiteOptions = {}): Suite {
     if (suite.ns) await deleteNamespace(suite.ns.name);
   });
   return suite;
+}
+
+/**
+ * Runs `fn` with the suite's operator replaced by one (with `args` besides its namespace) that
+ * talks to the API server through a fault proxy: a stale cache, held or refused writes. The
+ * usual operator is started again afterwards.
+ */
+export async function withOperatorThroughFaultProxy(
+  s: Suite,
+  args: string[],
+  fn: (proxy: FaultProxy) => Promise<void>,
+): Promise<void> {
+  const proxy = await clusterFaultProxy();
+  await s.op.stop();
+  s.op = new OperatorProcess(['--leader-elect=false', '--namespaces', s.ns.name, ...args], {
+    kubeconfig: kubeconfigFileVia(OPERATOR_KUBECONFIG, proxy.port),
+  });
+  try {
+    await s.op.started();
+    await fn(proxy);
+  } finally {
+    await s.op.stop();
+    await proxy.stop();
+    await s.startOperator();
+  }
 }

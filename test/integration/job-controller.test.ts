@@ -2,8 +2,6 @@
 // chosen exit code after a chosen delay (hack/README.md).
 import { expect } from 'chai';
 import {
-  OPERATOR_KUBECONFIG,
-  OperatorProcess,
   apply,
   cond,
   envOf,
@@ -11,9 +9,10 @@ import {
   setup,
   sleep,
   waitFor,
+  withOperatorThroughFaultProxy,
   whileNodeNotReady,
 } from './harness.ts';
-import { clusterFaultProxy, kubeconfigFileVia, type FaultProxy, type SeenRequest } from '../../hack/fault-proxy.ts';
+import type { FaultProxy, SeenRequest } from '../../hack/fault-proxy.ts';
 
 const image = 'registry.invalid/compute:1';
 const clusterSpec = (o: { workers?: number; nodeLossSeconds?: number } = {}) => ({
@@ -489,21 +488,8 @@ describe('ComputeJob controller', function () {
 
   describe('issue 11 follow-ups: expectations, driver names taken, a lost master', () => {
     /** Runs `fn` with the operator talking through a fault proxy (a stale cache, held writes); the usual one after. */
-    async function viaProxy(fn: (proxy: FaultProxy) => Promise<void>): Promise<void> {
-      const proxy = await clusterFaultProxy();
-      await s.op.stop();
-      s.op = new OperatorProcess(['--leader-elect=false', '--namespaces', s.ns.name, '--resync-period', '1m'], {
-        kubeconfig: kubeconfigFileVia(OPERATOR_KUBECONFIG, proxy.port),
-      });
-      try {
-        await s.op.started();
-        await fn(proxy);
-      } finally {
-        await s.op.stop();
-        await proxy.stop();
-        await s.startOperator();
-      }
-    }
+    const viaProxy = (fn: (proxy: FaultProxy) => Promise<void>) =>
+      withOperatorThroughFaultProxy(s, ['--resync-period', '1m'], fn);
     const podsWatch = (r: SeenRequest) => r.watch && r.path.endsWith('/pods');
 
     it('starts no new driver while its delete of the old one is not in the cache (expectations)', async () => {

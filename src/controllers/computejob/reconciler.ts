@@ -99,10 +99,10 @@ export class ComputeJobReconciler implements Reconciler {
    */
   private readonly uids = new Map<string, string>();
   /**
-   * The last driver created per job, with the job's uid (a job re-created under the same name is
-   * another job): a driver the cache never showed is still known to have existed (decide).
+   * The last driver created per job: a driver the cache never showed is still known to have
+   * existed (decide). Forgotten with the rest when the job's uid changes (`uids`).
    */
-  private readonly created = new Map<string, CreatedDriver & { jobUid: string }>();
+  private readonly created = new Map<string, CreatedDriver>();
   /** A driver's node absent from the cache is confirmed gone live before the driver is judged lost. */
   private readonly nodeCheck: LiveNodeCheck;
 
@@ -192,14 +192,13 @@ export class ComputeJobReconciler implements Reconciler {
       .filter((p) => isControlledBy(p, uidOf(job)) && labelOf(p, LABELS.role) === 'driver');
     const master = this.d.pods.get(namespacedKey(namespaceOf(job), names.master(clusterName)));
     const now = Date.now();
-    const made = this.created.get(key);
     const nodes = await this.nodeCheck.lookup(drivers, now, (n) => readNodeLive(this.d.client, n, log));
     return decideJob(job, cluster, drivers, nodes, now, {
       gone: this.departed.of(key, now),
       masters: master ? [master] : [],
       driverConflict: this.conflictOf(key),
       refused: this.refusedOf(key, job.metadata.generation, now),
-      createdDriver: made?.jobUid === uidOf(job) ? { name: made.name, uid: made.uid } : undefined,
+      createdDriver: this.created.get(key),
     });
   }
 
@@ -285,7 +284,7 @@ export class ComputeJobReconciler implements Reconciler {
     this.expectations.expectCreate(key, nameOf(pod));
     try {
       const made = await this.d.client.createPod(namespaceOf(job), pod);
-      this.created.set(key, { jobUid: uidOf(job), name: nameOf(pod), uid: uidOf(made) });
+      this.created.set(key, { name: nameOf(pod), uid: uidOf(made) });
       log.info('created driver pod', { pod: nameOf(pod) });
     } catch (e) {
       this.expectations.createObserved(key, nameOf(pod)); // no watch event will come for it
@@ -314,10 +313,10 @@ export class ComputeJobReconciler implements Reconciler {
       ownerUid: uidOf(job),
       whyNot: (p) => whyDriverNotAdoptable(job, clusterName, p),
       adopt: async (p) => {
-        if (await this.adoptDriver(obj, p, log)) this.created.set(key, { jobUid: uidOf(job), name, uid: uidOf(p) });
+        if (await this.adoptDriver(obj, p, log)) this.created.set(key, { name, uid: uidOf(p) });
       },
       // Our own earlier create went through though its answer was lost: remembered as a create.
-      own: (p) => this.created.set(key, { jobUid: uidOf(job), name, uid: uidOf(p) }),
+      own: (p) => this.created.set(key, { name, uid: uidOf(p) }),
     });
     if (!conflict) return this.clearConflict(key);
     const message = conflictMessage('ComputeJob', [conflict]);
