@@ -62,6 +62,12 @@ fi
 
 count() { awk -v w="$1" '$0 ~ "^ +[0-9]+ " w {s += $1} END {print s + 0}' "$results"; }
 passed=$(count passing) failed=$(count failing) skipped=$(count pending)
+# CI shows the end of the output: repeat each failure's title and message (no stack) last.
+if [ "$failed" -ne 0 ]; then
+  echo "failures:"
+  awk '{gsub(/\033\[[0-9;]*m/, "")} /^ +[0-9]+ failing/ {on = 1; next} /^ +[0-9]+ passing/ {on = 0}
+       on && !/^ +at / && NF && n < 120 {print; n++}' "$results"
+fi
 rm -f "$results"
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 [ "$unit_rc" -eq 0 ] && [ "$integration_rc" -eq 0 ] && [ "$real_rc" -eq 0 ] && [ "$failed" -eq 0 ]

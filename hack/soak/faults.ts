@@ -13,6 +13,34 @@ import { leadership } from './operators.ts';
 import { pickOne, type FaultEvent, type FaultKind } from './schedule.ts';
 import { scaleCluster } from './workload.ts';
 
+/** Restarts one component with hack/cluster-restart.sh (its own command line, `down` seconds away). */
+function restartComponent(name: string, down: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [`${ROOT}hack/cluster-restart.sh`, name, '--down-seconds', String(down)], {
+      env: { ...process.env, GAFFER_CLUSTER_DIR: CLUSTER_DIR },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`cluster-restart.sh exited ${code}: ${err.trim().split('\n').pop()}`)),
+    );
+  });
+}
+
+/** The last non-empty line of a component's log: why it exited, usually. */
+function lastLogLine(name: string): string {
+  try {
+    const lines = readFileSync(join(CLUSTER_DIR, 'logs', `${name}.log`), 'utf8')
+      .trimEnd()
+      .split('\n');
+    return (lines.pop() ?? '').slice(0, 200);
+  } catch {
+    return '(no log)';
+  }
+}
+
 export const NOT_READY_LABEL = 'sim.gaffer.dev/not-ready';
 
 /** Tries `fn` until it succeeds (the API server may be restarting), up to `tries` times, 2 s apart. */
@@ -27,12 +55,19 @@ async function retry<T>(fn: () => Promise<T>, tries = 30): Promise<T> {
   }
 }
 
-/** The kube-apiserver pid cluster-up.sh or cluster-restart.sh recorded last. */
-function apiServerPid(): number | undefined {
+/** The pid cluster-up.sh or cluster-restart.sh recorded last for a control-plane component. */
+function componentPid(name: string): number | undefined {
   const lines = readFileSync(join(CLUSTER_DIR, 'run', 'pids'), 'utf8').split('\n');
-  const last = lines.filter((l) => l.startsWith('kube-apiserver ')).pop();
+  const last = lines.filter((l) => l.startsWith(`${name} `)).pop();
   return last ? Number(last.split(' ')[1]) : undefined;
 }
+
+/**
+ * The components a kubelet would restart when they exit: kube-scheduler exits by design when its
+ * cache goes wrong after an API server restart ("Scheduler cache is corrupted"), and a control
+ * plane without it converges nothing. etcd and kube-apiserver are the faults' own business.
+ */
+const SUPERVISED = ['kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
 
 function alive(pid: number): boolean {
   try {
@@ -72,7 +107,12 @@ export class Injector {
   private readonly pending = new Set<Promise<unknown>>();
   private throttled = false;
   private stopped = false;
+  /** An API server restart or a supervised component's restart is under way. */
   private restarting = false;
+  /** Control-plane components restarted after they exited (supervise()). */
+  readonly componentRestarts: { at: number; name: string; why: string }[] = [];
+  /** Set on cleanup: the control plane is no business of the soak's after it. */
+  supervisionOff = false;
 
   constructor(
     private readonly w: World,
@@ -167,7 +207,7 @@ export class Injector {
     try {
       this.w.proxy.cutAll();
       const o = await this.runRestart(ev);
-      const pid = apiServerPid();
+      const pid = componentPid('kube-apiserver');
       if (!pid || !alive(pid)) throw new Error(`kube-apiserver (pid ${pid}) is not running after its restart`);
       return o;
     } finally {
@@ -175,29 +215,41 @@ export class Injector {
     }
   }
 
-  private runRestart(ev: FaultEvent): Promise<Outcome> {
+  private async runRestart(ev: FaultEvent): Promise<Outcome> {
     const down = Math.round(ev.duration / 1000);
     const started = Date.now();
-    return new Promise((resolve, reject) => {
-      const child = spawn(
-        'bash',
-        [`${ROOT}hack/cluster-restart.sh`, 'kube-apiserver', '--down-seconds', String(down)],
-        {
-          env: { ...process.env, GAFFER_CLUSTER_DIR: CLUSTER_DIR },
-          stdio: ['ignore', 'ignore', 'pipe'],
-        },
-      );
-      let err = '';
-      child.stderr!.on('data', (d) => (err += d));
-      child.on('error', reject);
-      child.on('exit', (code) =>
-        code === 0
-          ? resolve({
-              target: `kube-apiserver, down ${down} s, back after ${((Date.now() - started) / 1000).toFixed(1)} s`,
-            })
-          : reject(new Error(`cluster-restart.sh exited ${code}: ${err.trim().split('\n').pop()}`)),
-      );
+    await restartComponent('kube-apiserver', down);
+    return { target: `kube-apiserver, down ${down} s, back after ${((Date.now() - started) / 1000).toFixed(1)} s` };
+  }
+
+  /**
+   * Restarts the supervised components that exited (called with each snapshot, faults or not),
+   * never during an API server restart (one cluster-restart.sh at a time). Each restart is logged
+   * and kept in `componentRestarts`.
+   */
+  async supervise(): Promise<void> {
+    if (this.restarting || this.supervisionOff) return;
+    const dead = SUPERVISED.filter((name) => {
+      const pid = componentPid(name);
+      return pid !== undefined && !alive(pid);
     });
+    if (!dead.length) return;
+    this.restarting = true;
+    try {
+      for (const name of dead) {
+        const pid = componentPid(name);
+        const tail = lastLogLine(name);
+        try {
+          await restartComponent(name, 0);
+          this.componentRestarts.push({ at: Math.round((Date.now() - this.t0) / 100) / 10, name, why: tail });
+          this.w.log(`restarted ${name} (pid ${pid} had exited: ${tail})`);
+        } catch (e) {
+          this.w.log(`restarting ${name}: ${e}`);
+        }
+      }
+    } finally {
+      this.restarting = false;
+    }
   }
 
   /**

@@ -27,6 +27,8 @@ export function formatReport(r: SoakReport): string {
       .map(([k, n]) => `${k} ${n}`)
       .join(', ')}`,
     `leaderless gaps: ${s(r.leaderlessSeconds)}; operator starts ${r.operatorStarts}, exits by itself ${r.operatorSelfExits}`,
+    `control-plane components restarted after they exited: ${r.componentRestarts.length}`,
+    ...r.componentRestarts.map((c) => `  at +${c.at}s ${c.name}: ${c.why}`),
     `snapshots: ${r.snapshots} (${r.snapshotFailures} failed while the API server was away)`,
   ];
   return lines.join('\n');

@@ -64,6 +64,8 @@ export interface SoakReport {
   leaderlessSeconds: { n: number; p50: number; max: number };
   operatorStarts: number;
   operatorSelfExits: number;
+  /** Control-plane components restarted after they exited, as a kubelet restarts static pods. */
+  componentRestarts: { at: number; name: string; why: string }[];
   snapshots: number;
   snapshotFailures: number;
 }
@@ -164,6 +166,7 @@ export class Soak {
 
   /** One snapshot (pods first, then the owners: see OrphanCheck) and every check on it. */
   async sample(): Promise<void> {
+    void this.injector?.supervise();
     await this.checkLeadership();
     let s: Snapshot;
     try {
@@ -344,6 +347,7 @@ export class Soak {
       leaderlessSeconds: summary(this.leaderless),
       operatorStarts: this.replicas.reduce((s, r) => s + r.starts, 0),
       operatorSelfExits: this.replicas.reduce((s, r) => s + r.selfExits.length, 0),
+      componentRestarts: this.injector?.componentRestarts ?? [],
       snapshots: this.snapshots,
       snapshotFailures: this.snapshotFailures,
     };
@@ -361,6 +365,7 @@ export class Soak {
         log(`cleanup: ${what}: ${e}`);
       }
     };
+    if (this.injector) this.injector.supervisionOff = true;
     await step('faults', async () => this.injector?.undoAll());
     await step('operators', () => Promise.all(this.replicas.map((r) => r.stop())));
     if (this.proxy) this.proxy.fault = () => undefined;

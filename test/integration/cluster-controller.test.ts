@@ -1095,7 +1095,10 @@ describe('ComputeCluster controller', function () {
         await create('quiet', { replicas: 2 });
         // The API server sends a bookmark only once its cache of the resource has moved past where
         // the watch began: every watched kind gets a write after the watches opened (the cluster
-        // wrote pods, Services and its status; nodes have KWOK's heartbeats), ComputeJobs too.
+        // wrote pods, Services and its status), ComputeJobs and Nodes too (KWOK's heartbeats go to
+        // node Leases: a node object may not change for minutes).
+        const node = (await k(['get', 'nodes', '-o', 'name'])).trim().split('\n')[0]!;
+        await k(['annotate', '--overwrite', node, `test.gaffer.dev/bookmark=${Date.now()}`]);
         await s.ns.apply({
           apiVersion: 'compute.gaffer.dev/v1alpha1',
           kind: 'ComputeJob',

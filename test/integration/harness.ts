@@ -3,10 +3,11 @@
 // waiting, KWOK's NotReady nodes, and the operator (src/main.ts) as a child process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { clusterFaultProxy, kubeconfigFileVia, type FaultProxy } from '../../hack/fault-proxy.ts';
-import { ROOT } from '../../hack/kubectl.ts';
+import { CLUSTER_DIR, ROOT } from '../../hack/kubectl.ts';
 import {
   OPERATOR_KUBECONFIG,
   ensureCluster,
@@ -209,6 +210,7 @@ export class OperatorProcess {
 
   /** Runs with the chart's ServiceAccount unless given another kubeconfig. */
   constructor(args: string[], opts: { kubeconfig?: string } = {}) {
+    writeFileSync(this.logFile, '');
     this.child = spawn(
       process.execPath,
       [
@@ -223,6 +225,7 @@ export class OperatorProcess {
         String(this.healthPort),
         '--metrics-port',
         String(this.metricsPort),
+        ...(process.env.GAFFER_TEST_LOG_LEVEL ? [`--log-level=${process.env.GAFFER_TEST_LOG_LEVEL}`] : []),
         ...args,
       ],
       {
@@ -241,11 +244,15 @@ export class OperatorProcess {
     );
   }
 
-  /** Collects whole lines of JSON (or raw text) into `logs`. */
+  /** Every line the operator printed, for reading after a failure (the test prints only the last ones). */
+  readonly logFile = join(CLUSTER_DIR, 'logs', `test-operator-${this.healthPort}.log`);
+
+  /** Collects whole lines of JSON (or raw text) into `logs`, and appends them to `logFile`. */
   private lineReader(): (d: Buffer) => void {
     let buf = '';
     return (d) => {
       buf += d.toString();
+      appendFileSync(this.logFile, d);
       let i;
       while ((i = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, i);
@@ -366,10 +373,10 @@ export function setup(prefix: string, o: SuiteOptions = {}): Suite {
     // The operator logs to memory: show its last lines when a test failed, for diagnosis.
     if (this.currentTest?.state === 'failed' && suite.op)
       console.log(
-        suite.op.logs
-          .slice(-40)
-          .map((l) => `      operator: ${JSON.stringify(l)}`)
-          .join('\n'),
+        [
+          `      operator log: ${suite.op.logFile} (GAFFER_TEST_LOG_LEVEL=debug for more)`,
+          ...suite.op.logs.slice(-40).map((l) => `      operator: ${JSON.stringify(l)}`),
+        ].join('\n'),
       );
   });
   after(async () => {
