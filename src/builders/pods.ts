@@ -90,8 +90,34 @@ interface PodInputs {
 const masterInputs = (c: ComputeCluster): PodInputs => ({ template: c.spec.master.template, wiring: wiringOf(c) });
 const workerInputs = (c: ComputeCluster): PodInputs => ({ template: c.spec.workers.template, wiring: wiringOf(c) });
 
-export const masterRevision = (c: ComputeCluster) => revisionHash(masterInputs(c));
-export const workerRevision = (c: ComputeCluster) => revisionHash(workerInputs(c));
+type PoolRole = Extract<Role, 'master' | 'worker'>;
+
+/** A role's revision (of its inputs) and the template-only revision pods of an older operator carry. */
+interface Revisions {
+  full: string;
+  templateOnly: string;
+}
+
+/**
+ * Revisions per cluster object, computed once: every pod of a reconcile is checked against them
+ * (a 100-worker cluster hashed its template 200 times per reconcile). Cached objects are never
+ * mutated (a change arrives as a new object), so the object is the key and a WeakMap forgets it.
+ */
+const revisionMemo = new WeakMap<ComputeCluster, Partial<Record<PoolRole, Revisions>>>();
+
+function revisionsOf(c: ComputeCluster, role: PoolRole): Revisions {
+  let memo = revisionMemo.get(c);
+  if (!memo) revisionMemo.set(c, (memo = {}));
+  return (memo[role] ??= hashInputs(role === 'master' ? masterInputs(c) : workerInputs(c)));
+}
+
+const hashInputs = (inputs: PodInputs): Revisions => ({
+  full: revisionHash(inputs),
+  templateOnly: revisionHash(inputs.template),
+});
+
+export const masterRevision = (c: ComputeCluster) => revisionsOf(c, 'master').full;
+export const workerRevision = (c: ComputeCluster) => revisionsOf(c, 'worker').full;
 
 /**
  * Whether a pod is of the current revision. Pods created before the revision covered the wiring
@@ -101,19 +127,20 @@ export const workerRevision = (c: ComputeCluster) => revisionHash(workerInputs(c
  * (`staleWiring`, their uids: see hasCurrentWiring). The reconciler relabels the others with the
  * full revision (revisionToRelabel), so a later change of the wiring (the master's port) rolls them.
  */
-const isTemplateOnly = (rev: string | undefined, inputs: PodInputs) =>
-  rev !== revisionHash(inputs) && rev === revisionHash(inputs.template);
+const isTemplateOnly = (rev: string | undefined, r: Revisions) => rev !== r.full && rev === r.templateOnly;
 
 /** Uids of template-only pods whose live GAFFER_* env is not the current wiring: outdated, they roll. */
 export type StaleWiring = ReadonlySet<string>;
 const NONE: StaleWiring = new Set();
 
-function isCurrent(pod: V1Pod, inputs: PodInputs, stale: StaleWiring): boolean {
+function isCurrent(pod: V1Pod, r: Revisions, stale: StaleWiring): boolean {
   const rev = labelOf(pod, LABELS.revision);
-  return rev === revisionHash(inputs) || (rev === revisionHash(inputs.template) && !stale.has(uidOf(pod)));
+  return rev === r.full || (rev === r.templateOnly && !stale.has(uidOf(pod)));
 }
-export const isCurrentMaster = (c: ComputeCluster, pod: V1Pod, stale = NONE) => isCurrent(pod, masterInputs(c), stale);
-export const isCurrentWorker = (c: ComputeCluster, pod: V1Pod, stale = NONE) => isCurrent(pod, workerInputs(c), stale);
+export const isCurrentMaster = (c: ComputeCluster, pod: V1Pod, stale = NONE) =>
+  isCurrent(pod, revisionsOf(c, 'master'), stale);
+export const isCurrentWorker = (c: ComputeCluster, pod: V1Pod, stale = NONE) =>
+  isCurrent(pod, revisionsOf(c, 'worker'), stale);
 
 /**
  * The revision label a master or worker labelled with a current template-only revision should
@@ -123,8 +150,8 @@ export const isCurrentWorker = (c: ComputeCluster, pod: V1Pod, stale = NONE) => 
 export function revisionToRelabel(c: ComputeCluster, pod: V1Pod): string | undefined {
   const role = labelOf(pod, LABELS.role);
   if (role !== 'master' && role !== 'worker') return undefined;
-  const inputs = role === 'master' ? masterInputs(c) : workerInputs(c);
-  return isTemplateOnly(labelOf(pod, LABELS.revision), inputs) ? revisionHash(inputs) : undefined;
+  const r = revisionsOf(c, role);
+  return isTemplateOnly(labelOf(pod, LABELS.revision), r) ? r.full : undefined;
 }
 
 /** GAFFER_* variables that are not the cluster's wiring: the worker count as of the pod's creation. */

@@ -73,16 +73,16 @@ function driverMissing(ctx: JobContext, out: Outcome, a: Attempt, pod: V1Pod | u
     // Another's pod holds the name: said on Ready and Reconciling until it goes; the create is
     // tried again once its backoff has passed, not at every reconcile (its deletion wakes nothing:
     // a pod not Gaffer's is not in the cache).
-    const conflict = ctx.driverConflict;
-    if (conflict && conflict.pod === a.podName) {
-      out.progress = { reason: JOB_REASONS.PodConflict, message: conflictMessage('ComputeJob', [conflict]) };
-      if (conflict.retryAt !== undefined && conflict.retryAt > out.now) return out.wake(conflict.retryAt);
+    const conflict = ctx.driverConflict?.pod === a.podName ? ctx.driverConflict : undefined;
+    const waitOut = conflict?.retryAt !== undefined && conflict.retryAt > out.now;
+    if (!waitOut) {
+      const driver = buildDriverPod(ctx.job, ctx.cluster, a.index, desiredWorkerCount(ctx.cluster));
+      createUnlessRefused(ctx, out, { kind: 'createDriver', pod: driver });
     }
-    const driver = buildDriverPod(ctx.job, ctx.cluster, a.index, desiredWorkerCount(ctx.cluster));
-    createUnlessRefused(ctx, out, { kind: 'createDriver', pod: driver });
-    if (conflict && conflict.pod === a.podName) {
+    // After the create: the conflict is what the job says, not a refusal of a create it retries.
+    if (conflict)
       out.progress = { reason: JOB_REASONS.PodConflict, message: conflictMessage('ComputeJob', [conflict]) };
-    }
+    if (waitOut) out.wake(conflict.retryAt!);
   }
 }
 
