@@ -10,6 +10,7 @@ import {
   envOf,
   k,
   live,
+  nodeReady,
   OperatorProcess,
   podNames,
   podUids,
@@ -371,6 +372,31 @@ describe('ComputeCluster controller', function () {
         );
         expect(replaced.spec.nodeName).to.not.equal(node);
         expect(await eventCount('NodeLost', 'nodeloss')).to.be.greaterThan(0);
+      });
+      await untilNodeReady(node);
+    });
+
+    it("gives a worker placed on an already NotReady node the whole nodeLossSeconds from its arrival, not the node's (no replace loop)", async () => {
+      const node = (await k(['get', 'nodes', '-o', 'name'])).trim().split('\n')[0]!.replace('node/', '');
+      await whileNodeNotReady(node, async () => {
+        await waitFor(`node ${node} NotReady`, async () => (await nodeReady(node)).status !== 'True', 30_000);
+        await sleep(9000); // NotReady for longer than nodeLossSeconds (8) before the worker arrives
+        await s.ns.apply(
+          clusterManifest('late', { replicas: 1, workerNodeName: node, recovery: { nodeLossSeconds: 8 } }),
+        );
+        const first = await waitFor('late-worker-0', async () => (await pods('late', 'worker'))[0], 30_000);
+        // Within nodeLossSeconds of its arrival (counted from the node's transition, it went at once).
+        await sleep(5000);
+        const now = live(await pods('late', 'worker'));
+        expect(podUids(now), 'the first worker is still there').to.deep.equal([first.metadata.uid]);
+        expect((await cc('late')).status?.recovery?.podsReplaced ?? 0).to.equal(0);
+        // nodeLossSeconds after it arrived, it is lost like any pod on the node.
+        await waitFor(
+          'replaced as NodeLost',
+          async () => live(await pods('late', 'worker')).some((p) => p.metadata.uid !== first.metadata.uid),
+          30_000,
+        );
+        expect((await cc('late')).status.recovery.lastReason).to.equal('NodeLost');
       });
       await untilNodeReady(node);
     });

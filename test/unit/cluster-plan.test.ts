@@ -870,6 +870,40 @@ describe('pod health', () => {
       else expect(problem).to.equal(undefined);
     });
   }
+  describe("a node's loss counts from the pod's arrival when it came after the node went NotReady", () => {
+    const notReady61 = nodes(node('n1', { ready: false, sinceS: 61 }));
+    const arrived = (how: 'scheduled' | 'created', agoS: number) => {
+      const p = withState(w);
+      const at = new Date(NOW - agoS * 1000).toISOString();
+      if (how === 'created') p.metadata!.creationTimestamp = at as unknown as Date;
+      else
+        p.status!.conditions!.push({ type: 'PodScheduled', status: 'True', lastTransitionTime: at as unknown as Date });
+      return p;
+    };
+    const cases: { name: string; pod: ReturnType<typeof withState>; want: object }[] = [
+      {
+        name: 'bound 10 s ago to a node NotReady for 61 s: lost only 60 s after binding',
+        pod: arrived('scheduled', 10),
+        want: { nodeLossAt: NOW + 50_000 },
+      },
+      {
+        name: 'created 10 s ago (no PodScheduled time): from its creation',
+        pod: arrived('created', 10),
+        want: { nodeLossAt: NOW + 50_000 },
+      },
+      {
+        name: "bound before the node went NotReady: from the node's transition",
+        pod: arrived('scheduled', 300),
+        want: { reason: 'NodeLost' },
+      },
+    ];
+    for (const t of cases)
+      it(t.name, () => {
+        const h = podProblem(t.pod, notReady61, r, NOW);
+        if ('reason' in t.want) expect(h.problem?.reason).to.equal(t.want.reason);
+        else expect(h).to.deep.equal(t.want);
+      });
+  });
   it('a node absent from the cache and not confirmed gone: judged again shortly, nothing deleted', () => {
     expect(podProblem(withState(w), nodes(), r, NOW)).to.deep.equal({ nodeLossAt: NOW + NODE_RECHECK_MS });
   });

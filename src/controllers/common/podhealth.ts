@@ -140,7 +140,25 @@ function goneNodeLoss(p: V1Pod, nodeName: string, nodes: NodeLookup, now: number
   return { problem: { reason: POD_PROBLEMS.NodeLost, message } };
 }
 
-/** A pod whose node has not been Ready for nodeLossSeconds (or is gone) is lost; else when it would be. */
+/**
+ * Since when the pod has been on its node: bound (PodScheduled) or, without that, created. A pod
+ * placed on a node that was already NotReady gets the whole nodeLossSeconds from its arrival, as
+ * the taint manager counts a NoExecute toleration from when it sees the pod: counted from the
+ * node's transition, each replacement the scheduler put on that node was judged lost at once and
+ * replaced again (a loop that counted one node loss many times; found by the soak).
+ */
+export function onNodeSince(p: V1Pod): number | undefined {
+  const scheduled = p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'True');
+  const times = [ms(scheduled?.lastTransitionTime), ms(p.metadata?.creationTimestamp)].filter(
+    (t): t is number => t !== undefined,
+  );
+  return times.length ? Math.max(...times) : undefined;
+}
+
+/**
+ * A pod whose node has not been Ready for nodeLossSeconds (or is gone) is lost; else when it
+ * would be. The time counts from the node's transition or the pod's arrival, the later.
+ */
 export function nodeLoss(p: V1Pod, nodes: NodeLookup, nodeLossSeconds: number, now: number): PodHealth {
   const nodeName = p.spec?.nodeName;
   if (!nodeName) return {};
@@ -148,10 +166,11 @@ export function nodeLoss(p: V1Pod, nodes: NodeLookup, nodeLossSeconds: number, n
   if (!node) return goneNodeLoss(p, nodeName, nodes, now);
   const { ready, since } = nodeReadySince(node);
   if (ready) return {};
-  const lossMs = nodeLossSeconds * 1000;
-  const lostAt = (since ?? now) + lossMs;
+  const notReadySince = since ?? now;
+  const lostAt = Math.max(notReadySince, onNodeSince(p) ?? notReadySince) + nodeLossSeconds * 1000;
   if (lostAt > now) return { nodeLossAt: lostAt };
-  const message = `node ${nodeName} of pod ${nameOf(p)} has not been Ready for ${Math.round((now - lostAt + lossMs) / 1000)}s`;
+  const forS = Math.round((now - notReadySince) / 1000);
+  const message = `node ${nodeName} of pod ${nameOf(p)} has not been Ready for ${forS}s`;
   return { problem: { reason: POD_PROBLEMS.NodeLost, message } };
 }
 
