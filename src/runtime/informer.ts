@@ -258,6 +258,16 @@ export class Informer<T extends KObject> implements RunnableInformer {
       };
       const onDone = (err?: unknown) => {
         this.watchHandle = undefined;
+        // Silent for minutes though the server bookmarks every minute: the stream was stuck, and
+        // the cache stale all that time. Said and counted (else invisible at every log level).
+        if (err instanceof Error && err.name === 'TimeoutError' && !failure) {
+          this.opts.hooks?.restarted?.(this.resource);
+          this.log.warn('watch was silent past its idle timeout; watching again', {
+            resource: this.resource,
+            events,
+            openForMs: Date.now() - startedAt,
+          });
+        }
         const why = failure ?? (isQuietEnd(err) ? undefined : err);
         if (httpStatus(why) === 410) return reject(new GoneError());
         if (why) return reject(why);

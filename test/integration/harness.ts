@@ -158,15 +158,20 @@ export class Namespace {
     timeoutMs?: number,
     intervalMs?: number,
   ): Promise<T> {
+    let last: T | undefined;
     return waitFor(
       `${kind}/${name} ${what}`,
       async () => {
-        const o = await this.get<T>(kind, name);
+        const o = (last = await this.get<T>(kind, name));
         return !!pred(o) && o;
       },
       timeoutMs,
       intervalMs,
-    );
+    ).catch((e: Error) => {
+      // What the object said last: which step it was stuck at, for a failure seen only in CI's output.
+      const status = (last as { status?: unknown } | undefined)?.status;
+      throw new Error(`${e.message}; its status last: ${JSON.stringify(status ?? null).slice(0, 1500)}`);
+    });
   }
 
   /** Until the object has condition `type` with `status` (True unless given). */

@@ -57,3 +57,32 @@ describe('Informer resume after a failed watch', () => {
       expect(watchedFrom.slice(0, 2)).to.deep.equal(['10', c.resumeAt]);
     });
 });
+
+describe('Informer: a watch silent past its idle timeout', () => {
+  it('is counted as a restart and watched again from the last event applied', async () => {
+    const watchedFrom: string[] = [];
+    const restarts: string[] = [];
+    const source: ListWatchSource<Obj> = {
+      resource: 'objs',
+      list: async () => ({ items: [obj(10)], resourceVersion: '10' }),
+      watch: async (rv, onEvent, onDone) => {
+        watchedFrom.push(rv);
+        if (watchedFrom.length === 1)
+          setTimeout(() => {
+            onEvent({ type: 'MODIFIED', object: obj(14) });
+            onDone(Object.assign(new Error('no data for 180000 ms'), { name: 'TimeoutError' }));
+          }, 5);
+        const aborted = Object.assign(new Error('aborted'), { name: 'AbortError' });
+        return { abort: () => onDone(aborted) };
+      },
+    };
+    const hooks = { restarted: (r: string) => restarts.push(r) };
+    const inf = new Informer(source, silentLogger(), { minBackoffMs: 1, maxBackoffMs: 2, hooks });
+    inf.start();
+    const deadline = Date.now() + 5000;
+    while (watchedFrom.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await inf.stop();
+    expect(watchedFrom.slice(0, 2)).to.deep.equal(['10', '14']);
+    expect(restarts).to.deep.equal(['objs']);
+  });
+});
