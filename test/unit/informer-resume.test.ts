@@ -11,6 +11,38 @@ interface Obj {
 }
 const obj = (rv: number): Obj => ({ metadata: { name: 'a', namespace: 'ns', resourceVersion: String(rv) }, v: rv });
 
+/**
+ * Runs an informer whose first watch delivers `first` and ends with `end`, until it watches a
+ * second time; returns the resourceVersions it watched from.
+ */
+async function twoWatches(
+  first: WatchEvent<Obj>[],
+  end: Error | undefined,
+  hooks?: { restarted?: (resource: string) => void },
+): Promise<string[]> {
+  const watchedFrom: string[] = [];
+  const source: ListWatchSource<Obj> = {
+    resource: 'objs',
+    list: async () => ({ items: [obj(10)], resourceVersion: '10' }),
+    watch: async (rv, onEvent, onDone) => {
+      watchedFrom.push(rv);
+      if (watchedFrom.length === 1)
+        setTimeout(() => {
+          for (const e of first) onEvent(e);
+          onDone(end);
+        }, 5);
+      const aborted = Object.assign(new Error('aborted'), { name: 'AbortError' });
+      return { abort: () => onDone(aborted) };
+    },
+  };
+  const inf = new Informer(source, silentLogger(), { minBackoffMs: 1, maxBackoffMs: 2, hooks });
+  inf.start();
+  const deadline = Date.now() + 5000;
+  while (watchedFrom.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  await inf.stop();
+  return watchedFrom;
+}
+
 describe('Informer resume after a failed watch', () => {
   const cases: { name: string; first: WatchEvent<Obj>[]; end: 'error' | 'healthy'; resumeAt: string }[] = [
     {
@@ -33,55 +65,19 @@ describe('Informer resume after a failed watch', () => {
   ];
   for (const c of cases)
     it(`${c.name}: watches again from ${c.resumeAt}`, async () => {
-      const watchedFrom: string[] = [];
-      const source: ListWatchSource<Obj> = {
-        resource: 'objs',
-        list: async () => ({ items: [obj(10)], resourceVersion: '10' }),
-        watch: async (rv, onEvent, onDone) => {
-          watchedFrom.push(rv);
-          if (watchedFrom.length === 1)
-            setTimeout(() => {
-              for (const e of c.first) onEvent(e);
-              // A healthy close needs time or an event to count as one (SHORT_WATCH_MS).
-              onDone(c.end === 'error' ? new Error('aborted') : undefined);
-            }, 5);
-          const aborted = Object.assign(new Error('aborted'), { name: 'AbortError' });
-          return { abort: () => onDone(aborted) };
-        },
-      };
-      const inf = new Informer(source, silentLogger(), { minBackoffMs: 1, maxBackoffMs: 2 });
-      inf.start();
-      const deadline = Date.now() + 5000;
-      while (watchedFrom.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-      await inf.stop();
+      // A healthy close needs time or an event to count as one (SHORT_WATCH_MS).
+      const watchedFrom = await twoWatches(c.first, c.end === 'error' ? new Error('aborted') : undefined);
       expect(watchedFrom.slice(0, 2)).to.deep.equal(['10', c.resumeAt]);
     });
 });
 
 describe('Informer: a watch silent past its idle timeout', () => {
   it('is counted as a restart and watched again from the last event applied', async () => {
-    const watchedFrom: string[] = [];
     const restarts: string[] = [];
-    const source: ListWatchSource<Obj> = {
-      resource: 'objs',
-      list: async () => ({ items: [obj(10)], resourceVersion: '10' }),
-      watch: async (rv, onEvent, onDone) => {
-        watchedFrom.push(rv);
-        if (watchedFrom.length === 1)
-          setTimeout(() => {
-            onEvent({ type: 'MODIFIED', object: obj(14) });
-            onDone(Object.assign(new Error('no data for 180000 ms'), { name: 'TimeoutError' }));
-          }, 5);
-        const aborted = Object.assign(new Error('aborted'), { name: 'AbortError' });
-        return { abort: () => onDone(aborted) };
-      },
-    };
-    const hooks = { restarted: (r: string) => restarts.push(r) };
-    const inf = new Informer(source, silentLogger(), { minBackoffMs: 1, maxBackoffMs: 2, hooks });
-    inf.start();
-    const deadline = Date.now() + 5000;
-    while (watchedFrom.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    await inf.stop();
+    const timeout = Object.assign(new Error('no data for 180000 ms'), { name: 'TimeoutError' });
+    const watchedFrom = await twoWatches([{ type: 'MODIFIED', object: obj(14) }], timeout, {
+      restarted: (r) => restarts.push(r),
+    });
     expect(watchedFrom.slice(0, 2)).to.deep.equal(['10', '14']);
     expect(restarts).to.deep.equal(['objs']);
   });
