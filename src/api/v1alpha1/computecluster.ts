@@ -253,7 +253,7 @@ export const podRecoverySchema = obj(
         minimum: 1,
         maximum: 86400,
         description:
-          "Seconds a pod's node may be not Ready (NotReady or Unknown) before the pod counts as lost: it is force-deleted and replaced (reason NodeLost); a deleted node counts at once. Also ends the attempt of a job whose driver runs there.",
+          "Seconds a pod's node may be not Ready (NotReady or Unknown) before the pod counts as lost: it is force-deleted and replaced (reason NodeLost); a deleted node counts at once. Counted from when the node stopped being Ready, or from when the pod arrived on it if that was later (as the taint manager counts a toleration). Also ends the attempt of a job whose driver runs there.",
       }),
       { default: 60 },
     ),
