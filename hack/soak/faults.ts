@@ -55,12 +55,34 @@ async function retry<T>(fn: () => Promise<T>, tries = 30): Promise<T> {
   }
 }
 
-/** The pid cluster-up.sh or cluster-restart.sh recorded last for a control-plane component. */
-function componentPid(name: string): number | undefined {
+/** The pid (and start time) cluster-up.sh or cluster-restart.sh recorded last for a control-plane component. */
+function componentProcess(name: string): { pid: number; start?: string } | undefined {
   const lines = readFileSync(join(CLUSTER_DIR, 'run', 'pids'), 'utf8').split('\n');
   const last = lines.filter((l) => l.startsWith(`${name} `)).pop();
-  return last ? Number(last.split(' ')[1]) : undefined;
+  if (!last) return undefined;
+  const [, pid, start] = last.split(' ');
+  return { pid: Number(pid), start: start || undefined };
 }
+const componentPid = (name: string) => componentProcess(name)?.pid;
+
+/** A process's start time (/proc/<pid>/stat field 22), as hack/lib.sh records it; undefined when it is gone. */
+function procStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the recorded process still runs: its pid alive with the recorded start time (pids are reused). */
+function running(p: { pid: number; start?: string }): boolean {
+  if (!alive(p.pid)) return false;
+  return p.start === undefined || procStart(p.pid) === p.start;
+}
+
+/** After a restart that failed, the component is left alone this long (no restart loop every second). */
+const FAILED_RESTART_PAUSE_MS = 10_000;
 
 /**
  * The components a kubelet would restart when they exit: kube-scheduler exits by design when its
@@ -227,28 +249,40 @@ export class Injector {
    * never during an API server restart (one cluster-restart.sh at a time). Each restart is logged
    * and kept in `componentRestarts`.
    */
-  async supervise(): Promise<void> {
+  supervise(): void {
     if (this.restarting || this.supervisionOff) return;
+    const now = Date.now();
     const dead = SUPERVISED.filter((name) => {
-      const pid = componentPid(name);
-      return pid !== undefined && !alive(pid);
+      const p = componentProcess(name);
+      return (
+        p !== undefined && !running(p) && (this.failedRestartAt.get(name) ?? -Infinity) + FAILED_RESTART_PAUSE_MS < now
+      );
     });
     if (!dead.length) return;
     this.restarting = true;
-    try {
-      for (const name of dead) {
-        const pid = componentPid(name);
-        const tail = lastLogLine(name);
-        try {
-          await restartComponent(name, 0);
-          this.componentRestarts.push({ at: Math.round((Date.now() - this.t0) / 100) / 10, name, why: tail });
-          this.w.log(`restarted ${name} (pid ${pid} had exited: ${tail})`);
-        } catch (e) {
-          this.w.log(`restarting ${name}: ${e}`);
-        }
+    // Tracked: undoAll() (and so cleanup) waits for a restart under way.
+    this.track(this.restartDead(dead).finally(() => (this.restarting = false)));
+  }
+
+  private readonly failedRestartAt = new Map<string, number>();
+
+  private async restartDead(dead: readonly string[]): Promise<void> {
+    for (const name of dead) {
+      const pid = componentPid(name);
+      const tail = lastLogLine(name);
+      try {
+        await restartComponent(name, 0);
+        this.componentRestarts.push({ at: Math.round((Date.now() - this.t0) / 100) / 10, name, why: tail });
+        this.w.log(`restarted ${name} (pid ${pid} had exited: ${tail})`);
+      } catch (e) {
+        this.failedRestartAt.set(name, Date.now());
+        this.componentRestarts.push({
+          at: Math.round((Date.now() - this.t0) / 100) / 10,
+          name,
+          why: `${tail}; the restart failed: ${e}`,
+        });
+        this.w.log(`restarting ${name}: ${e} (again in ${FAILED_RESTART_PAUSE_MS / 1000} s)`);
       }
-    } finally {
-      this.restarting = false;
     }
   }
 

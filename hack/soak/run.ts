@@ -166,7 +166,7 @@ export class Soak {
 
   /** One snapshot (pods first, then the owners: see OrphanCheck) and every check on it. */
   async sample(): Promise<void> {
-    void this.injector?.supervise();
+    this.injector?.supervise();
     await this.checkLeadership();
     let s: Snapshot;
     try {

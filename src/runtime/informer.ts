@@ -242,6 +242,7 @@ export class Informer<T extends KObject> implements RunnableInformer {
     return new Promise((resolve, reject) => {
       let rv = resourceVersion;
       let events = 0;
+      let bookmarks = 0;
       let failure: unknown;
       const startedAt = Date.now();
       const onEvent = (e: WatchEvent<T>) => {
@@ -251,23 +252,27 @@ export class Informer<T extends KObject> implements RunnableInformer {
           return this.watchHandle?.abort();
         }
         events++;
-        if (e.type === 'BOOKMARK') this.opts.hooks?.bookmarked?.(this.resource);
+        if (e.type === 'BOOKMARK') {
+          bookmarks++;
+          this.opts.hooks?.bookmarked?.(this.resource);
+        }
         if (e.object?.metadata?.resourceVersion) seen((rv = e.object.metadata.resourceVersion));
         if (e.type === 'ADDED' || e.type === 'MODIFIED') this.upsert(e.object);
         else if (e.type === 'DELETED') this.remove(objectKey(e.object));
       };
       const onDone = (err?: unknown) => {
         this.watchHandle = undefined;
-        // Silent for minutes though the server bookmarks every minute: the stream was stuck, and
-        // the cache stale all that time. Said and counted (else invisible at every log level).
-        if (err instanceof Error && err.name === 'TimeoutError' && !failure) {
-          this.opts.hooks?.restarted?.(this.resource);
-          this.log.warn('watch was silent past its idle timeout; watching again', {
+        // Silent past the idle timeout: a quiet resource (the server bookmarks a watch only once
+        // its cache has moved on), or a stuck stream whose cache was stale all that time. Watched
+        // again either way; said at info (with whether it had been bookmarked) so a stale cache
+        // can be told from a quiet one when reading a log, not counted as a failure.
+        if (err instanceof Error && err.name === 'TimeoutError' && !failure)
+          this.log.info('watch silent past its idle timeout; watching again', {
             resource: this.resource,
             events,
+            bookmarks,
             openForMs: Date.now() - startedAt,
           });
-        }
         const why = failure ?? (isQuietEnd(err) ? undefined : err);
         if (httpStatus(why) === 410) return reject(new GoneError());
         if (why) return reject(why);

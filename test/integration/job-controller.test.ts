@@ -8,6 +8,7 @@ import {
   k,
   setup,
   sleep,
+  untilNodeReady,
   waitFor,
   withOperatorThroughFaultProxy,
   whileNodeNotReady,
@@ -301,6 +302,36 @@ describe('ComputeJob controller', function () {
       async () => (await drivers('survivor')).map((p: any) => p.metadata.name).join() === 'survivor-driver-1',
     );
     await s.ns.delete('computejob', 'survivor');
+  });
+
+  it("forces out an ended attempt's driver left terminating on a node that is then lost (no kubelet will finish it)", async () => {
+    await sharedCluster('strayc', { nodeLossSeconds: 3 });
+    await s.ns.apply(
+      jobManifest('strayj', {
+        cluster: 'strayc',
+        // No kubelet confirms its graceful delete: it stays Terminating, as on a node that died.
+        sim: { 'sim.gaffer.dev/kubelet-gone': 'true' },
+        extra: { backoffLimit: 0, backoff: { initialSeconds: 1, maxSeconds: 1 } },
+      }),
+    );
+    await driverRunning('strayj');
+    const old = (await drivers('strayj'))[0];
+    // The master fails: the attempt ends (MasterRestarted) and its driver is deleted gracefully.
+    await s.ns.annotate('pod', 'strayc-master', { 'sim.gaffer.dev/fail-after': '0s' });
+    await waitFor(
+      'the old driver terminating',
+      async () => !!(await s.ns.get('pod', 'strayj-driver-0')).metadata.deletionTimestamp,
+      60_000,
+    );
+    const stillThere = async () =>
+      (await s.ns.list('pods', 'compute.gaffer.dev/job=strayj')).some((p: any) => p.metadata.uid === old.metadata.uid);
+    await sleep(2000);
+    expect(await stillThere(), 'terminating while its node is Ready').to.equal(true);
+    await whileNodeNotReady(old.spec.nodeName, () =>
+      waitFor('the old driver forced out once its node is lost', async () => !(await stillThere()), 60_000),
+    );
+    await untilNodeReady(old.spec.nodeName);
+    await s.ns.delete('computejob', 'strayj');
   });
 
   it('treats an evicted driver (reason Evicted) and a lost node (NodeLost) as not counted', async () => {

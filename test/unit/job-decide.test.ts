@@ -614,6 +614,14 @@ describe('decideJob: drivers of ended attempts still alive are deleted while the
       stray: { phase: 'Running', terminating: true },
       want: [],
     },
+    {
+      name: 'the old driver terminating gracefully on a node since lost: forced out (grace 0), no kubelet will finish it',
+      j: () => after0({ retryAtS: 60 }),
+      stray: { phase: 'Running', terminating: true },
+      nodes: nodes(node('n1', { ready: false, sinceS: 3600 })),
+      want: ['deleteDriver j-driver-0'],
+      grace: 0,
+    },
   ];
   const planned = (d: ReturnType<typeof decideJob>) =>
     d.actions.flatMap((a) => {

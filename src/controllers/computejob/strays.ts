@@ -32,11 +32,25 @@ export function stopStrayDrivers(ctx: JobContext, out: Outcome, keep?: string): 
   const planned = new Set(out.actions.flatMap((a) => (a.kind === 'deleteDriver' ? [a.uid] : [])));
   const strays: string[] = [];
   for (const p of ctx.drivers) {
-    if (nameOf(p) === keep || !alive(p)) continue;
-    strays.push(nameOf(p));
-    if (planned.has(uidOf(p))) continue;
-    const lost = !!nodeLoss(p, ctx.nodes, nodeLossSecondsOf(ctx), out.now).problem;
-    out.act({ kind: 'deleteDriver', name: nameOf(p), uid: uidOf(p), ...(lost ? { gracePeriodSeconds: 0 } : {}) });
+    if (nameOf(p) === keep || planned.has(uidOf(p))) continue;
+    if (alive(p)) strays.push(nameOf(p));
+    else if (!terminatingGracefully(p)) continue;
+    const { problem, nodeLossAt } = nodeLoss(p, ctx.nodes, nodeLossSecondsOf(ctx), out.now);
+    out.wake(nodeLossAt);
+    if (!alive(p) && !problem) continue; // terminating: its kubelet will finish it
+    out.act({ kind: 'deleteDriver', name: nameOf(p), uid: uidOf(p), ...(problem ? { gracePeriodSeconds: 0 } : {}) });
   }
   return strays;
 }
+
+/**
+ * A stray already terminating with a grace period, not yet exited: gone once its kubelet
+ * confirms, or forced out (grace 0) once its node counts as lost, since then no kubelet will
+ * (a graceful delete sent while the node's loss was not yet due would otherwise leave it
+ * terminating until the node comes back).
+ */
+const terminatingGracefully = (p: V1Pod): boolean =>
+  isTerminating(p) &&
+  p.metadata?.deletionGracePeriodSeconds !== 0 &&
+  p.status?.phase !== 'Succeeded' &&
+  p.status?.phase !== 'Failed';
