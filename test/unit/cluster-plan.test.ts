@@ -40,6 +40,7 @@ import { backoffSeconds } from '../../src/controllers/common/time.ts';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { NOW, clusterPods, masterPod, node, nodes, withState, workerPod, type PodState } from '../fixtures/pods.ts';
 import { minimalCluster } from '../fixtures/specs.ts';
+import { disagreement, liveChecks, type LiveCheck } from '../../src/controllers/computecluster/confirm.ts';
 
 /** minimalCluster() as c in ns, changed by `mut`, validated and defaulted. */
 function cluster(mut: (c: any) => void = () => {}): ValidComputeCluster {
@@ -1028,4 +1029,47 @@ describe('refused writes (issue 11 #3)', () => {
     r.clear('ns/c');
     expect(r.retryAt('ns/c')).to.equal(undefined);
   });
+});
+
+describe('what a plan counts is confirmed live first (a pod cache behind the cluster cache)', () => {
+  const c = cluster((x) => (x.spec.workers.replicas = 2));
+  const withMaster = (st: ValidComputeCluster['status']) => ({ ...c, status: st }) as ValidComputeCluster;
+  const failedMaster = [masterPod(c, { phase: 'Failed' }), ...clusterPods(c, 2).slice(1)];
+  const checksOf = (x: ValidComputeCluster, pods: V1Pod[]) => liveChecks(x, planCluster(x, pods, up, NOW));
+  it('a failed master: its pod, by uid', () => {
+    expect(checksOf(c, failedMaster)).to.deep.equal([{ name: 'c-master', uid: 'uid-c-master' }]);
+  });
+  it('a master that disappeared (status has its uid, the cache none): that there is none', () => {
+    const x = withMaster({ master: { uid: 'uid-old', podName: 'c-master' } } as any);
+    expect(checksOf(x, clusterPods(x, 2).slice(1))).to.deep.equal([{ name: 'c-master' }]);
+  });
+  it('a delete retried (counted before): nothing to confirm', () => {
+    const first = planCluster(c, failedMaster, up, NOW);
+    const x = withMaster({ ...c.status, recovery: first.intent!.recovery, master: { restarts: 1 } } as any);
+    expect(checksOf(x, failedMaster)).to.deep.equal([]);
+  });
+  it('a healthy cluster: nothing', () => {
+    expect(checksOf(c, clusterPods(c, 2))).to.deep.equal([]);
+  });
+  const live = masterPod(c, { phase: 'Failed' });
+  const cases: { name: string; check: LiveCheck; live?: V1Pod; behind: boolean }[] = [
+    { name: 'the same pod, live', check: { name: 'c-master', uid: 'uid-c-master' }, live, behind: false },
+    { name: 'gone live', check: { name: 'c-master', uid: 'uid-c-master' }, behind: true },
+    { name: 'another pod live', check: { name: 'c-master', uid: 'uid-older' }, live, behind: true },
+    {
+      name: 'being deleted live',
+      check: { name: 'c-master', uid: 'uid-c-master' },
+      live: masterPod(c, { terminating: true }),
+      behind: true,
+    },
+    { name: 'none expected, none live', check: { name: 'c-master' }, behind: false },
+    {
+      name: 'none expected, one live (a replacement the cache has not shown)',
+      check: { name: 'c-master' },
+      live,
+      behind: true,
+    },
+  ];
+  for (const t of cases)
+    it(`disagreement: ${t.name}`, () => expect(!!disagreement(t.check, t.live)).to.equal(t.behind));
 });

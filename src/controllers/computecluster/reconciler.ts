@@ -38,6 +38,7 @@ import {
 } from '../common/writes.ts';
 import { createsOf, deletesOf, eventsOf, type ClusterAction } from './actions.ts';
 import { claimPods, conflictMessage, whyNotAdoptable, type PodConflict } from './claim.ts';
+import { disagreement, liveChecks } from './confirm.ts';
 import { holdPodWrites, planCluster, type ClusterPlan } from './plan.ts';
 import { Refusals } from './refusals.ts';
 import { serviceMatches } from './services.ts';
@@ -76,6 +77,9 @@ interface CreateOutcome {
 }
 
 const ACTIVE_JOB_PHASES = new Set(['Running']);
+
+/** How soon a cluster whose pod cache was found behind the API server is tried again. */
+const CACHE_CATCH_UP_MS = 1000;
 
 export class ComputeClusterReconciler implements Reconciler {
   /** Pod creations the API server refused. */
@@ -117,6 +121,11 @@ export class ComputeClusterReconciler implements Reconciler {
 
     const serviceError = await this.ensureServices(key, obj, c, now, log);
     const plan = await this.plan(key, c, now, log);
+    const behind = await this.cacheBehind(c, plan);
+    if (behind) {
+      log.info('the pod cache is behind the API server; counting nothing until it catches up', { why: behind });
+      return { requeueAfterMs: CACHE_CATCH_UP_MS };
+    }
     const activeJobs = this.d.jobs.byIndex('cluster', key).filter((j) => ACTIVE_JOB_PHASES.has(j.status?.phase ?? ''));
     const statusOf = (base: ComputeCluster, createError?: string, podConflict?: string) =>
       computeClusterStatus(
@@ -139,6 +148,21 @@ export class ComputeClusterReconciler implements Reconciler {
     const status = statusOf(current, outcome.refused, conflict);
     if (!statusEqual(status, current.status)) await writeStatus(this.d.client, CLUSTER_REF, current, status);
     return { requeueAfterMs: this.requeueAfter(key, plan) };
+  }
+
+  /** Why the plan's count disagrees with the live pods (confirm.ts), if it does: then nothing is written or sent. */
+  private async cacheBehind(c: ValidComputeCluster, plan: ClusterPlan): Promise<string | undefined> {
+    for (const check of liveChecks(c, plan)) {
+      let live: V1Pod | undefined;
+      try {
+        live = await this.d.client.getPod(namespaceOf(c), check.name);
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+      const why = disagreement(check, live);
+      if (why) return why;
+    }
+    return undefined;
   }
 
   /**
