@@ -383,6 +383,65 @@ describe('controller runtime on the real control plane', function () {
       }
     }
 
+    it('a new leader whose pod cache is behind its cluster cache counts no master restart twice: it confirms with live reads first', async () => {
+      const name = 'behind';
+      const proxy = await clusterFaultProxy();
+      try {
+        const a = start(fencedArgs(name));
+        await waitFor('a leads', () => a.isLeader(), 30_000);
+        // b stands by through the proxy: its pod watch ends right after the master's failure and
+        // is never answered again, so its cache keeps the failed master (not its deletion, not
+        // its replacement) while its cluster cache follows a's status.
+        let stale = false;
+        const failedMaster = (e: { object?: any }) =>
+          e.object?.metadata?.name === `${name}-master` && e.object?.status?.phase === 'Failed';
+        proxy.fault = (r) => {
+          if (!r.watch || !r.path.endsWith('/pods')) return undefined;
+          if (stale) return { kind: 'hold' };
+          return { kind: 'endAfterEvent', until: failedMaster, ended: () => (stale = true) };
+        };
+        const b = start(fencedArgs(name), kubeconfigFileVia(OPERATOR_KUBECONFIG, proxy.port));
+        await b.started();
+        const c = minimalCluster(name);
+        c.spec.workers.replicas = 1;
+        // A short backoff: b's stale view is past it when b takes over (within it, nothing is planned).
+        c.spec.podRecovery = { ...(c.spec.podRecovery ?? {}), backoff: { initialSeconds: 1, maxSeconds: 2 } };
+        await s.ns.apply(c);
+        const isReady = (x: any) => x.status?.conditions?.some((k: any) => k.type === 'Ready' && k.status === 'True');
+        const first = await s.ns.until('computecluster', name, 'Ready', isReady, 60_000);
+        await s.ns.annotate('pod', `${name}-master`, { 'sim.gaffer.dev/fail-after': '0s' });
+        await waitFor("b's pod cache stopped at the failed master", async () => stale, 30_000);
+        const replaced = await s.ns.until(
+          'computecluster',
+          name,
+          'master replaced by a, one restart',
+          (x) => x.status?.master?.restarts === 1 && x.status?.master?.uid !== first.status.master.uid && isReady(x),
+          60_000,
+        );
+        a.signal('SIGTERM'); // releases the Lease: b leads within about a second
+        await a.wait();
+        await waitFor('b leads', () => b.isLeader(), 30_000);
+        await sleep(8000);
+        const during = await s.ns.get('computecluster', name);
+        expect(during.status.master.restarts, 'restarts counted while b led on a stale pod cache').to.equal(1);
+        expect(
+          b.logs.some(
+            (l) => l.message === 'the pod cache is behind the API server; counting nothing until it catches up',
+          ),
+          'b said why it waited',
+        ).to.equal(true);
+        // Its pod watch released, b catches up: still one restart, Ready, the same master.
+        proxy.fault = () => undefined;
+        proxy.cutAll();
+        await sleep(5000);
+        const after = await s.ns.until('computecluster', name, 'Ready', isReady, 60_000);
+        expect(after.status.master.restarts).to.equal(1);
+        expect(after.status.master.uid).to.equal(replaced.status.master.uid);
+      } finally {
+        await proxy.stop();
+      }
+    });
+
     /** a logged why it lost, and exited 1 at once after fencing its writes. */
     const exitedAtOnce = async (a: OperatorProcess, why: RegExp) => {
       expect(await a.wait(), 'a exits non-zero so that its Deployment restarts it as a standby').to.equal(1);
