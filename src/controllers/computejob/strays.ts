@@ -18,9 +18,11 @@ const DEFAULT_NODE_LOSS_SECONDS = Number(
 export const nodeLossSecondsOf = (ctx: JobContext): number =>
   ctx.cluster?.spec.podRecovery.nodeLossSeconds ?? DEFAULT_NODE_LOSS_SECONDS;
 
+/** Its containers ended: kept for its logs, nothing to stop. */
+const exited = (p: V1Pod): boolean => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
+
 /** A pod that still runs (or may): neither exited nor already being deleted. */
-const alive = (p: V1Pod): boolean =>
-  !isTerminating(p) && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed';
+const alive = (p: V1Pod): boolean => !isTerminating(p) && !exited(p);
 
 /**
  * Deletes every driver of the job that is alive and is not `keep` (the active attempt's pod
@@ -50,7 +52,4 @@ export function stopStrayDrivers(ctx: JobContext, out: Outcome, keep?: string): 
  * terminating until the node comes back).
  */
 const terminatingGracefully = (p: V1Pod): boolean =>
-  isTerminating(p) &&
-  p.metadata?.deletionGracePeriodSeconds !== 0 &&
-  p.status?.phase !== 'Succeeded' &&
-  p.status?.phase !== 'Failed';
+  isTerminating(p) && p.metadata?.deletionGracePeriodSeconds !== 0 && !exited(p);

@@ -74,7 +74,8 @@ function driverMissing(ctx: JobContext, out: Outcome, a: Attempt, pod: V1Pod | u
     // tried again once its backoff has passed, not at every reconcile (its deletion wakes nothing:
     // a pod not Gaffer's is not in the cache).
     const conflict = ctx.driverConflict?.pod === a.podName ? ctx.driverConflict : undefined;
-    const waitOut = conflict?.retryAt !== undefined && conflict.retryAt > out.now;
+    const retryAt = conflict?.retryAt;
+    const waitOut = retryAt !== undefined && retryAt > out.now;
     if (!waitOut) {
       const driver = buildDriverPod(ctx.job, ctx.cluster, a.index, desiredWorkerCount(ctx.cluster));
       createUnlessRefused(ctx, out, { kind: 'createDriver', pod: driver });
@@ -82,7 +83,7 @@ function driverMissing(ctx: JobContext, out: Outcome, a: Attempt, pod: V1Pod | u
     // After the create: the conflict is what the job says, not a refusal of a create it retries.
     if (conflict)
       out.progress = { reason: JOB_REASONS.PodConflict, message: conflictMessage('ComputeJob', [conflict]) };
-    if (waitOut) out.wake(conflict.retryAt!);
+    if (waitOut) out.wake(retryAt);
   }
 }
 
