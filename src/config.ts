@@ -21,6 +21,7 @@ export interface OperatorConfig {
   metricsPort: number;
   logLevel: LogLevel;
   gracefulShutdownMs: number;
+  cacheSyncTimeoutMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
   resyncPeriodMs: number;
@@ -144,6 +145,13 @@ const FLAGS: Flag[] = [
     kind: 'duration',
     default: '30s',
     help: 'on SIGTERM, how long reconciles in flight may take to finish',
+  },
+  {
+    name: 'cache-sync-timeout',
+    key: 'cacheSyncTimeoutMs',
+    kind: 'duration',
+    default: '2m',
+    help: 'a new leader that cannot list its caches within this exits (another replica may lead)',
   },
   {
     name: 'backoff-base',

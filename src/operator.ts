@@ -165,7 +165,14 @@ export function buildOperator(cfg: OperatorConfig, log: Logger): Operator {
     healthAddr: { host: cfg.bindAddress, port: cfg.healthPort },
     metricsAddr: { host: cfg.bindAddress, port: cfg.metricsPort },
     gracefulShutdownMs: cfg.gracefulShutdownMs,
+    cacheSyncTimeoutMs: cfg.cacheSyncTimeoutMs,
     fenceWrites: (reason) => client.fenceWrites(reason),
+    // Nothing was reconciled: the Lease is released so that another replica may lead at once,
+    // and the Deployment restarts this one (its API server connection may be what failed).
+    cachesNotReady: () => {
+      client.fenceWrites('caches not ready');
+      void (elector?.release() ?? Promise.resolve()).finally(() => exitWhenLogged(1));
+    },
   });
   return { manager, client, caches, metrics, controllers };
 }

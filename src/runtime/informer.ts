@@ -57,11 +57,19 @@ export interface InformerHooks {
 const isQuietEnd = (err: unknown): boolean =>
   err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
 
+/** What a resync found: how far the cache had been from the API server. `listed: false`: stopped first. */
+export type ResyncResult =
+  { listed: true; objects: number; added: number; updated: number; deleted: number } | { listed: false };
+
 /** An informer as the manager runs it, whatever it caches. */
 export interface RunnableInformer {
   readonly resource: string;
   readonly hasSynced: boolean;
+  /** When the LIST the cache last holds began (ms since the epoch); undefined before the first. */
+  readonly listStartedAt: number | undefined;
   start(): void;
+  /** Lists again now, the watch in flight given up; resolves once the cache holds that list. */
+  resync(): Promise<ResyncResult>;
   stop(): Promise<void>;
 }
 
@@ -88,6 +96,15 @@ export class Informer<T extends KObject> implements RunnableInformer {
   private running: Promise<void> | undefined;
   private syncedOnce = false;
   private wake: (() => void) | undefined;
+  /** resync() was called: list again before the next watch. */
+  private relistWanted = false;
+  /** Callers of resync() waiting for a LIST that begins after their call. */
+  private resyncWaiters: ((r: ResyncResult) => void)[] = [];
+  /** Callers of resync() the next LIST answers (it begins after they asked). */
+  private answering: ((r: ResyncResult) => void)[] = [];
+  private lastListStartedAt: number | undefined;
+  /** What the last LIST changed in the cache. */
+  private lastResync: ResyncResult = { listed: false };
   /** Aborts a LIST in flight on stop(). */
   private readonly stopping = new AbortController();
   private readonly backoff: Backoff;
@@ -120,6 +137,9 @@ export class Informer<T extends KObject> implements RunnableInformer {
   get hasSynced(): boolean {
     return this.syncedOnce;
   }
+  get listStartedAt(): number | undefined {
+    return this.lastListStartedAt;
+  }
 
   on(handler: (e: InformerEvent<T>) => void): void {
     this.handlers.push(handler);
@@ -148,12 +168,31 @@ export class Informer<T extends KObject> implements RunnableInformer {
     this.running ??= this.loop();
   }
 
+  /**
+   * A cache may be behind the API server for as long as its watch is stuck, and nothing on this
+   * side can tell (a quiet resource looks the same). A new leader calls this before it acts: the
+   * LIST (a quorum read) shows at least everything written before the call, whatever the watch
+   * missed. Waits, through the usual backoff, until a LIST begun after the call has been applied.
+   */
+  resync(): Promise<ResyncResult> {
+    if (this.stopped) return Promise.resolve({ listed: false });
+    return new Promise((resolve) => {
+      this.resyncWaiters.push(resolve);
+      // Set before the abort: the watch's end (called within abort()) must read as asked for, not
+      // as a watch that closed at once (a failure, backed off).
+      this.relistWanted = true;
+      this.watchHandle?.abort();
+      this.wake?.();
+    });
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopping.abort();
     this.watchHandle?.abort();
     this.wake?.();
     await this.running;
+    for (const w of [...this.answering.splice(0), ...this.resyncWaiters.splice(0)]) w({ listed: false });
   }
 
   private async loop(): Promise<void> {
@@ -161,7 +200,16 @@ export class Informer<T extends KObject> implements RunnableInformer {
     let rv: string | undefined;
     while (!this.stopped) {
       try {
-        rv ??= await this.relist();
+        if (this.relistWanted) {
+          this.relistWanted = false;
+          rv = undefined;
+          this.answering.push(...this.resyncWaiters.splice(0));
+        }
+        if (rv === undefined) {
+          rv = await this.relist();
+          for (const w of this.answering.splice(0)) w(this.lastResync);
+        }
+        if (this.relistWanted) continue;
         // Each event's resourceVersion is kept as it arrives: after a failure the next watch starts
         // from the last event applied, not from where this one started (the server would replay
         // events already applied, and the cache would go back in time meanwhile).
@@ -208,6 +256,7 @@ export class Informer<T extends KObject> implements RunnableInformer {
 
   /** Lists everything (paged) and replaces the store, emitting the differences. */
   private async relist(): Promise<string> {
+    const startedAt = Date.now();
     const fresh = new Map<string, T>();
     let cont: string | undefined;
     let rv: string;
@@ -222,8 +271,16 @@ export class Informer<T extends KObject> implements RunnableInformer {
       rv = page.resourceVersion;
     } while (cont);
     this.opts.hooks?.relisted?.(this.resource);
-    for (const key of this.store.keys()) if (!fresh.has(key)) this.remove(key);
-    for (const obj of fresh.values()) this.upsert(obj);
+    const diff = { listed: true as const, objects: fresh.size, added: 0, updated: 0, deleted: 0 };
+    for (const key of this.store.keys()) if (!fresh.has(key) && this.remove(key)) diff.deleted++;
+    for (const obj of fresh.values()) {
+      const change = this.upsert(obj);
+      if (change === 'replaced') diff.deleted++;
+      if (change === 'added' || change === 'replaced') diff.added++;
+      if (change === 'updated') diff.updated++;
+    }
+    this.lastResync = diff;
+    this.lastListStartedAt = startedAt;
     if (!this.syncedOnce) {
       this.syncedOnce = true;
       this.opts.hooks?.synced?.(this.resource, true);
@@ -276,40 +333,47 @@ export class Informer<T extends KObject> implements RunnableInformer {
         const why = failure ?? (isQuietEnd(err) ? undefined : err);
         if (httpStatus(why) === 410) return reject(new GoneError());
         if (why) return reject(why);
-        if (!err && !events && Date.now() - startedAt < SHORT_WATCH_MS && !this.stopped)
+        if (!err && !events && Date.now() - startedAt < SHORT_WATCH_MS && !this.stopped && !this.relistWanted)
           return reject(new Error(`the watch closed within ${SHORT_WATCH_MS} ms without any event`));
         resolve(rv);
       };
       this.source.watch(rv, onEvent, onDone).then((h) => {
         this.watchHandle = h;
-        if (this.stopped || failure) h.abort();
+        if (this.stopped || failure || this.relistWanted) h.abort();
       }, reject);
     });
   }
 
-  private upsert(obj: T): void {
+  /** Stores the object; what that changed. */
+  private upsert(obj: T): 'same' | 'added' | 'updated' | 'replaced' {
     const key = objectKey(obj);
     let old = this.store.get(key);
-    if (old && old.metadata?.resourceVersion === obj.metadata?.resourceVersion) return;
+    if (old && old.metadata?.resourceVersion === obj.metadata?.resourceVersion) return 'same';
+    let replaced = false;
     // Another object under the same name (deleted and created again while the watch was down, seen
     // by a relist): handlers see the old one's delete, then an add, as client-go's DeltaFIFO
     // replace does, never an "update" from one object to another (a pod's name is reused per index).
     if (old && old.metadata?.uid !== obj.metadata?.uid) {
       this.remove(key);
       old = undefined;
+      replaced = true;
     }
     if (old) this.indexRemove(key, old);
     this.store.set(key, obj);
     for (const name of this.indexers.keys()) this.indexAdd(name, key, obj);
     this.emit(old ? { type: 'update', obj, old } : { type: 'add', obj });
+    if (replaced) return 'replaced';
+    return old ? 'updated' : 'added';
   }
 
-  private remove(key: string): void {
+  /** Whether there was an object under the key. */
+  private remove(key: string): boolean {
     const old = this.store.get(key);
-    if (!old) return;
+    if (!old) return false;
     this.store.delete(key);
     this.indexRemove(key, old);
     this.emit({ type: 'delete', obj: old });
+    return true;
   }
 
   private indexAdd(name: string, key: string, obj: T): void {

@@ -4,7 +4,7 @@
 import type { Server } from 'node:http';
 import type { Controller } from './controller.ts';
 import { closeServer, startHealthServer, startMetricsServer } from './health.ts';
-import type { RunnableInformer } from './informer.ts';
+import type { ResyncResult, RunnableInformer } from './informer.ts';
 import type { LeaderElector } from './leaderelection.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
@@ -19,16 +19,44 @@ export interface ManagerOptions {
   metricsAddr: { host: string; port: number };
   gracefulShutdownMs: number;
   /**
+   * How long caches may take to sync (and, on becoming the leader, to be listed again) before the
+   * controllers start; past it the operator gives up (`cachesNotReady`), as controller-runtime's
+   * CacheSyncTimeout does, instead of holding the Lease and doing nothing.
+   */
+  cacheSyncTimeoutMs: number;
+  /** The caches did not get ready in time: nothing was written; the caller releases the Lease and exits. */
+  cachesNotReady(): void;
+  /**
    * Stops every write of the operator's API client at once, those in flight included; reads go on.
    * Called when another replica may be the leader from now on (see leadershipLost and shutdown).
    */
   fenceWrites(reason: string): void;
 }
 
+/** While waiting for caches, how often to say which. */
+const CACHE_WAIT_LOG_MS = 15_000;
+
+/** Per resource (summed over namespaces): objects listed, and what the LIST changed in the cache. */
+function changesByResource(informers: RunnableInformer[], results: ResyncResult[]) {
+  const out: Record<string, { objects: number; added: number; updated: number; deleted: number }> = {};
+  informers.forEach((inf, n) => {
+    const r = results[n];
+    if (!r?.listed) return;
+    const o = (out[inf.resource] ??= { objects: 0, added: 0, updated: 0, deleted: 0 });
+    o.objects += r.objects;
+    o.added += r.added;
+    o.updated += r.updated;
+    o.deleted += r.deleted;
+  });
+  return out;
+}
+
 export class Manager {
   private servers: Server[] = [];
   private controllersStarted = false;
   private stopping = false;
+  /** Leadership was lost: controllers never start (the process is exiting). */
+  private lost = false;
 
   constructor(private readonly o: ManagerOptions) {}
 
@@ -65,10 +93,66 @@ export class Manager {
     if (this.controllersStarted || this.stopping) return;
     this.controllersStarted = true;
     this.o.metrics.isLeader.set({ name: 'gaffer' }, 1);
-    while (!this.synced && !this.stopping) await new Promise((r) => setTimeout(r, 100));
-    if (this.stopping) return;
+    if (!(await this.cachesReady(Date.now()))) return;
     this.o.log.info('caches synced; starting controllers', { controllers: this.o.controllers.map((c) => c.name) });
     for (const c of this.o.controllers) c.start();
+  }
+
+  /** Whether the controllers may start: caches ready within the bound, and still leading, not stopping. */
+  private async cachesReady(ledAt: number): Promise<boolean> {
+    const pending = new Set<RunnableInformer>();
+    const names = () => [...new Set([...pending].map((i) => i.resource))];
+    const work = this.syncAndRelist(ledAt, pending);
+    const deadline = ledAt + this.o.cacheSyncTimeoutMs;
+    let done = false;
+    void work.finally(() => (done = true));
+    while (!done) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      await Promise.race([work, new Promise((r) => setTimeout(r, Math.min(left, CACHE_WAIT_LOG_MS)))]);
+      if (!done && Date.now() < deadline)
+        this.o.log.info('waiting for caches before starting controllers', { pending: names() });
+    }
+    if (this.stopping || this.lost) return false;
+    if (done) return true;
+    this.o.log.error('caches not ready within the cache sync timeout; exiting without having reconciled', {
+      pending: names(),
+      cacheSyncTimeoutMs: this.o.cacheSyncTimeoutMs,
+    });
+    this.stopping = true;
+    this.o.cachesNotReady();
+    return false;
+  }
+
+  /**
+   * Waits for every cache's first sync. A leader then lists again each cache whose LIST began
+   * before it led: a standby's caches synced long ago, and a watch can stall with nothing to tell
+   * it from a quiet one, so a new leader acting on them would write status from the past (a
+   * master replaced minutes ago). Caches listed after it led are fresh.
+   */
+  private async syncAndRelist(ledAt: number, pending: Set<RunnableInformer>): Promise<void> {
+    const { informers } = this.o;
+    for (const i of informers) if (!i.hasSynced) pending.add(i);
+    while (!this.synced && !this.stopping && !this.lost) {
+      for (const i of pending) if (i.hasSynced) pending.delete(i);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    pending.clear();
+    if (!this.o.elector || this.stopping || this.lost) return;
+    const stale = informers.filter((i) => (i.listStartedAt ?? 0) < ledAt);
+    if (!stale.length) return;
+    const started = Date.now();
+    const results = await Promise.all(
+      stale.map((i) => {
+        pending.add(i);
+        return i.resync().finally(() => pending.delete(i));
+      }),
+    );
+    if (!results.every((r) => r.listed)) return; // stopped meanwhile
+    this.o.log.info('caches listed again on becoming the leader', {
+      tookMs: Date.now() - started,
+      changes: changesByResource(stale, results),
+    });
   }
 
   /**
@@ -78,6 +162,7 @@ export class Manager {
    * The caller exits; a Deployment's restart brings this replica back as a standby.
    */
   leadershipLost(): void {
+    this.lost = true;
     this.o.fenceWrites('leadership lost');
     this.o.metrics.isLeader.set({ name: 'gaffer' }, 0);
     for (const c of this.o.controllers) void c.stop(0);

@@ -383,7 +383,7 @@ describe('controller runtime on the real control plane', function () {
       }
     }
 
-    it('a new leader whose pod cache is behind its cluster cache counts no master restart twice: it confirms with live reads first', async () => {
+    it('a new leader whose pod watch is stuck behind its cluster cache lists again before it acts: no second master restart, no status from the past', async () => {
       const name = 'behind';
       const proxy = await clusterFaultProxy();
       try {
@@ -421,15 +421,26 @@ describe('controller runtime on the real control plane', function () {
         a.signal('SIGTERM'); // releases the Lease: b leads within about a second
         await a.wait();
         await waitFor('b leads', () => b.isLeader(), 30_000);
-        await sleep(8000);
-        const during = await s.ns.get('computecluster', name);
-        expect(during.status.master.restarts, 'restarts counted while b led on a stale pod cache').to.equal(1);
+        // b must have acted: a spec change it alone can carry out (a second worker), then its status.
+        await s.ns.patch('computecluster', name, { spec: { workers: { replicas: 2 } } });
+        const during = await s.ns.until(
+          'computecluster',
+          name,
+          'b observed the new spec',
+          (x) => x.status?.observedGeneration === x.metadata.generation && x.status?.workers?.desiredReplicas === 2,
+          60_000,
+        );
+        expect(during.status.master.restarts, 'restarts counted while b led with a stuck pod watch').to.equal(1);
+        expect(during.status.master.uid, "b's status names the master a made, not the failed one").to.equal(
+          replaced.status.master.uid,
+        );
+        const relisted = b.logs.find((l) => l.message === 'caches listed again on becoming the leader');
+        expect(relisted?.changes?.pods?.added, "b's LIST found the pods its stuck watch missed").to.be.greaterThan(0);
+        const order = ['caches listed again on becoming the leader', 'caches synced; starting controllers'];
         expect(
-          b.logs.some(
-            (l) => l.message === 'the pod cache is behind the API server; counting nothing until it catches up',
-          ),
-          'b said why it waited',
-        ).to.equal(true);
+          b.logs.map((l) => l.message).filter((m) => order.includes(m)),
+          'b listed again before it reconciled',
+        ).to.deep.equal(order);
         // Its pod watch released, b catches up: still one restart, Ready, the same master.
         proxy.fault = () => undefined;
         proxy.cutAll();
@@ -437,6 +448,77 @@ describe('controller runtime on the real control plane', function () {
         const after = await s.ns.until('computecluster', name, 'Ready', isReady, 60_000);
         expect(after.status.master.restarts).to.equal(1);
         expect(after.status.master.uid).to.equal(replaced.status.master.uid);
+      } finally {
+        await proxy.stop();
+      }
+    });
+
+    it('a new leader that cannot list its caches again within --cache-sync-timeout exits without writing and releases the Lease', async () => {
+      const name = 'nolist';
+      const proxy = await clusterFaultProxy();
+      try {
+        const a = start(fencedArgs(name));
+        await waitFor('a leads', () => a.isLeader(), 30_000);
+        const c = minimalCluster(name);
+        await s.ns.apply(c);
+        await s.ns.until(
+          'computecluster',
+          name,
+          'Ready',
+          (x) => x.status?.conditions?.some((k: any) => k.type === 'Ready' && k.status === 'True'),
+          60_000,
+        );
+        const b = start(
+          [...fencedArgs(name), '--cache-sync-timeout', '5s'],
+          kubeconfigFileVia(OPERATOR_KUBECONFIG, proxy.port),
+        );
+        await b.started();
+        await waitFor(
+          'b synced',
+          async () => b.logs.some((l) => l.message === 'cache synced' && l.resource === 'pods'),
+          30_000,
+          100,
+        );
+        // From now on b's pod LISTs are never answered (an API server that cannot serve them).
+        proxy.fault = (r) =>
+          r.method === 'GET' && !r.watch && r.path.endsWith('/pods') ? { kind: 'hold' } : undefined;
+        a.signal('SIGTERM');
+        expect(await a.wait()).to.equal(0);
+        await waitFor('b leads', () => b.isLeader(), 30_000, 100);
+        const ledAt = Date.now();
+        expect(await b.wait(), 'b exits non-zero, so that its Deployment restarts it').to.equal(1);
+        const took = Date.now() - ledAt;
+        expect(took, `b gave up after ${took} ms`).to.be.lessThan(5_000 + 5_000);
+        const gaveUp = b.logs.find(
+          (l) => l.message === 'caches not ready within the cache sync timeout; exiting without having reconciled',
+        );
+        expect(gaveUp?.pending, 'b said which cache it waited for').to.deep.equal(['pods']);
+        expect(
+          b.logs.some((l) => l.message === 'caches synced; starting controllers'),
+          'b never reconciled',
+        ).to.equal(false);
+        expect(
+          b.logs.some((l) => l.message === 'released the lease'),
+          'b released the Lease',
+        ).to.equal(true);
+        expect(
+          auditedWrites(b.identity!).filter((w) => !w.what.startsWith('update leases')),
+          'writes by b',
+        ).to.deep.equal([]);
+        // Another replica leads at once and reconciles.
+        const c2 = start(fencedArgs(name));
+        await waitFor('c leads', () => c2.isLeader(), 15_000, 100);
+        await s.ns.patch('computecluster', name, { spec: { workers: { replicas: 2 } } });
+        await s.ns.until(
+          'computecluster',
+          name,
+          'two workers, by c',
+          (x) =>
+            x.status?.observedGeneration === x.metadata.generation &&
+            x.status?.workers?.desiredReplicas === 2 &&
+            x.status.workers.readyReplicas === 2,
+          60_000,
+        );
       } finally {
         await proxy.stop();
       }

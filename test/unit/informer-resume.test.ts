@@ -83,3 +83,135 @@ describe('Informer: a watch silent past its idle timeout', () => {
     expect(restarts).to.deep.equal([]);
   });
 });
+
+describe('Informer.resync: a new leader lists again whatever its watch missed', () => {
+  /** A source whose watch never delivers (held, as a stuck stream is) and whose LISTs are gated by the test. */
+  function heldSource() {
+    const s = {
+      lists: 0,
+      current: 10,
+      watchedFrom: [] as string[],
+      gate: undefined as Promise<void> | undefined,
+      /** Holds the watch's handle back (a watch still being opened). */
+      watchGate: undefined as Promise<void> | undefined,
+      /** LISTs to fail before answering. */
+      failLists: 0,
+      source: undefined as unknown as ListWatchSource<Obj>,
+    };
+    s.source = {
+      resource: 'objs',
+      list: async ({ signal }) => {
+        s.lists++;
+        const rv = s.current; // what the server holds when the LIST begins
+        // A LIST gives up when its signal aborts (stop(), its timeout), as the real one does.
+        const aborted = new Promise<never>((_, reject) =>
+          signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
+        );
+        await Promise.race([s.gate, aborted]);
+        if (s.failLists > 0 && s.failLists--) throw new Error('503 ServiceUnavailable');
+        return { items: [obj(rv)], resourceVersion: String(rv) };
+      },
+      watch: async (rv, _onEvent, onDone) => {
+        s.watchedFrom.push(rv);
+        await s.watchGate;
+        // Aborting a watch ends it quietly and at once, within abort(), as transport.ts does.
+        return { abort: () => onDone(undefined) };
+      },
+    };
+    return s;
+  }
+  /** Starts an informer on the source; the failures it counted. */
+  const run = (s: ReturnType<typeof heldSource>, backoffMs = 1) => {
+    const restarts: string[] = [];
+    const inf = new Informer(s.source, silentLogger(), {
+      minBackoffMs: backoffMs,
+      maxBackoffMs: backoffMs * 2,
+      hooks: { restarted: (r) => restarts.push(r) },
+    });
+    inf.start();
+    return { inf, restarts };
+  };
+  const until = async (cond: () => boolean) => {
+    const deadline = Date.now() + 5000;
+    while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+    expect(cond(), 'condition reached in time').to.equal(true);
+  };
+
+  it('lists again, applies what the stuck watch missed, and watches from the new list without counting a failure', async () => {
+    const s = heldSource();
+    const { inf, restarts } = run(s);
+    await until(() => s.watchedFrom.length === 1);
+    s.current = 20; // written while the watch is stuck
+    expect(await inf.resync()).to.deep.equal({ listed: true, objects: 1, added: 0, updated: 1, deleted: 0 });
+    expect(inf.get('ns/a')?.v).to.equal(20);
+    await until(() => s.watchedFrom.length === 2);
+    expect(s.watchedFrom).to.deep.equal(['10', '20']);
+    expect(s.lists).to.equal(2);
+    expect(restarts).to.deep.equal([]);
+    await inf.stop();
+  });
+
+  it('called while a LIST is in flight, waits for one that begins after the call', async () => {
+    const s = heldSource();
+    let open!: () => void;
+    s.gate = new Promise((r) => (open = r));
+    const { inf } = run(s);
+    await until(() => s.lists === 1); // the first LIST began at 10 and is not answered yet
+    s.current = 30;
+    const resynced = inf.resync();
+    s.gate = undefined;
+    open();
+    expect((await resynced).listed).to.equal(true);
+    expect(s.lists, 'a second LIST, begun after the call').to.equal(2);
+    expect(inf.get('ns/a')?.v).to.equal(30);
+    await inf.stop();
+  });
+
+  it('called while the watch is still being opened: that watch is given up when it opens, and a LIST follows', async () => {
+    const s = heldSource();
+    let open!: () => void;
+    s.watchGate = new Promise((r) => (open = r));
+    const { inf, restarts } = run(s);
+    await until(() => s.watchedFrom.length === 1); // asked for, its handle not returned yet
+    s.current = 40;
+    const resynced = inf.resync();
+    s.watchGate = undefined;
+    open();
+    expect(await resynced).to.deep.equal({ listed: true, objects: 1, added: 0, updated: 1, deleted: 0 });
+    expect(inf.get('ns/a')?.v).to.equal(40);
+    expect(restarts).to.deep.equal([]);
+    await inf.stop();
+  });
+
+  it('called during the backoff after a failed LIST: tried at once, not after the backoff', async () => {
+    const s = heldSource();
+    s.failLists = 1;
+    const { inf } = run(s, 60_000);
+    await until(() => s.lists === 1 && s.failLists === 0); // failed; now waiting up to a minute
+    const t0 = Date.now();
+    expect((await inf.resync()).listed).to.equal(true);
+    expect(Date.now() - t0, 'ms to the LIST').to.be.lessThan(1000);
+    await inf.stop();
+  });
+
+  it('whose LIST fails: waits through the backoff for one that succeeds', async () => {
+    const s = heldSource();
+    const { inf } = run(s);
+    await until(() => s.watchedFrom.length === 1);
+    s.failLists = 2;
+    s.current = 50;
+    const r = await inf.resync();
+    expect(s.lists, 'the first LIST, two failed ones, the one that answered').to.equal(4);
+    expect(r).to.deep.equal({ listed: true, objects: 1, added: 0, updated: 1, deleted: 0 });
+    await inf.stop();
+  });
+
+  it('resolves on stop, so that a leader shutting down does not hang on it', async () => {
+    const s = heldSource();
+    s.gate = new Promise(() => {}); // no LIST is ever answered
+    const { inf } = run(s);
+    const resynced = inf.resync();
+    await inf.stop();
+    expect(await resynced).to.deep.equal({ listed: false });
+  });
+});
