@@ -38,7 +38,17 @@ import {
 import { LiveNodeCheck } from '../../src/controllers/common/nodecheck.ts';
 import { backoffSeconds } from '../../src/controllers/common/time.ts';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
-import { NOW, clusterPods, masterPod, node, nodes, withState, workerPod, type PodState } from '../fixtures/pods.ts';
+import {
+  NOW,
+  clusterPods,
+  masterPod,
+  node,
+  nodes,
+  withState,
+  workerPod,
+  timestamp,
+  type PodState,
+} from '../fixtures/pods.ts';
 import { minimalCluster } from '../fixtures/specs.ts';
 import { disagreement, liveChecks, type LiveCheck } from '../../src/controllers/computecluster/confirm.ts';
 
@@ -957,6 +967,12 @@ describe('pod health', () => {
       expect((await check.lookup(pods, NOW - 20_000, async () => 'found')).goneSince?.('n1')).to.equal(undefined);
       expect((await check.lookup(pods, NOW, async () => 'notFound')).goneSince?.('n1')).to.equal(NOW);
     });
+  });
+  it('a node that never reported Ready counts from its registration, not from now (else it is never lost)', () => {
+    const silent = (createdAgoS: number) =>
+      nodes({ metadata: { name: 'n1', creationTimestamp: timestamp(NOW - createdAgoS * 1000) }, status: {} });
+    expect(podProblem(withState(w), silent(61), r, NOW).problem?.reason).to.equal('NodeLost');
+    expect(podProblem(withState(w), silent(30), r, NOW)).to.deep.equal({ nodeLossAt: NOW + 30_000 });
   });
   it('a node NotReady for less than nodeLossSeconds: when it would count as lost', () => {
     const notYet = nodes(node('n1', { ready: false, sinceS: 30 }));

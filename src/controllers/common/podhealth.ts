@@ -69,7 +69,9 @@ function terminatedSummary(p: V1Pod): string {
 
 export function nodeReadySince(node: V1Node | undefined): { ready: boolean; since?: number } {
   const c = node?.status?.conditions?.find((x) => x.type === 'Ready');
-  return { ready: c?.status === 'True', since: ms(c?.lastTransitionTime) };
+  // A node that never reported Ready (its kubelet never posted, or a condition without a time)
+  // has not been Ready since it was registered: counted from "now" instead, it would never be lost.
+  return { ready: c?.status === 'True', since: ms(c?.lastTransitionTime) ?? ms(node?.metadata?.creationTimestamp) };
 }
 
 /** A pod that ended (Failed or Succeeded) will never run again: it needs replacing. */
