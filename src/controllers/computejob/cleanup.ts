@@ -1,12 +1,11 @@
 // spec.cleanupPolicy, and stopping drivers: what a job leaves running when it stops.
-import { isTerminating, nameOf, uidOf } from '../../kube/meta.ts';
+import { hasExited, isTerminating, nameOf, uidOf } from '../../kube/meta.ts';
 import type { JobContext, Outcome } from './context.ts';
 
 /** Deletes every driver pod still running (a finished or suspended job runs nothing). */
 export function stopDrivers(ctx: JobContext, out: Outcome): void {
   for (const p of ctx.drivers) {
-    const ended = p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
-    if (!isTerminating(p) && !ended) out.act({ kind: 'deleteDriver', name: nameOf(p), uid: uidOf(p) });
+    if (!isTerminating(p) && !hasExited(p)) out.act({ kind: 'deleteDriver', name: nameOf(p), uid: uidOf(p) });
   }
 }
 

@@ -4,7 +4,7 @@
 // on its driver's failure may see first (pure).
 import type { Attempt } from '../../api/v1alpha1/index.ts';
 import { names } from '../../builders/labels.ts';
-import { isTerminating, uidOf } from '../../kube/meta.ts';
+import { hasExited, isTerminating, uidOf } from '../../kube/meta.ts';
 import { finishedAtOf } from './attempts.ts';
 import type { JobContext } from './context.ts';
 
@@ -43,5 +43,5 @@ export function masterPodLostAt(ctx: JobContext, uid: string | undefined): numbe
     const grace = (m.metadata.deletionGracePeriodSeconds ?? 0) * 1000;
     return Date.parse(String(m.metadata.deletionTimestamp)) - grace;
   }
-  return m.status?.phase === 'Failed' || m.status?.phase === 'Succeeded' ? finishedAtOf(m) : undefined;
+  return hasExited(m) ? finishedAtOf(m) : undefined;
 }

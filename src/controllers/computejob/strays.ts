@@ -4,7 +4,7 @@
 // attempt and would never plan that delete again. So every reconcile of an unfinished job
 // deletes them, as the Job controller removes active pods beyond the one it wants (pure).
 import { podRecoverySchema } from '../../api/v1alpha1/computecluster.ts';
-import { isTerminating, nameOf, uidOf } from '../../kube/meta.ts';
+import { hasExited, isTerminating, nameOf, uidOf } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
 import { nodeLoss } from '../common/podhealth.ts';
 import type { JobContext, Outcome } from './context.ts';
@@ -18,11 +18,8 @@ const DEFAULT_NODE_LOSS_SECONDS = Number(
 export const nodeLossSecondsOf = (ctx: JobContext): number =>
   ctx.cluster?.spec.podRecovery.nodeLossSeconds ?? DEFAULT_NODE_LOSS_SECONDS;
 
-/** Its containers ended: kept for its logs, nothing to stop. */
-const exited = (p: V1Pod): boolean => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
-
 /** A pod that still runs (or may): neither exited nor already being deleted. */
-const alive = (p: V1Pod): boolean => !isTerminating(p) && !exited(p);
+const alive = (p: V1Pod): boolean => !isTerminating(p) && !hasExited(p);
 
 /**
  * Deletes every driver of the job that is alive and is not `keep` (the active attempt's pod
@@ -52,4 +49,4 @@ export function stopStrayDrivers(ctx: JobContext, out: Outcome, keep?: string): 
  * terminating until the node comes back).
  */
 const terminatingGracefully = (p: V1Pod): boolean =>
-  isTerminating(p) && p.metadata?.deletionGracePeriodSeconds !== 0 && !exited(p);
+  isTerminating(p) && p.metadata?.deletionGracePeriodSeconds !== 0 && !hasExited(p);
