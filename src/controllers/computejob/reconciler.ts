@@ -22,8 +22,7 @@ import type { ReconcileContext, ReconcileResult, Reconciler } from '../../runtim
 import type { Cache } from '../../runtime/informer.ts';
 import { namespacedKey } from '../../runtime/keys.ts';
 import { CLUSTER_REF } from '../computecluster/reconciler.ts';
-import { Refusals } from '../computecluster/refusals.ts';
-import { conflictMessage, type PodConflict } from '../common/claim.ts';
+import { conflictMessage } from '../common/claim.ts';
 import { Expectations } from '../common/expectations.ts';
 import { LiveNodeCheck } from '../common/nodecheck.ts';
 import {
@@ -37,7 +36,8 @@ import {
   type ApiErrorTest,
 } from '../common/writes.ts';
 import type { JobAction } from './actions.ts';
-import type { CreatedDriver, DriverConflict, Refused } from './context.ts';
+import type { Refused } from './context.ts';
+import { JobMemories, type JobMemory } from './memory.ts';
 import { whyDriverNotAdoptable } from './claim.ts';
 import { decideJob } from './decide.ts';
 import { DepartedDrivers } from './departed.ts';
@@ -84,25 +84,8 @@ export class ComputeJobReconciler implements Reconciler {
   private readonly departed = new DepartedDrivers(DEPARTED_KEEP_MS);
   /** Driver creates and deletes sent and not yet seen in the cache, per job (watches.ts lowers them). */
   readonly expectations = new Expectations();
-  /** A pod of the active driver's name the job cannot adopt, per job: reported until it goes. */
-  private readonly conflicts = new Map<string, PodConflict>();
-  /** Conflicts in a row, for the backoff of the next create (a foreign pod's deletion wakes nothing). */
-  private readonly conflictRetries = new Refusals();
-  /** Creates the API server refused, per job and action (`<key>/<kind>`): reported, retried with backoff. */
-  private readonly refusals = new Refusals();
-  /** Jobs whose create was refused (or found its name taken) just now: reconciled again at once, to say so. */
-  private readonly reportNow = new Set<string>();
-  /**
-   * The uid each job's state above belongs to: a job deleted and created again under the same
-   * name (`kubectl replace --force`, Argo CD Replace) may reach one reconcile as one queue item,
-   * and must not inherit its predecessor's refusals, conflicts or expectations.
-   */
-  private readonly uids = new Map<string, string>();
-  /**
-   * The last driver created per job: a driver the cache never showed is still known to have
-   * existed (decide). Forgotten with the rest when the job's uid changes (`uids`).
-   */
-  private readonly created = new Map<string, CreatedDriver>();
+  /** Refusals, a conflict, the last driver created: per job (memory.ts). */
+  private readonly memories = new JobMemories();
   /** A driver's node absent from the cache is confirmed gone live before the driver is judged lost. */
   private readonly nodeCheck: LiveNodeCheck;
 
@@ -117,9 +100,10 @@ export class ComputeJobReconciler implements Reconciler {
   async reconcile(key: string, { log }: ReconcileContext): Promise<ReconcileResult | void> {
     const obj = this.d.jobs.get(key);
     if (!obj || obj.metadata.deletionTimestamp) return this.forget(key);
-    if (this.uids.get(key) !== uidOf(obj)) {
-      this.forget(key);
-      this.uids.set(key, uidOf(obj));
+    let mem = this.memories.get(key);
+    if (mem?.uid !== uidOf(obj)) {
+      this.forget(key); // another job under this name: its predecessor's expectations go too
+      mem = this.memories.start(key, uidOf(obj));
     }
     const checked = validateStoredJob(obj);
     if (!checked.ok) return stallInvalidSpec(this.d.client, JOB_REF, obj, checked.errors);
@@ -132,17 +116,20 @@ export class ComputeJobReconciler implements Reconciler {
       log.debug('waiting for the cache to show driver writes', { creates: waiting.creates, deletes: waiting.deletes });
       return { requeueAfterMs: Math.max(0, waiting.expiresAt - Date.now()) + 50 };
     }
-    const { status, actions, wakeAt } = await this.decide(key, job, log);
+    const { status, actions, wakeAt } = await this.decide(key, mem, job, log);
     // A conflict lasts while the job still wants that driver: each create tries the name again.
-    if (!actions.some((a) => a.kind === 'createDriver')) this.clearConflict(key);
+    if (!actions.some((a) => a.kind === 'createDriver')) mem.clearConflict();
     if (!statusEqual(status, obj.status)) await writeStatus(this.d.client, JOB_REF, obj, status);
     for (const a of actions) {
-      const done = await this.run(key, obj, job, a, log);
+      const done = await this.run(key, mem, obj, job, a, log);
       if (done && a.kind === 'deleteJob') return; // the job is gone: nothing left to requeue
     }
     // A create refused (or its name taken) just now is said on the job's conditions by the next reconcile, at once.
-    if (this.reportNow.delete(key)) return { requeueAfterMs: 0 };
-    const due = [wakeAt, this.conflictRetries.retryAt(key)]
+    if (mem.reportNow) {
+      mem.reportNow = false;
+      return { requeueAfterMs: 0 };
+    }
+    const due = [wakeAt, mem.conflictRetryAt]
       .filter((t): t is number => t !== undefined)
       .map((t) => Math.max(0, t - Date.now()) + 50);
     return { requeueAfterMs: Math.min(this.d.resyncMs, ...due) };
@@ -151,36 +138,25 @@ export class ComputeJobReconciler implements Reconciler {
   /** The job is gone: what was kept for it goes too. */
   private forget(key: string): void {
     this.expectations.forget(key);
-    this.conflicts.delete(key);
-    this.conflictRetries.clear(key);
-    this.created.delete(key);
-    for (const kind of REFUSABLE) this.refusals.clear(`${key}/${kind}`);
-    this.reportNow.delete(key);
-    this.uids.delete(key);
-  }
-
-  /** The pod holding the driver's name, with when the create may be tried again. */
-  private conflictOf(key: string): DriverConflict | undefined {
-    const c = this.conflicts.get(key);
-    return c && { ...c, retryAt: this.conflictRetries.retryAt(key) };
+    this.memories.forget(key);
   }
 
   /**
    * The refused creates of the job, for its decision: due again when their backoff has passed,
    * or at once when the spec changed since (the fix may be in it).
    */
-  private refusedOf(key: string, generation: number | undefined, now: number): Refused {
+  private refusedOf(mem: JobMemory, generation: number | undefined, now: number): Refused {
     const out: Refused = {};
     for (const kind of REFUSABLE) {
-      const message = this.refusals.message(`${key}/${kind}`);
+      const message = mem.refusals.message(kind);
       if (message === undefined) continue;
-      out[kind] = { message, retryAt: this.refusals.pending(`${key}/${kind}`, now, generation)?.retryAt ?? now };
+      out[kind] = { message, retryAt: mem.refusals.pending(kind, now, generation)?.retryAt ?? now };
     }
     return out;
   }
 
   /** The decision from the caches: the job's cluster, drivers, its master pod and the drivers' nodes. */
-  private async decide(key: string, job: ValidComputeJob, log: ReconcileContext['log']) {
+  private async decide(key: string, mem: JobMemory, job: ValidComputeJob, log: ReconcileContext['log']) {
     const clusterName = job.spec.clusterRef?.name ?? nameOf(job);
     // The API server applies the CRD's defaults whenever it serves an object (also to objects
     // stored before a default was added), so a cached cluster has every defaulted field: the
@@ -196,29 +172,30 @@ export class ComputeJobReconciler implements Reconciler {
     return decideJob(job, cluster, drivers, nodes, now, {
       gone: this.departed.of(key, now),
       masters: master ? [master] : [],
-      driverConflict: this.conflictOf(key),
-      refused: this.refusedOf(key, job.metadata.generation, now),
-      createdDriver: this.created.get(key),
+      driverConflict: mem.driverConflict,
+      refused: this.refusedOf(mem, job.metadata.generation, now),
+      createdDriver: mem.created,
     });
   }
 
   /** Carries out one action; API errors it lists as done are; a refusal it reports is. */
   private async run(
     key: string,
+    mem: JobMemory,
     obj: ComputeJob,
     job: ValidComputeJob,
     a: JobAction,
     log: ReconcileContext['log'],
   ): Promise<boolean> {
     try {
-      await this.perform(key, obj, job, a, log);
-      if (isRefusable(a.kind)) this.refusals.clear(`${key}/${a.kind}`);
+      await this.perform(key, mem, obj, job, a, log);
+      if (isRefusable(a.kind)) mem.refusals.clear(a.kind);
       return true;
     } catch (e) {
       const policy = ERRORS[a.kind];
       if (tolerated(e, policy.done)) return false;
       if (!isRefusable(a.kind) || !isRefused(e)) throw e;
-      this.refused(key, obj, job, a.kind, errorMessage(e), log);
+      this.refused(mem, obj, job, a.kind, errorMessage(e), log);
       return false;
     }
   }
@@ -229,25 +206,25 @@ export class ComputeJobReconciler implements Reconciler {
    * the server's message changes.
    */
   private refused(
-    key: string,
+    mem: JobMemory,
     obj: ComputeJob,
     job: ValidComputeJob,
     kind: Refusable,
     message: string,
     log: ReconcileContext['log'],
   ): void {
-    const k = `${key}/${kind}`;
-    if (this.refusals.message(k) !== message) {
+    if (mem.refusals.message(kind) !== message) {
       this.d.events.record(obj, 'Warning', JOB_REASONS.FailedCreate, message);
       log.warn('the API server refused an object', { kind, error: message });
     }
-    const r = this.refusals.record(k, message, Date.now(), job.spec.backoff, job.metadata.generation);
-    this.reportNow.add(key);
+    const r = mem.refusals.record(kind, message, Date.now(), job.spec.backoff, job.metadata.generation);
+    mem.reportNow = true;
     log.debug('create refused; retrying after backoff', { kind, retryAt: new Date(r.retryAt).toISOString() });
   }
 
   private async perform(
     key: string,
+    mem: JobMemory,
     obj: ComputeJob,
     job: ValidComputeJob,
     a: JobAction,
@@ -262,7 +239,7 @@ export class ComputeJobReconciler implements Reconciler {
         await this.d.client.deleteCustom(CLUSTER_REF, ns, a.name, a.uid);
         return log.info('deleted ephemeral cluster', { cluster: a.name });
       case 'createDriver':
-        return this.createDriver(key, obj, job, a.pod, log);
+        return this.createDriver(key, mem, obj, job, a.pod, log);
       case 'deleteDriver':
         return this.deleteDriver(key, ns, a, log);
       case 'deleteJob':
@@ -276,6 +253,7 @@ export class ComputeJobReconciler implements Reconciler {
   /** A driver create, expected until the cache shows it; a name already taken is claimed. */
   private async createDriver(
     key: string,
+    mem: JobMemory,
     obj: ComputeJob,
     job: ValidComputeJob,
     pod: V1Pod,
@@ -284,14 +262,14 @@ export class ComputeJobReconciler implements Reconciler {
     this.expectations.expectCreate(key, nameOf(pod));
     try {
       const made = await this.d.client.createPod(namespaceOf(job), pod);
-      this.created.set(key, { name: nameOf(pod), uid: uidOf(made) });
+      mem.created = { name: nameOf(pod), uid: uidOf(made) };
       log.info('created driver pod', { pod: nameOf(pod) });
     } catch (e) {
       this.expectations.createObserved(key, nameOf(pod)); // no watch event will come for it
       if (!isAlreadyExists(e)) throw e;
-      return this.driverNameTaken(key, obj, job, nameOf(pod), log);
+      return this.driverNameTaken(mem, obj, job, nameOf(pod), log);
     }
-    this.clearConflict(key);
+    mem.clearConflict();
   }
 
   /**
@@ -300,7 +278,7 @@ export class ComputeJobReconciler implements Reconciler {
    * Warning event when it changes), never deleted, tried again with the job's backoff.
    */
   private async driverNameTaken(
-    key: string,
+    mem: JobMemory,
     obj: ComputeJob,
     job: ValidComputeJob,
     name: string,
@@ -313,26 +291,18 @@ export class ComputeJobReconciler implements Reconciler {
       ownerUid: uidOf(job),
       whyNot: (p) => whyDriverNotAdoptable(job, clusterName, p),
       adopt: async (p) => {
-        if (await this.adoptDriver(obj, p, log)) this.created.set(key, { name, uid: uidOf(p) });
+        if (await this.adoptDriver(obj, p, log)) mem.created = { name, uid: uidOf(p) };
       },
       // Our own earlier create went through though its answer was lost: remembered as a create.
-      own: (p) => this.created.set(key, { name, uid: uidOf(p) }),
+      own: (p) => (mem.created = { name, uid: uidOf(p) }),
     });
-    if (!conflict) return this.clearConflict(key);
+    if (!conflict) return mem.clearConflict();
     const message = conflictMessage('ComputeJob', [conflict]);
-    const prev = this.conflicts.get(key);
-    if (prev?.pod !== conflict.pod || prev.why !== conflict.why) {
+    if (mem.isNewConflict(conflict)) {
       this.d.events.record(obj, 'Warning', JOB_REASONS.PodConflict, message);
       log.warn('a pod the job cannot adopt holds its driver name', { pod: name, why: conflict.why });
     }
-    this.conflicts.set(key, conflict);
-    this.conflictRetries.record(key, message, Date.now(), job.spec.backoff);
-    this.reportNow.add(key);
-  }
-
-  private clearConflict(key: string): void {
-    this.conflicts.delete(key);
-    this.conflictRetries.clear(key);
+    mem.recordConflict(conflict, message, Date.now(), job.spec.backoff);
   }
 
   /** Sets the job as the orphan driver's controller (uid precondition). */
