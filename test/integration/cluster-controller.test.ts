@@ -36,6 +36,7 @@ function clusterManifest(
     workerAnnotations?: Record<string, string>;
     /** Binds every worker to this node, past the scheduler. */
     workerNodeName?: string;
+    workerNodeSelector?: Record<string, string>;
     masterAnnotations?: Record<string, string>;
     masterPorts?: any[];
     serviceType?: string;
@@ -90,6 +91,7 @@ function clusterManifest(
           spec: {
             ...sec,
             ...(o.workerNodeName ? { nodeName: o.workerNodeName } : {}),
+            ...(o.workerNodeSelector ? { nodeSelector: o.workerNodeSelector } : {}),
             containers: [
               {
                 name: 'worker',
@@ -612,6 +614,72 @@ describe('ComputeCluster controller', function () {
       );
       for (const p of await workerPods('unpull'))
         expect(p.metadata.labels['compute.gaffer.dev/revision']).to.equal(c.status.revision.workers);
+    });
+
+    it('says why a worker does not start: an image error at once, an unschedulable one after startupDeadlineSeconds; recreates nothing; clears once it runs', async () => {
+      const stalled = (c: any) => cond(c, 'Stalled');
+      // An image that cannot be pulled: reported at once (the default deadline is 900 s).
+      await s.ns.apply(
+        clusterManifest('nopull', { replicas: 1, workerAnnotations: { 'sim.gaffer.dev/image-pull-error': 'true' } }),
+      );
+      const pull = await s.ns.until(
+        'computecluster',
+        'nopull',
+        'Stalled by the image',
+        (c) => stalled(c)?.status === 'True' && /^(ErrImagePull|ImagePullBackOff)$/.test(stalled(c)?.reason ?? ''),
+        30_000,
+      );
+      expect(stalled(pull).message).to.match(/^pod nopull-worker-0 cannot start: /);
+      expect([cond(pull, 'Ready')?.status, cond(pull, 'Ready')?.reason]).to.deep.equal(['False', stalled(pull).reason]);
+      expect(pull.status.phase, 'it may yet start: not Failed').to.equal('Pending');
+      // No node fits: reported once the pod is 3 s old, with the scheduler's own message. The label
+      // value is this run's namespace: a label left on a node by an aborted run cannot match it.
+      const label = 'gaffer.dev/startup-test';
+      await s.ns.apply(
+        clusterManifest('nofit', {
+          replicas: 1,
+          workerNodeSelector: { [label]: s.ns.name },
+          recovery: { startupDeadlineSeconds: 3 },
+        }),
+      );
+      const uid = (await s.ns.until('pod', 'nofit-worker-0', 'created', (p) => p.metadata.uid)).metadata.uid;
+      const fit = await s.ns.until(
+        'computecluster',
+        'nofit',
+        'Stalled: Unschedulable',
+        (c) => stalled(c)?.status === 'True' && stalled(c)?.reason === 'Unschedulable',
+        30_000,
+      );
+      expect(stalled(fit).message).to.match(
+        /^pod nofit-worker-0 did not start within startupDeadlineSeconds 3: 0\/\d+ nodes are available/,
+      );
+      const createdAt = Date.parse((await s.ns.get('pod', 'nofit-worker-0')).metadata.creationTimestamp);
+      expect(Date.parse(stalled(fit).lastTransitionTime) - createdAt, 'not before the deadline').to.be.at.least(3000);
+      // Events are sent without waiting for them: looked for until they are there.
+      const said = (cluster: string, pod: string) =>
+        waitFor(
+          `a PodStartupBlocked event naming ${pod}`,
+          async () => (await s.ns.events('PodStartupBlocked', cluster)).some((e) => e.note?.startsWith(`pod ${pod} `)),
+          15_000,
+          200,
+        );
+      await said('nopull', 'nopull-worker-0');
+      await said('nofit', 'nofit-worker-0');
+      await sleep(3000);
+      expect((await s.ns.get('pod', 'nofit-worker-0')).metadata.uid, 'the pod is not recreated').to.equal(uid);
+      expect(await eventCount('PodStartupBlocked', 'nofit'), 'no event per reconcile').to.be.at.most(2);
+      // A node it fits: it runs, and the condition clears.
+      const n = (await s.ns.get('pod', 'nofit-master')).spec.nodeName;
+      await k(['label', 'node', n, `${label}=${s.ns.name}`, '--overwrite']);
+      try {
+        const ok = await ready('nofit');
+        expect([stalled(ok)?.status, stalled(ok)?.reason]).to.deep.equal(['False', 'NotStalled']);
+        expect((await s.ns.get('pod', 'nofit-worker-0')).metadata.uid).to.equal(uid);
+      } finally {
+        await k(['label', 'node', n, `${label}-`]);
+        await s.ns.delete('computecluster', 'nofit');
+        await s.ns.delete('computecluster', 'nopull');
+      }
     });
 
     it('scales down a broken worker waiting for its backoff before any healthy one (#5)', async () => {

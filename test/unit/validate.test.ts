@@ -56,6 +56,7 @@ describe('offline validation (the schema the CRDs carry)', () => {
       resetAfterSeconds: 600,
       crashLoop: { maxContainerRestarts: 5, windowSeconds: 600 },
       nodeLossSeconds: 60,
+      startupDeadlineSeconds: 900,
     });
     expect(s.master.template.spec.containers[0].ports[0].protocol).to.equal('TCP');
   });

@@ -257,10 +257,19 @@ export const podRecoverySchema = obj(
       }),
       { default: 60 },
     ),
+    startupDeadlineSeconds: opt(
+      int({
+        minimum: 1,
+        maximum: 86400,
+        description:
+          "Seconds a pod (master or worker) may take from its creation to Running. Past it the cluster is Stalled (reason: the pod's blocker as its kubelet or the scheduler says it, such as Unschedulable or CreateContainerConfigError, else StartupTimeout) with a Warning event PodStartupBlocked naming the pod; image errors are reported at once (ErrImagePull and ImagePullBackOff as ImagePullBackOff, InvalidImageName, ErrImageNeverPull). A pod held by scheduling gates (SchedulingGated) is not reported. Only reported: the pod is not recreated (a new pod would meet the same blocker), and the condition clears once it runs.",
+      }),
+      { default: 900 },
+    ),
   },
   {
     description:
-      'How the operator replaces pods, master and workers, that the kubelet cannot heal: failed, exited, evicted, deleted, crash-looping or on a lost node.',
+      'How the operator replaces pods, master and workers, that the kubelet cannot heal: failed, exited, evicted, deleted, crash-looping or on a lost node; and reports pods that do not start.',
   },
 );
 
@@ -390,7 +399,7 @@ export const computeClusterStatusSchema = obj(
     phase: opt(
       oneOf(['Pending', 'Running', 'Degraded', 'Suspended', 'Failed'] as const, {
         description:
-          'Summary for printer columns (the conditions say more): Pending until first Ready, Running, Degraded (it has run and now the master or a worker is broken), Suspended, Failed (Stalled).',
+          "Summary for printer columns (the conditions say more): Pending until first Ready, Running, Degraded (it has run and now the master or a worker is broken or does not start), Suspended, Failed (Stalled by the master's restart limit or an invalid spec).",
       }),
     ),
     conditions: opt(

@@ -64,6 +64,11 @@ export const CLUSTER_REASONS = {
   Progressing: 'Progressing',
   MasterRestartLimit: 'MasterRestartLimit',
   NoFailure: 'NoFailure',
+  /**
+   * Stalled/Ready of a cluster with a pod past podRecovery.startupDeadlineSeconds that nothing says
+   * why (else the kubelet's or scheduler's reason, such as Unschedulable or ImagePullBackOff).
+   */
+  StartupTimeout: 'StartupTimeout',
   // ServicesReady (and Ready): the API server refused a Service, or both are applied
   ServiceRefused: 'ServiceRefused',
   ServicesApplied: 'ServicesApplied',
@@ -73,6 +78,8 @@ export const CLUSTER_REASONS = {
   TemplateChanged: 'TemplateChanged',
   RestartCluster: 'RestartCluster',
   ScaleDown: 'ScaleDown',
+  /** A Warning event: a pod did not start (startupDeadlineSeconds, or an image error at once). */
+  PodStartupBlocked: 'PodStartupBlocked',
 } as const;
 export type ClusterReason = (typeof CLUSTER_REASONS)[keyof typeof CLUSTER_REASONS];
 

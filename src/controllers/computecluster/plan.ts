@@ -20,6 +20,7 @@ import {
   type RetiringPod,
 } from './recovery.ts';
 import { brokenWorkers, desiredWorkerCount, replaceBroken, scaleAndRoll, type WorkersStep } from './workers.ts';
+import { startupDeadline, type StartupBlocked } from './startupdeadline.ts';
 
 export { desiredWorkerCount, maxUnavailableCount, scaleDownOrder } from './workers.ts';
 export type { Observed } from './observe.ts';
@@ -35,6 +36,8 @@ export interface ClusterPlan {
   wakeAt?: number;
   desiredWorkers: number;
   stalled?: { reason: string; message: string };
+  /** Pods that did not start (startupdeadline.ts): reported as Stalled, nothing is done to them. */
+  startupBlocked?: StartupBlocked;
   /** What is being done, for the Reconciling condition. */
   progress: string[];
   observed: Observed;
@@ -92,6 +95,7 @@ export function planCluster(
   const gate = backoffGate(c, now);
   const { pending, redo, master } = retirements(c, seen.observed, gate, now);
   const { broken, scaled } = planWorkers(c, seen.observed, master, [...seen.forceDeletes, ...redo], gate, now);
+  const startup = startupDeadline(seen.observed, c.spec.podRecovery.startupDeadlineSeconds, now);
   const intent = recoveryIntent(
     c,
     {
@@ -111,9 +115,10 @@ export function planCluster(
     intent,
     recovery: plannedRecovery(c, intent, pending),
     actions: ordered([...seen.forceDeletes, ...redo, ...master.actions, ...broken.actions, ...scaled.actions]),
-    wakeAt: soonest(seen.wakeAt, master.wakeAt, broken.wakeAt, scaled.wakeAt),
+    wakeAt: soonest(seen.wakeAt, master.wakeAt, broken.wakeAt, scaled.wakeAt, startup.wakeAt),
     desiredWorkers: desiredWorkerCount(c),
     stalled: master.stalled,
+    startupBlocked: startup.blocked,
     progress: [...master.progress, ...broken.progress, ...scaled.progress],
     observed: seen.observed,
   };

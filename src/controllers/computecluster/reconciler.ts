@@ -8,10 +8,11 @@ import {
   VERSION,
   validateStoredCluster,
   type ComputeCluster,
+  type ComputeClusterStatus,
   type ComputeJob,
   type ValidComputeCluster,
 } from '../../api/v1alpha1/index.ts';
-import { CLUSTER_REASONS } from '../../api/v1alpha1/reasons.ts';
+import { CLUSTER_REASONS, CONDITIONS } from '../../api/v1alpha1/reasons.ts';
 import { LABELS } from '../../builders/labels.ts';
 import { hasCurrentWiring, masterRevision, revisionToRelabel, workerRevision } from '../../builders/pods.ts';
 import { controllerRef, isControlledBy } from '../../builders/owner.ts';
@@ -134,10 +135,18 @@ export class ComputeClusterReconciler implements Reconciler {
       );
 
     let current: ComputeCluster = obj;
+    // Said once, by the first write that carries it (acting after the intent may fail).
+    let announced = false;
+    const announce = (written: ComputeClusterStatus) => {
+      if (!announced) this.reportStartupBlocked(obj, written, plan, log);
+      announced = true;
+    };
     // Written before acting: an operator killed between the two never forgets a replacement.
     const intent = plan.intent && statusOf(obj, this.createFailures.message(key), this.conflicts.message(key));
-    if (intent && !statusEqual(intent, obj.status))
+    if (intent && !statusEqual(intent, obj.status)) {
       current = await writeStatus(this.d.client, CLUSTER_REF, obj, intent);
+      announce(intent);
+    }
     await this.act(key, obj, plan, log);
     const outcome = await this.createPods(key, obj, c, createsOf(plan.actions), now, log, plan.held);
     // Conflicts are found by creating: while no create is tried, the last ones stand.
@@ -147,7 +156,30 @@ export class ComputeClusterReconciler implements Reconciler {
 
     const status = statusOf(current, outcome.refused, conflict);
     if (!statusEqual(status, current.status)) await writeStatus(this.d.client, CLUSTER_REF, current, status);
+    announce(status);
     return { requeueAfterMs: this.requeueAfter(key, plan) };
+  }
+
+  /**
+   * A Warning event when the written status newly says a pod does not start: Stalled turned True
+   * for it, or now names another pod or reason (a changed detail, such as the scheduler's node
+   * count or how many more pods wait, is no new event). Called once the status saying so is written.
+   */
+  private reportStartupBlocked(
+    obj: ComputeCluster,
+    written: ComputeClusterStatus,
+    plan: ClusterPlan,
+    log: ReconcileContext['log'],
+  ): void {
+    const b = plan.startupBlocked;
+    const stalled = (s?: ComputeClusterStatus) => s?.conditions?.find((k) => k.type === CONDITIONS.Stalled);
+    const now = stalled(written);
+    if (!b || plan.stalled || now?.status !== 'True' || now.reason !== b.reason) return;
+    const was = stalled(obj.status);
+    const samePod = !!was?.message?.startsWith(`pod ${b.pods[0]} `);
+    if (was?.status === 'True' && was.reason === now.reason && samePod) return;
+    this.d.events.record(obj, 'Warning', CLUSTER_REASONS.PodStartupBlocked, now.message ?? b.message);
+    log.warn('a pod did not start', { pods: b.pods, reason: b.reason, message: b.message });
   }
 
   /** Why the plan's count disagrees with the live pods (confirm.ts), if it does: then nothing is written or sent. */

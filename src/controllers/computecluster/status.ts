@@ -45,7 +45,9 @@ function tally(c: ValidComputeCluster, plan: ClusterPlan, serviceError: string |
   const masterReady = !!m && isReady(m) && !obs.masterProblem;
   const workersReady = ready >= desired && updated >= Math.min(desired, workers.length) && workers.length === desired;
   const suspended = c.spec.suspend;
-  const stalled = plan.stalled;
+  // A pod that does not start stalls the cluster as a restart limit does (both wait for a fix).
+  const blocked = plan.startupBlocked && { reason: plan.startupBlocked.reason, message: plan.startupBlocked.message };
+  const stalled = plan.stalled ?? (suspended ? undefined : blocked);
   // Without its Services the cluster cannot be reached (GAFFER_MASTER_ADDR is the master Service).
   const readyNow = !suspended && !stalled && !serviceError && masterReady && workersReady;
   const counts = { desired, workers: workers.length, ready, updated };
@@ -69,6 +71,7 @@ function readyCondition(t: Tally): ConditionInput {
 
 function reconcilingCondition(plan: ClusterPlan): ConditionInput {
   const type = CONDITIONS.Reconciling;
+  // A pod that does not start leaves the rest going on (a rollout, a scale-up): said as it is.
   if (plan.stalled) return { type, status: 'False', reason: R.Stalled, message: 'waiting for a change (see Stalled)' };
   if (!plan.progress.length && !plan.actions.some((a) => a.kind !== 'event')) {
     return { type, status: 'False', reason: R.Reconciled, message: 'the pods match the spec' };
@@ -135,15 +138,16 @@ function conditions(c: ValidComputeCluster, s: StatusInputs, t: Tally): Conditio
 
 /**
  * Pending until first Ready; Degraded once it has run and something is broken (not merely
- * being added by a scale-up or a rollout); Failed when stalled.
+ * being added by a scale-up or a rollout); Failed when stalled by the restart limit (a pod that
+ * does not start leaves it Pending or Degraded: it may yet start).
  */
 function phaseOf(prev: ComputeClusterStatus, plan: ClusterPlan, t: Tally): ComputeClusterStatus['phase'] {
   if (t.suspended) return 'Suspended';
-  if (t.stalled) return 'Failed';
+  if (plan.stalled) return 'Failed';
   if (t.readyNow) return 'Running';
   const hasRun = prev.phase === 'Running' || prev.phase === 'Degraded';
   if (!hasRun) return 'Pending';
-  const broken = !t.masterReady || plan.observed.problems.size > 0;
+  const broken = !t.masterReady || plan.observed.problems.size > 0 || !!plan.startupBlocked;
   return broken ? 'Degraded' : 'Running';
 }
 

@@ -2,6 +2,7 @@
 import { ATTEMPT_END_REASONS, DISRUPTION_REASONS, external, type Reason } from '../../api/v1alpha1/reasons.ts';
 import { nameOf } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
+import { startupBlocker } from '../common/startup.ts';
 
 export interface AttemptEnd {
   exitCode?: number;
@@ -61,15 +62,8 @@ export function exitOf(pod: V1Pod): AttemptEnd {
 
 /** Why a driver pod has not started: the container's waiting reason, or Unschedulable. */
 export function blockerOf(pod: V1Pod | undefined): { reason: Reason; message: string } {
-  const waiting = pod?.status?.containerStatuses?.map((c) => c.state?.waiting).find((w) => w?.reason);
-  if (waiting?.reason) return { reason: external(waiting.reason), message: waiting.message ?? waiting.reason };
-  const sched = pod?.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
-  if (sched) {
-    return {
-      reason: sched.reason !== undefined ? external(sched.reason) : ATTEMPT_END_REASONS.Unschedulable,
-      message: sched.message ?? 'the driver pod could not be scheduled',
-    };
-  }
+  const b = pod && startupBlocker(pod);
+  if (b) return { reason: external(b.reason), message: b.message };
   const message = pod ? `driver pod ${nameOf(pod)} did not start` : 'the driver pod was not created';
   return { reason: ATTEMPT_END_REASONS.StartupTimeout, message };
 }
