@@ -15,7 +15,9 @@
 //                                        disrupted from MASTER_EFFECT_MS before the job was created
 //                       failed        <= attemptCount
 //                     where "disrupted" is one credit per pod (uid) a fault hit: a pod made to fail
-//                     or crash-loop, or seen on a node while that node was made NotReady. Credits
+//                     or crash-loop, or seen on a node while that node was made NotReady or was
+//                     not Ready (a node stays NotReady past its fault when the API server restarts
+//                     meanwhile, and the scheduler may place pods on it before its taint). Credits
 //                     only add up (a counter may lag them, never exceed them), so a restarted operator
 //                     that counts one loss twice is caught, a slow one is not blamed. Reported again
 //                     only when the excess grows (one loss counted twice is one violation).
@@ -52,6 +54,8 @@ export interface ClusterView {
   ready: boolean;
   masterRestarts: number;
   podsReplaced: number;
+  /** status.recovery.lastReason and lastFailureTime: what the operator counted last (for a violation's detail). */
+  lastCounted?: string;
 }
 
 export interface JobView {
@@ -71,6 +75,8 @@ export interface JobView {
 
 export interface Snapshot {
   at: number;
+  /** Nodes whose Ready condition is not True (a fault's label may be off while the node still is). */
+  notReadyNodes?: ReadonlySet<string>;
   pods: PodView[];
   clusters: ClusterView[];
   jobs: JobView[];
@@ -123,6 +129,9 @@ export function clusterView(c: any): ClusterView {
     ready: ready?.status === 'True' && ready.observedGeneration === c.metadata.generation,
     masterRestarts: c.status?.master?.restarts ?? 0,
     podsReplaced: c.status?.recovery?.podsReplaced ?? 0,
+    lastCounted: c.status?.recovery?.lastReason
+      ? `${c.status.recovery.lastReason} at ${c.status.recovery.lastFailureTime ?? '?'}`
+      : undefined,
   };
 }
 
@@ -313,6 +322,7 @@ export class CounterCheck {
           'status.recovery.podsReplaced',
           c.podsReplaced,
           this.credit(c.uid, 'podsReplaced'),
+          c.lastCounted && `last counted: ${c.lastCounted}`,
         ),
       );
       out.push(
@@ -323,6 +333,7 @@ export class CounterCheck {
           'status.master.restarts',
           c.masterRestarts,
           this.credit(c.uid, 'masterRestarts'),
+          c.lastCounted && `last counted: ${c.lastCounted}`,
         ),
       );
     }
@@ -331,7 +342,15 @@ export class CounterCheck {
       const now = { masterRestarts: 0, podsReplaced: 0, attemptCount: j.attemptCount, failed: j.failed };
       out.push(...this.compare(s.at, obj, j.uid, now));
       out.push(
-        ...this.bound(s.at, obj, j.uid, 'status.attemptCount', j.attemptCount, this.attemptBound(j), j.attempts),
+        ...this.bound(
+          s.at,
+          obj,
+          j.uid,
+          'status.attemptCount',
+          j.attemptCount,
+          this.attemptBound(j),
+          j.attempts && `attempts: ${j.attempts}`,
+        ),
       );
       out.push(...this.bound(s.at, obj, j.uid, 'status.failed', j.failed, j.attemptCount));
     }
@@ -356,12 +375,12 @@ export class CounterCheck {
     field: string,
     value: number,
     max: number,
-    more = '',
+    more: string | undefined = '',
   ): Violation[] {
     const key = `${uid}/${field}`;
     if (value - max <= (this.reported.get(key) ?? 0)) return [];
     this.reported.set(key, value - max);
-    const detail = `${field} is ${value}, the faults explain at most ${max}${more ? `; attempts: ${more}` : ''}`;
+    const detail = `${field} is ${value}, the faults explain at most ${max}${more ? `; ${more}` : ''}`;
     return [{ at, kind: 'counter-jump', object: obj, detail }];
   }
 }

@@ -188,7 +188,17 @@ export class Soak {
     const pods = (await Promise.all(this.namespaces.map((ns) => list(`/api/v1/namespaces/${ns}/pods`)))).flat();
     const clusters = (await Promise.all(this.namespaces.map((ns) => list(clustersPath(ns))))).flat();
     const jobs = (await Promise.all(this.namespaces.map((ns) => list(jobsPath(ns))))).flat();
-    return { at: Date.now(), pods: pods.map(podView), clusters: clusters.map(clusterView), jobs: jobs.map(jobView) };
+    const ready = (n: any) => n.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
+    const notReadyNodes = new Set<string>(
+      (await list('/api/v1/nodes')).filter((n) => !ready(n)).map((n) => n.metadata.name),
+    );
+    return {
+      at: Date.now(),
+      notReadyNodes,
+      pods: pods.map(podView),
+      clusters: clusters.map(clusterView),
+      jobs: jobs.map(jobView),
+    };
   }
 
   private async checkLeadership(): Promise<void> {
