@@ -82,6 +82,25 @@ const ACTIVE_JOB_PHASES = new Set(['Running']);
 /** How soon a cluster whose pod cache was found behind the API server is tried again. */
 const CACHE_CATCH_UP_MS = 1000;
 
+/**
+ * A loss counted (status.recovery, status.master.restarts) is said at info with what was seen:
+ * the one line that tells a real loss from one counted twice when reading a log.
+ */
+function logCounted(c: ValidComputeCluster, plan: ClusterPlan, log: ReconcileContext['log']): void {
+  const before = c.status?.recovery?.podsReplaced ?? 0;
+  const after = plan.intent?.recovery.podsReplaced ?? before;
+  if (after === before) return;
+  const lost = plan.observed.master ? nameOf(plan.observed.master) : undefined;
+  log.info('counted a pod loss', {
+    podsReplaced: after,
+    masterRestarts: plan.intent?.masterRestarts,
+    reason: plan.intent?.recovery.lastReason,
+    masterPod: lost ?? 'none in the cache',
+    masterUidInStatus: c.status?.master?.uid || undefined,
+    problems: Object.fromEntries([...plan.observed.problems].map(([pod, p]) => [pod, p.reason])),
+  });
+}
+
 export class ComputeClusterReconciler implements Reconciler {
   /** Pod creations the API server refused. */
   private readonly createFailures = new Refusals();
@@ -146,6 +165,7 @@ export class ComputeClusterReconciler implements Reconciler {
     if (intent && !statusEqual(intent, obj.status)) {
       current = await writeStatus(this.d.client, CLUSTER_REF, obj, intent);
       announce(intent);
+      logCounted(c, plan, log);
     }
     await this.act(key, obj, plan, log);
     const outcome = await this.createPods(key, obj, c, createsOf(plan.actions), now, log, plan.held);
