@@ -420,7 +420,8 @@ export class ComputeClusterReconciler implements Reconciler {
       if (refused?.status !== 'rejected') continue;
       if (!isRefused(refused.reason)) throw refused.reason;
       const message = errorMessage(refused.reason);
-      const { failures } = this.createFailures.record(key, message, now, c.spec.podRecovery.backoff);
+      // The backoff counts from the refusal, not from the reconcile's start (a slow reconcile ate into it).
+      const { failures } = this.createFailures.record(key, message, Date.now(), c.spec.podRecovery.backoff);
       log.warn('the API server refused a pod', { error: message, failures });
       this.d.events.record(obj, 'Warning', CLUSTER_REASONS.FailedCreate, message);
       return { refused: message, conflicts, tried: true };
