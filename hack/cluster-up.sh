@@ -137,9 +137,11 @@ start etcd "$BIN/etcd" --name=node0 --data-dir="$RUN/etcd" \
 wait_for etcd 60 curl -fsS http://127.0.0.1:$ETCD_PORT/health
 
 log "starting kube-apiserver"
-# The audit log records the writes of one ServiceAccount only (gaffer-system/gaffer-audited, which
+# The audit log records the writes of one ServiceAccount (gaffer-system/gaffer-audited, which
 # hack/local-cluster.ts binds to the chart's roles): tests that must prove who wrote what, and
-# when (no write by a replica that lost its Lease), run their operators as it; nothing else is logged.
+# when (no write by a replica that lost its Lease), run their operators as it. It also records
+# every pod deletion and eviction, by anyone (the taint manager, PodGC, kwok, an operator), so a
+# pod that vanished has a named deleter (the soak reads them). Nothing else is logged.
 cat > "$RUN/audit-policy.yaml" <<'AUDIT'
 apiVersion: audit.k8s.io/v1
 kind: Policy
@@ -148,6 +150,12 @@ rules:
 - level: Metadata
   users: ["system:serviceaccount:gaffer-system:gaffer-audited"]
   verbs: [create, update, patch, delete, deletecollection]
+- level: Metadata
+  resources: [{group: "", resources: [pods]}]
+  verbs: [delete, deletecollection]
+- level: Metadata
+  resources: [{group: "", resources: [pods/eviction]}]
+  verbs: [create]
 - level: None
 AUDIT
 # shellcheck disable=SC2086 # extra flags are words

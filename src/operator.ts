@@ -6,8 +6,8 @@ import { loadKubeConfig } from './kube/config.ts';
 import { leaseStore } from './kube/lease.ts';
 import { apiErrorFields } from './kube/errors.ts';
 import { POD_DELETION_COST } from './builders/labels.ts';
-import { customSource, nodeSource, podSource, serviceSource } from './kube/sources.ts';
-import type { V1Node, V1Pod, V1Service } from './kube/types.ts';
+import { budgetSource, customSource, nodeSource, podSource, serviceSource } from './kube/sources.ts';
+import type { V1Node, V1Pod, V1PodDisruptionBudget, V1Service } from './kube/types.ts';
 import type { OperatorConfig } from './config.ts';
 import { Controller } from './runtime/controller.ts';
 import { ComputeClusterReconciler, type ClusterDeps } from './controllers/computecluster/reconciler.ts';
@@ -37,6 +37,7 @@ export interface Caches {
   jobs: CacheSet<ComputeJob>;
   pods: CacheSet<V1Pod>;
   services: CacheSet<V1Service>;
+  budgets: CacheSet<V1PodDisruptionBudget>;
   nodes: CacheSet<V1Node>;
 }
 
@@ -82,6 +83,7 @@ function buildCaches(cfg: OperatorConfig, client: KubeClient, metrics: Metrics, 
     // The cache keeps, of a pod's annotations, only those a controller reads.
     pods: cacheFor(cfg, informer, (ns) => podSource(client, { ...managed(ns), annotations: [POD_DELETION_COST] })),
     services: cacheFor(cfg, informer, (ns) => serviceSource(client, managed(ns))),
+    budgets: cacheFor(cfg, informer, (ns) => budgetSource(client, managed(ns))),
     nodes: new CacheSet([informer(nodeSource(client))]),
   };
 }

@@ -89,6 +89,8 @@ export interface Violation {
   detail: string;
   /** The same violation seen again in a later snapshot has the same key (reported once). */
   key?: string;
+  /** Filled in for the report: deletions of the object's pods shortly before (from the audit log). */
+  deletions?: string[];
 }
 
 const L = {

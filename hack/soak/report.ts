@@ -16,7 +16,11 @@ export function formatReport(r: SoakReport): string {
     `faults injected: ${injected}${kinds ? ` (${kinds})` : ''}; skipped ${skipped} (no target), failed ${failed}`,
     ...r.faults.filter((f) => f.error).map((f) => `  failed at +${f.at}s ${f.kind}: ${f.target}: ${f.error}`),
     `invariant violations: ${r.violations.length}`,
-    ...r.violations.map((v) => `  ${new Date(v.at).toISOString().slice(11, 19)} ${v.kind}: ${v.object}: ${v.detail}`),
+    ...r.violations.flatMap((v) => [
+      `  ${new Date(v.at).toISOString().slice(11, 19)} ${v.kind}: ${v.object}: ${v.detail}`,
+      ...(v.deletions?.length ? ['    its pods deleted in the 2 minutes before (audit log):'] : []),
+      ...(v.deletions ?? []).map((d) => `      ${d}`),
+    ]),
     r.converged
       ? `converged: all clusters Ready and all jobs finished ${r.convergenceSeconds} s after the faults stopped`
       : `NOT converged within the bound; still pending: ${r.pending.join(', ')}`,

@@ -4,12 +4,14 @@
 // Everything it starts or changes is undone on the way out (cleanup()).
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { Api, authFromKubeconfig } from '../bench/api.ts';
 import { createNamespace } from '../bench/control-plane.ts';
 import { build } from '../bench/operator.ts';
-import { KUBECONFIG } from '../kubectl.ts';
+import { CLUSTER_DIR, KUBECONFIG } from '../kubectl.ts';
 import { OPERATOR_KUBECONFIG, OPERATOR_NAMESPACE, ensureCluster } from '../local-cluster.ts';
 import { clusterFaultProxy, kubeconfigFileVia, type FaultProxy } from '../fault-proxy.ts';
+import { deletionsBefore, readDeletions } from './deletions.ts';
 import { Injector, NOT_READY_LABEL, type FaultRecord } from './faults.ts';
 import {
   Convergence,
@@ -328,6 +330,15 @@ export class Soak {
     return out;
   }
 
+  /** Each cluster or job violation with its pods' deletions (who, when) in the 2 minutes before. */
+  private withDeletions(vs: Violation[]): Violation[] {
+    const all = readDeletions(join(CLUSTER_DIR, 'logs', 'audit.log'), this.namespaces);
+    return vs.map((v) => {
+      const m = /^compute(?:cluster|job) ([^/]+)\/(\S+)$/.exec(v.object);
+      return m ? { ...v, deletions: deletionsBefore(all, m[1]!, m[2]!, v.at, 120_000) } : v;
+    });
+  }
+
   report(conv: Convergence): SoakReport {
     const faults = this.injector?.records ?? [];
     const byKind: Record<string, number> = {};
@@ -345,7 +356,7 @@ export class Soak {
       jobs: this.jobs,
       faults,
       faultsByKind: byKind,
-      violations: this.violations,
+      violations: this.withDeletions(this.violations),
       converged: conv.convergedAt !== undefined,
       convergenceSeconds:
         conv.convergedAt === undefined ? undefined : Math.round((conv.convergedAt - conv.stoppedAt) / 100) / 10,

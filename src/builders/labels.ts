@@ -5,6 +5,8 @@ export const LABELS = {
   cluster: 'compute.gaffer.dev/cluster',
   role: 'compute.gaffer.dev/role',
   workerIndex: 'compute.gaffer.dev/worker-index',
+  /** The worker's group: spec.workerGroups[].name, or worker (spec.workers; absent on workers of older operators). */
+  workerGroup: 'compute.gaffer.dev/worker-group',
   revision: 'compute.gaffer.dev/revision',
   job: 'compute.gaffer.dev/job',
   attempt: 'compute.gaffer.dev/attempt',
@@ -17,13 +19,18 @@ export const LABELS = {
 
 export const POD_DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost';
 
+/** The default worker group's name: spec.workers, pods <cluster>-worker-<index>. */
+export const DEFAULT_GROUP = 'worker';
+
 export type Role = 'master' | 'worker' | 'driver';
 
 export const names = {
   master: (cluster: string) => `${cluster}-master`,
   masterService: (cluster: string) => `${cluster}-master`,
   workersService: (cluster: string) => `${cluster}-workers`,
-  worker: (cluster: string, index: number) => `${cluster}-worker-${index}`,
+  worker: (cluster: string, index: number, group: string = DEFAULT_GROUP) => `${cluster}-${group}-${index}`,
+  /** PodDisruptionBudgets: <cluster>-master, and <cluster>-<group> per worker group. */
+  budget: (cluster: string, roleOrGroup: string) => `${cluster}-${roleOrGroup}`,
   driver: (job: string, attempt: number) => `${job}-driver-${attempt}`,
 };
 

@@ -5,6 +5,7 @@ import type { ValidComputeCluster as ComputeCluster } from '../api/v1alpha1/inde
 import { labelOf, nameOf, namespaceOf, uidOf } from '../kube/meta.ts';
 import { revisionHash } from './hash.ts';
 import { LABELS, baseLabels, names, type Role } from './labels.ts';
+import { defaultGroup, groupNamed, groupOf, type WorkerGroup } from './groups.ts';
 import { controllerRef, type Owner } from './owner.ts';
 import { masterPorts } from './services.ts';
 
@@ -38,8 +39,15 @@ function injectEnv(containers: V1Container[] | undefined, env: V1EnvVar[]): V1Co
   });
 }
 
+/** spec.scheduling: the scheduler and priority of every pod whose template sets none. */
+export interface Scheduling {
+  schedulerName?: string;
+  priorityClassName?: string;
+}
+
 interface PodParts {
   name: string;
+  scheduling?: Scheduling;
   namespace: string;
   template: V1PodTemplateSpec;
   labels: Record<string, string>;
@@ -54,6 +62,8 @@ function buildPod(p: PodParts): V1Pod {
   const spec = structuredClone(p.template.spec ?? { containers: [] });
   spec.containers = injectEnv(spec.containers, p.env) ?? [];
   if (spec.initContainers) spec.initContainers = injectEnv(spec.initContainers, p.env);
+  if (p.scheduling?.schedulerName) spec.schedulerName ??= p.scheduling.schedulerName;
+  if (p.scheduling?.priorityClassName) spec.priorityClassName ??= p.scheduling.priorityClassName;
   if (p.hostname) spec.hostname = p.hostname;
   if (p.subdomain) spec.subdomain = p.subdomain;
   return {
@@ -85,12 +95,24 @@ const wiringOf = (c: ComputeCluster): Wiring => ({
 interface PodInputs {
   template: V1PodTemplateSpec;
   wiring: Wiring;
+  /** Absent when nothing is set, so that clusters without it keep the revision they had. */
+  scheduling?: Scheduling;
 }
 
-const masterInputs = (c: ComputeCluster): PodInputs => ({ template: c.spec.master.template, wiring: wiringOf(c) });
-const workerInputs = (c: ComputeCluster): PodInputs => ({ template: c.spec.workers.template, wiring: wiringOf(c) });
+/** spec.scheduling if it sets anything. */
+const schedulingOf = (c: ComputeCluster): Scheduling | undefined => {
+  const s = c.spec.scheduling;
+  return s && (s.schedulerName || s.priorityClassName) ? s : undefined;
+};
+const inputs = (c: ComputeCluster, template: V1PodTemplateSpec): PodInputs => {
+  const scheduling = schedulingOf(c);
+  return { template, wiring: wiringOf(c), ...(scheduling ? { scheduling } : {}) };
+};
+const masterInputs = (c: ComputeCluster): PodInputs => inputs(c, c.spec.master.template);
+const workerInputs = (c: ComputeCluster, g: WorkerGroup): PodInputs => inputs(c, g.pool.template);
 
-type PoolRole = Extract<Role, 'master' | 'worker'>;
+/** What a revision is of: the master, or one worker group (by name). */
+type RevisionOf = 'master' | { group: WorkerGroup };
 
 /** A role's revision (of its inputs) and the template-only revision pods of an older operator carry. */
 interface Revisions {
@@ -103,12 +125,15 @@ interface Revisions {
  * (a 100-worker cluster hashed its template 200 times per reconcile). Cached objects are never
  * mutated (a change arrives as a new object), so the object is the key and a WeakMap forgets it.
  */
-const revisionMemo = new WeakMap<ComputeCluster, Partial<Record<PoolRole, Revisions>>>();
+const revisionMemo = new WeakMap<ComputeCluster, Map<string, Revisions>>();
 
-function revisionsOf(c: ComputeCluster, role: PoolRole): Revisions {
+function revisionsOf(c: ComputeCluster, of: RevisionOf): Revisions {
   let memo = revisionMemo.get(c);
-  if (!memo) revisionMemo.set(c, (memo = {}));
-  return (memo[role] ??= hashInputs(role === 'master' ? masterInputs(c) : workerInputs(c)));
+  if (!memo) revisionMemo.set(c, (memo = new Map()));
+  const key = of === 'master' ? 'master' : `group:${of.group.name}`;
+  let r = memo.get(key);
+  if (!r) memo.set(key, (r = hashInputs(of === 'master' ? masterInputs(c) : workerInputs(c, of.group))));
+  return r;
 }
 
 const hashInputs = (inputs: PodInputs): Revisions => ({
@@ -117,7 +142,9 @@ const hashInputs = (inputs: PodInputs): Revisions => ({
 });
 
 export const masterRevision = (c: ComputeCluster) => revisionsOf(c, 'master').full;
-export const workerRevision = (c: ComputeCluster) => revisionsOf(c, 'worker').full;
+/** A worker group's revision (the default group's when none is named). */
+export const workerRevision = (c: ComputeCluster, g: WorkerGroup = defaultGroup(c)) =>
+  revisionsOf(c, { group: g }).full;
 
 /**
  * Whether a pod is of the current revision. Pods created before the revision covered the wiring
@@ -139,8 +166,11 @@ function isCurrent(pod: V1Pod, r: Revisions, stale: StaleWiring): boolean {
 }
 export const isCurrentMaster = (c: ComputeCluster, pod: V1Pod, stale = NONE) =>
   isCurrent(pod, revisionsOf(c, 'master'), stale);
-export const isCurrentWorker = (c: ComputeCluster, pod: V1Pod, stale = NONE) =>
-  isCurrent(pod, revisionsOf(c, 'worker'), stale);
+/** A worker of a group the spec no longer has is never current. */
+export function isCurrentWorker(c: ComputeCluster, pod: V1Pod, stale = NONE): boolean {
+  const g = groupNamed(c, groupOf(pod));
+  return !!g && isCurrent(pod, revisionsOf(c, { group: g }), stale);
+}
 
 /**
  * The revision label a master or worker labelled with a current template-only revision should
@@ -148,14 +178,25 @@ export const isCurrentWorker = (c: ComputeCluster, pod: V1Pod, stale = NONE) =>
  * once its live env is found to have the current wiring (hasCurrentWiring).
  */
 export function revisionToRelabel(c: ComputeCluster, pod: V1Pod): string | undefined {
-  const role = labelOf(pod, LABELS.role);
-  if (role !== 'master' && role !== 'worker') return undefined;
-  const r = revisionsOf(c, role);
+  const of = revisionOfPod(c, pod);
+  if (!of) return undefined;
+  const r = revisionsOf(c, of);
   return isTemplateOnly(labelOf(pod, LABELS.revision), r) ? r.full : undefined;
 }
 
-/** GAFFER_* variables that are not the cluster's wiring: the worker count as of the pod's creation. */
-const UNWIRED = new Set(['GAFFER_WORKERS']);
+/** The master, or the worker's group if the spec still has it. */
+function revisionOfPod(c: ComputeCluster, pod: V1Pod): RevisionOf | undefined {
+  const role = labelOf(pod, LABELS.role);
+  if (role === 'master') return 'master';
+  const group = role === 'worker' ? groupNamed(c, groupOf(pod)) : undefined;
+  return group && { group };
+}
+
+/**
+ * GAFFER_* variables that are not the cluster's wiring: the worker count as of the pod's
+ * creation, and the group (its pod name says it; workers of older operators lack it).
+ */
+const UNWIRED = new Set(['GAFFER_WORKERS', 'GAFFER_WORKER_GROUP']);
 
 /**
  * A pod's GAFFER_* wiring as `container NAME=value` lines, sorted. A variable set from elsewhere
@@ -179,18 +220,20 @@ const wiringEnv = (pod: V1Pod): string[] =>
  * down, or while the relabel was held or refused). Only such a pod is relabelled; the others roll.
  */
 export function hasCurrentWiring(c: ComputeCluster, live: V1Pod): boolean {
-  const role = labelOf(live, LABELS.role);
-  if (role !== 'master' && role !== 'worker') return false;
-  const want = role === 'master' ? buildMasterPod(c) : buildWorkerPod(c, Number(labelOf(live, LABELS.workerIndex)), 0);
+  const of = revisionOfPod(c, live);
+  if (!of) return false;
+  const index = Number(labelOf(live, LABELS.workerIndex));
+  const want = of === 'master' ? buildMasterPod(c) : buildWorkerPod(c, index, 0, of.group);
   const [a, b] = [wiringEnv(want), wiringEnv(live)];
   return a.length === b.length && a.every((line, i) => line === b[i]);
 }
 
 export function buildMasterPod(c: ComputeCluster): V1Pod {
   const cluster = nameOf(c);
-  const { template, wiring } = masterInputs(c);
+  const { template, wiring, scheduling } = masterInputs(c);
   return buildPod({
     name: names.master(cluster),
+    scheduling,
     namespace: namespaceOf(c),
     template,
     labels: { ...baseLabels(cluster), [LABELS.role]: 'master', [LABELS.revision]: masterRevision(c) },
@@ -199,26 +242,36 @@ export function buildMasterPod(c: ComputeCluster): V1Pod {
   });
 }
 
-export function buildWorkerPod(c: ComputeCluster, index: number, desiredWorkers: number): V1Pod {
+/** Worker `index` of group `g`; `desiredWorkers` (GAFFER_WORKERS) is the group's desired count. */
+export function buildWorkerPod(
+  c: ComputeCluster,
+  index: number,
+  desiredWorkers: number,
+  g: WorkerGroup = defaultGroup(c),
+): V1Pod {
   const cluster = nameOf(c);
-  const { template, wiring } = workerInputs(c);
+  const { template, wiring, scheduling } = workerInputs(c, g);
+  const name = names.worker(cluster, index, g.name);
   return buildPod({
-    name: names.worker(cluster, index),
+    name,
+    scheduling,
     namespace: namespaceOf(c),
     template,
     labels: {
       ...baseLabels(cluster),
       [LABELS.role]: 'worker',
+      [LABELS.workerGroup]: g.name,
       [LABELS.workerIndex]: String(index),
-      [LABELS.revision]: workerRevision(c),
+      [LABELS.revision]: workerRevision(c, g),
     },
     owner: { ref: c, apiVersion: API_VERSION, kind: 'ComputeCluster' },
     env: gafferEnv(wiring, 'worker', {
+      GAFFER_WORKER_GROUP: g.name,
       GAFFER_WORKER_INDEX: String(index),
       GAFFER_WORKERS: String(desiredWorkers),
     }),
-    // Stable DNS per worker: <cluster>-worker-<i>.<cluster>-workers.<ns>.svc
-    hostname: names.worker(cluster, index),
+    // Stable DNS per worker: <cluster>-<group>-<i>.<cluster>-workers.<ns>.svc
+    hostname: name,
     subdomain: names.workersService(cluster),
   });
 }
@@ -235,6 +288,7 @@ export function buildDriverPod(
   template.spec = { ...(template.spec ?? { containers: [] }), restartPolicy: 'Never' };
   return buildPod({
     name: names.driver(jobName, attempt),
+    scheduling: schedulingOf(cluster),
     namespace: namespaceOf(job),
     template,
     labels: {

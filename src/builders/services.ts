@@ -4,6 +4,7 @@ import { API_VERSION } from '../api/v1alpha1/group.ts';
 import type { ValidComputeCluster as ComputeCluster } from '../api/v1alpha1/index.ts';
 import { nameOf } from '../kube/meta.ts';
 import { baseLabels, names, roleSelector } from './labels.ts';
+import { workerGroups } from './groups.ts';
 import { controllerRef } from './owner.ts';
 
 /** spec.master.ports, or else the master template's container ports. */
@@ -24,14 +25,18 @@ function containerPorts(
   containers: { ports?: { name?: string; containerPort: number; protocol?: string }[] }[],
 ): V1ServicePort[] {
   const seen = new Set<string>();
+  const named = new Set<string>();
   const out: V1ServicePort[] = [];
   for (const c of containers) {
     for (const p of c.ports ?? []) {
       const key = `${p.containerPort}/${p.protocol ?? 'TCP'}`;
       if (seen.has(key)) continue;
       seen.add(key);
+      // Worker groups may give one name to different ports: the first keeps it (names are unique).
+      const name = p.name && !named.has(p.name) ? p.name : undefined;
+      if (name) named.add(name);
       out.push({
-        ...(p.name ? { name: p.name } : {}),
+        ...(name ? { name } : {}),
         port: p.containerPort,
         targetPort: p.containerPort,
         protocol: p.protocol ?? 'TCP',
@@ -41,7 +46,7 @@ function containerPorts(
   // A Service with several ports needs every port named.
   if (out.length > 1)
     out.forEach((p, i) => {
-      p.name ??= `port-${i}`;
+      p.name ??= named.has(`port-${i}`) ? `port-${i}-${p.port}` : `port-${i}`;
     });
   return out;
 }
@@ -83,7 +88,8 @@ export function buildWorkersService(c: ComputeCluster): V1Service {
       selector: roleSelector(cluster, 'worker'),
       // Workers find each other before they are Ready (many frameworks need that to start).
       publishNotReadyAddresses: true,
-      ports: containerPorts(c.spec.workers.template.spec?.containers ?? []),
+      // Every group's container ports: the Service covers all workers.
+      ports: containerPorts(workerGroups(c).flatMap((g) => g.pool.template.spec?.containers ?? [])),
     },
   };
 }

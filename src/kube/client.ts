@@ -5,7 +5,7 @@ import type { KubeConfig } from './config.ts';
 import { httpStatus } from './errors.ts';
 import { nameOf, namespaceOf, type HasMetadata } from './meta.ts';
 import { Transport, type RequestOptions, type StreamHandle } from './transport.ts';
-import type { KubeEvent, Lease, V1Node, V1OwnerReference, V1Pod, V1Service } from './types.ts';
+import type { KubeEvent, Lease, V1Node, V1OwnerReference, V1Pod, V1PodDisruptionBudget, V1Service } from './types.ts';
 import { resourcePath, type Query } from './wire.ts';
 
 export interface RequestObserver {
@@ -42,6 +42,8 @@ const APPLY_PATCH = 'application/apply-patch+yaml';
 const STRATEGIC_MERGE_PATCH = 'application/strategic-merge-patch+json';
 const core = (plural: string, namespace?: string, name?: string) =>
   resourcePath({ group: '', version: 'v1', plural, namespace, name });
+const budgets = (namespace: string, name: string) =>
+  resourcePath({ group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', namespace, name });
 const leases = (namespace: string, name?: string) =>
   resourcePath({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespace, name });
 const custom = (ref: CustomResourceRef, namespace: string, name?: string, subresource?: string) =>
@@ -205,6 +207,19 @@ export class KubeClient {
     const path = core('services', namespace, nameOf(body));
     const o = { body, contentType: APPLY_PATCH, query: { fieldManager: FIELD_MANAGER, force: true } };
     return this.send('patch', 'services', 'PATCH', path, o, this.opts.writes);
+  }
+
+  /** Server-side apply of a PodDisruptionBudget (policy/v1), as for Services. */
+  applyBudget(namespace: string, body: V1PodDisruptionBudget): Promise<V1PodDisruptionBudget> {
+    const path = budgets(namespace, nameOf(body));
+    const o = { body, contentType: APPLY_PATCH, query: { fieldManager: FIELD_MANAGER, force: true } };
+    return this.send('patch', 'poddisruptionbudgets', 'PATCH', path, o, this.opts.writes);
+  }
+
+  /** Deletes a PodDisruptionBudget, only the one decided about (uid precondition: 409 otherwise). */
+  deleteBudget(namespace: string, name: string, uid: string): Promise<unknown> {
+    const body = deleteOptions({ preconditions: { uid } });
+    return this.send('delete', 'poddisruptionbudgets', 'DELETE', budgets(namespace, name), { body }, this.opts.writes);
   }
 
   /**

@@ -10,6 +10,7 @@ import type {
   V1ObjectMeta,
   V1Pod,
   V1PodCondition,
+  V1PodDisruptionBudget,
   V1Service,
 } from '@kubernetes/client-node';
 
@@ -132,6 +133,14 @@ export const projectService = (s: V1Service): V1Service => ({
   kind: s.kind,
   metadata: meta(s.metadata, withoutLastApplied),
   spec: s.spec,
+});
+
+/** A PodDisruptionBudget: metadata (without kubectl's copy) and spec; its status is the disruption controller's. */
+export const projectBudget = (b: V1PodDisruptionBudget): V1PodDisruptionBudget => ({
+  apiVersion: b.apiVersion,
+  kind: b.kind,
+  metadata: meta(b.metadata, withoutLastApplied),
+  spec: b.spec,
 });
 
 /** A custom resource: everything but managedFields and kubectl's last-applied copy. */

@@ -6,8 +6,8 @@
 // V1Pod's "Date" fields are strings).
 import type { KObject, ListPage, ListWatchSource, WatchEvent, WatchHandle } from '../runtime/informer.ts';
 import type { KubeClient, CustomResourceRef, ListResponse } from './client.ts';
-import { projectCustom, projectNode, projectPod, projectService } from './projections.ts';
-import type { V1Node, V1Pod, V1Service } from './types.ts';
+import { projectBudget, projectCustom, projectNode, projectPod, projectService } from './projections.ts';
+import type { V1Node, V1Pod, V1PodDisruptionBudget, V1Service } from './types.ts';
 import { resourcePath } from './wire.ts';
 
 function page<T>(list: ListResponse, project: (o: T) => T): ListPage<T> {
@@ -88,6 +88,15 @@ export function serviceSource(client: KubeClient, o: SourceOptions): ListWatchSo
     path: resourcePath({ group: '', version: 'v1', plural: 'services', namespace: o.namespace }),
     labelSelector: o.labelSelector,
     project: projectService,
+  });
+}
+
+export function budgetSource(client: KubeClient, o: SourceOptions): ListWatchSource<V1PodDisruptionBudget> {
+  return makeSource<V1PodDisruptionBudget>(client, {
+    resource: 'poddisruptionbudgets',
+    path: resourcePath({ group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', namespace: o.namespace }),
+    labelSelector: o.labelSelector,
+    project: projectBudget,
   });
 }
 

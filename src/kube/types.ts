@@ -12,6 +12,7 @@ export type {
   V1OwnerReference,
   V1Pod,
   V1PodCondition,
+  V1PodDisruptionBudget,
   V1PodTemplateSpec,
   V1Service,
   V1ServicePort,

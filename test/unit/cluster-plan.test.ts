@@ -79,6 +79,7 @@ describe('pod builders', () => {
       GAFFER_MASTER_HOST: 'c-master.ns.svc',
       GAFFER_MASTER_PORT: '7000',
       GAFFER_MASTER_ADDR: 'c-master.ns.svc:7000',
+      GAFFER_WORKER_GROUP: 'worker',
       GAFFER_WORKER_INDEX: '4',
     });
     expect(w.metadata!.name).to.equal('c-worker-4');
@@ -994,6 +995,7 @@ describe('cluster status', () => {
       'MasterReady=True',
       'WorkersReady=True',
       'ServicesReady=True',
+      'DisruptionBudgetsReady=True',
       'ReplicaFailure=False',
       'Suspended=False',
     ]);

@@ -15,7 +15,12 @@ import {
   type Rule,
   type Static,
 } from './dsl.ts';
-import { MAX_CLUSTER_NAME_LENGTH, MAX_WORKER_REPLICAS } from './group.ts';
+import {
+  MAX_CLUSTER_AND_GROUP_LENGTH,
+  MAX_CLUSTER_NAME_LENGTH,
+  MAX_GROUP_NAME_LENGTH,
+  MAX_WORKER_REPLICAS,
+} from './group.ts';
 import { podTemplate } from './podtemplate.ts';
 
 const servicePort = obj({
@@ -123,6 +128,20 @@ export const masterSchema = obj(
       { default: 'ClusterIP' },
     ),
     failurePolicy: opt(masterFailurePolicySchema, { default: {} }),
+    disruptionBudget: opt(
+      obj(
+        {
+          enabled: opt(
+            bool({
+              description:
+                'true: the PodDisruptionBudget <cluster>-master (maxUnavailable 0) refuses every eviction of the master, so kubectl drain and the cluster autoscaler wait instead of ending the running jobs; false: no budget (an existing one is deleted).',
+            }),
+            { default: true },
+          ),
+        },
+        { description: 'Opt-in protection of the master from voluntary disruption, owned by the cluster.' },
+      ),
+    ),
   },
   {
     rules: [masterHasPorts, nodePortNeedsType],
@@ -141,6 +160,7 @@ const updateStrategySchema = obj(
     ),
     maxUnavailable: opt(
       intOrString({
+        maxLength: 4,
         description:
           'RollingUpdate: workers that may be unavailable at once, a count of at least 1 or a percentage such as "25%" of the desired count (rounded down, at least 1).',
         rules: [
@@ -160,52 +180,119 @@ const updateStrategySchema = obj(
   },
 );
 
-export const workersSchema = obj(
-  {
-    replicas: opt(
-      int({
-        minimum: 0,
-        maximum: MAX_WORKER_REPLICAS,
-        description:
-          'Desired number of workers, the scale subresource path (kubectl scale, HPA, KEDA); unset: minReplicas. The effective count is clamped to [minReplicas, maxReplicas].',
-      }),
-    ),
-    minReplicas: opt(
-      int({
-        minimum: 0,
-        maximum: MAX_WORKER_REPLICAS,
-        description:
-          'Lower bound of the effective worker count, and the count when replicas is unset; must not exceed maxReplicas.',
-      }),
-      { default: 0 },
-    ),
-    maxReplicas: opt(
-      int({
-        minimum: 0,
-        maximum: MAX_WORKER_REPLICAS,
-        description: `Upper bound of the effective worker count (at most ${MAX_WORKER_REPLICAS}, so that worker indexes keep names valid).`,
-      }),
-      { default: 1000 },
-    ),
-    template: podTemplate({
-      description:
-        'Pod template of every worker <cluster>-worker-<index>, validated field by field; a change rolls out per updateStrategy.',
+/** Replicas, bounds, template and update strategy: the default pool and every named group share them. */
+const poolProps = (pods: string) => ({
+  replicas: opt(
+    int({
+      minimum: 0,
+      maximum: MAX_WORKER_REPLICAS,
+      description: `Desired number of workers${pods === DEFAULT_POOL_PODS ? ', the scale subresource path (kubectl scale, HPA, KEDA)' : ''}; unset: minReplicas. The effective count is clamped to [minReplicas, maxReplicas].`,
     }),
-    updateStrategy: opt(updateStrategySchema, { default: {} }),
+  ),
+  minReplicas: opt(
+    int({
+      minimum: 0,
+      maximum: MAX_WORKER_REPLICAS,
+      description:
+        'Lower bound of the effective worker count, and the count when replicas is unset; must not exceed maxReplicas.',
+    }),
+    { default: 0 },
+  ),
+  maxReplicas: opt(
+    int({
+      minimum: 0,
+      maximum: MAX_WORKER_REPLICAS,
+      description: `Upper bound of the effective worker count (at most ${MAX_WORKER_REPLICAS}, so that worker indexes keep names valid).`,
+    }),
+    { default: 1000 },
+  ),
+  template: podTemplate({
+    description: `Pod template of every worker ${pods}, validated field by field; a change rolls out per updateStrategy.`,
+  }),
+  updateStrategy: opt(updateStrategySchema, { default: {} }),
+  disruptionBudget: opt(
+    obj(
+      {
+        maxUnavailable: intOrString({
+          maxLength: 4,
+          description:
+            'Workers of this group a voluntary disruption (an eviction: kubectl drain, the cluster autoscaler) may take at once: a count of at least 0 or a percentage such as "25%".',
+          rules: [
+            {
+              rule: "type(self) == int ? self >= 0 : self.matches('^[0-9]{1,2}%$|^100%$')",
+              message: 'disruptionBudget.maxUnavailable must be a count of at least 0 or a percentage from 0% to 100%',
+              check: (v: number | string) => (typeof v === 'number' ? v >= 0 : /^[0-9]{1,2}%$|^100%$/.test(v)),
+            },
+          ],
+        }),
+      },
+      {
+        description:
+          'Opt-in PodDisruptionBudget <cluster>-<group> over these workers, owned by the cluster: evictions beyond maxUnavailable are refused (429). Unset: no budget (an existing one is deleted).',
+      },
+    ),
+  ),
+});
+
+const DEFAULT_POOL_PODS = '<cluster>-worker-<index>';
+
+const minNotAboveMax: Rule<{ minReplicas: number; maxReplicas: number }> = {
+  rule: 'self.minReplicas <= self.maxReplicas',
+  message: 'minReplicas must not exceed maxReplicas',
+  fieldPath: '.minReplicas',
+  check: (w) => w.minReplicas <= w.maxReplicas,
+};
+
+export const workersSchema = obj(poolProps(DEFAULT_POOL_PODS), {
+  description:
+    'The default worker group, named worker: pods <cluster>-worker-<index> (the lowest free index is reused). The headless Service <cluster>-workers covers every group.',
+  rules: [minNotAboveMax],
+});
+
+/** Group names that would clash with the default group's, the master's or a driver's pod names. */
+export const RESERVED_GROUP_NAMES = ['worker', 'master', 'driver'] as const;
+export const MAX_WORKER_GROUPS = 16;
+
+const workerGroupSchema = obj(
+  {
+    name: str({
+      minLength: 1,
+      maxLength: MAX_GROUP_NAME_LENGTH,
+      pattern: '^[a-z][a-z0-9]*$',
+      description: `Name of the group: lower-case letters and digits, starting with a letter, no dashes, at most ${MAX_GROUP_NAME_LENGTH} characters; not worker, master or driver. Its pods are <cluster>-<name>-<index>.`,
+      rules: [
+        {
+          rule: "!(self in ['worker', 'master', 'driver'])",
+          message:
+            'worker, master and driver are taken (the default group, the master and drivers have those pod names): choose another group name',
+          check: (v: string) => !(RESERVED_GROUP_NAMES as readonly string[]).includes(v),
+        },
+      ],
+    }),
+    ...poolProps('<cluster>-<name>-<index>'),
   },
   {
     description:
-      'The worker pool: pods <cluster>-worker-<index> (the lowest free index is reused) and the headless Service <cluster>-workers.',
-    rules: [
-      {
-        rule: 'self.minReplicas <= self.maxReplicas',
-        message: 'minReplicas must not exceed maxReplicas',
-        fieldPath: '.minReplicas',
-        check: (w: { minReplicas: number; maxReplicas: number }) => w.minReplicas <= w.maxReplicas,
-      },
-    ],
+      'A named group of workers beside the default one, with its own template, count and update strategy: pods <cluster>-<name>-<index> labelled compute.gaffer.dev/worker-group=<name>.',
+    rules: [minNotAboveMax],
   },
 );
+
+/** Worker groups: each name once (the API server checks it as a map list; the rule also checks it offline). */
+const workerGroupsSchema = list(workerGroupSchema, {
+  maxItems: MAX_WORKER_GROUPS,
+  listType: 'map',
+  listMapKeys: ['name'],
+  description:
+    'Named worker groups beside spec.workers (for example CPU and GPU workers). Recovery, scale-down order and rolling updates apply per group; removing a group deletes its pods.',
+  rules: [
+    {
+      rule: 'self.all(g, self.exists_one(h, h.name == g.name))',
+      message: 'spec.workerGroups[].name must be unique: rename or merge the groups that share a name',
+      check: (gs: { name: string }[]) => new Set(gs.map((g) => g.name)).size === gs.length,
+    },
+  ],
+});
 
 const crashLoopSchema = obj(
   {
@@ -273,6 +360,27 @@ export const podRecoverySchema = obj(
   },
 );
 
+const schedulingSchema = obj(
+  {
+    schedulerName: opt(
+      str({
+        maxLength: 253,
+        description:
+          "Scheduler of the master, workers and drivers (spec.schedulerName), unless a pod template sets its own; unset: the cluster's default scheduler. A change rolls the pods out.",
+      }),
+    ),
+    priorityClassName: opt(
+      str({
+        maxLength: 253,
+        pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+        description:
+          'PriorityClass of the master, workers and drivers (spec.priorityClassName), unless a pod template sets its own: on a busy cluster the scheduler may preempt lower-priority pods for them. A change rolls the pods out.',
+      }),
+    ),
+  },
+  { description: 'How every pod of the cluster is scheduled.' },
+);
+
 /** A ComputeClusterSpec schema; the description differs where it is embedded (a job's clusterTemplate). */
 export const clusterSpecSchema = (description: string) =>
   obj(
@@ -286,6 +394,8 @@ export const clusterSpecSchema = (description: string) =>
       ),
       master: masterSchema,
       workers: workersSchema,
+      workerGroups: opt(workerGroupsSchema),
+      scheduling: opt(schedulingSchema),
       podRecovery: opt(podRecoverySchema, { default: {} }),
     },
     { description },
@@ -322,25 +432,51 @@ const masterStatusSchema = obj(
   { description: 'The master pod and its Service.' },
 );
 
+/** Counts of one worker group's pods. */
+const groupCounts = {
+  replicas: opt(int({ description: 'Worker pods that exist and are not terminating.' })),
+  desiredReplicas: opt(
+    int({
+      description:
+        'Effective desired count: replicas (or minReplicas) clamped to [minReplicas, maxReplicas]; 0 while suspended.',
+    }),
+  ),
+  readyReplicas: opt(int({ description: 'Worker pods that are Ready.' })),
+  updatedReplicas: opt(int({ description: 'Worker pods on the current template revision.' })),
+};
+
 const workersStatusSchema = obj(
   {
+    ...groupCounts,
     replicas: opt(
-      int({ description: 'Worker pods that exist and are not terminating (the scale subresource status path).' }),
-    ),
-    desiredReplicas: opt(
       int({
         description:
-          'Effective desired count: replicas (or minReplicas) clamped to [minReplicas, maxReplicas]; 0 while suspended.',
+          'Worker pods of the default group that exist and are not terminating (the scale subresource status path).',
       }),
     ),
-    readyReplicas: opt(int({ description: 'Worker pods that are Ready.' })),
-    updatedReplicas: opt(int({ description: 'Worker pods on the current template revision.' })),
     selector: opt(
-      str({ description: 'Label selector of the worker pods (the scale subresource labelSelectorPath, for HPA).' }),
+      str({
+        description:
+          "Label selector of the default group's worker pods (the scale subresource labelSelectorPath, for HPA).",
+      }),
     ),
-    summary: opt(str({ description: 'ready/desired, shown by the Workers printer column.' })),
+    summary: opt(
+      str({ description: 'ready/desired workers of all groups together, shown by the Workers printer column.' }),
+    ),
   },
-  { description: 'The worker pods.' },
+  {
+    description:
+      'The default worker group (spec.workers), whose counts the scale subresource reads; summary totals every group.',
+  },
+);
+
+const workerGroupStatusSchema = obj(
+  {
+    name: str({ description: 'The group (spec.workerGroups[].name).' }),
+    ...groupCounts,
+    revision: opt(str({ description: "Revision of the group's workers: a hash of its template and the master port." })),
+  },
+  { description: 'One named worker group.' },
 );
 
 const recoveryStatusSchema = obj(
@@ -377,8 +513,8 @@ const recoveryStatusSchema = obj(
           { description: 'A pod counted in podsReplaced or masterRestartTimes whose deletion is not seen yet.' },
         ),
         {
-          // The master and every worker of a RestartCluster.
-          maxItems: MAX_WORKER_REPLICAS + 1,
+          // The master and every worker (of every group) of a RestartCluster.
+          maxItems: (MAX_WORKER_GROUPS + 1) * MAX_WORKER_REPLICAS + 1,
           description:
             'Pods whose replacement is counted already and whose delete is not seen yet: a delete that failed (429, 5xx, timeout, operator restart) is sent again without counting the loss again or waiting for the backoff.',
         },
@@ -404,11 +540,19 @@ export const computeClusterStatusSchema = obj(
     ),
     conditions: opt(
       conditionsSchema(
-        'Ready, Reconciling, Stalled, MasterReady, WorkersReady, ServicesReady, ReplicaFailure, Suspended',
+        'Ready, Reconciling, Stalled, MasterReady, WorkersReady, ServicesReady, DisruptionBudgetsReady, ReplicaFailure, Suspended',
       ),
     ),
     master: opt(masterStatusSchema),
     workers: opt(workersStatusSchema),
+    workerGroups: opt(
+      list(workerGroupStatusSchema, {
+        maxItems: MAX_WORKER_GROUPS,
+        listType: 'map',
+        listMapKeys: ['name'],
+        description: 'One entry per group of spec.workerGroups, in its order.',
+      }),
+    ),
     revision: opt(
       obj(
         {
@@ -453,3 +597,26 @@ export const clusterNameRule: Rule<{ metadata: { name?: string } }> = {
     o.metadata.name === undefined ||
     (o.metadata.name.length <= MAX_CLUSTER_NAME_LENGTH && /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(o.metadata.name)),
 };
+
+/**
+ * `<name>-<group>-<index>` stays a DNS-1035 label: the object's name and each group's name fit
+ * together. `groups` is the CEL path of the worker groups from the root (a job's are in its clusterTemplate).
+ */
+export function groupNamesFit<T extends { metadata: { name?: string } }>(
+  groups: string,
+  read: (o: T) => { name: string }[] | undefined,
+): Rule<T> {
+  const max = MAX_CLUSTER_AND_GROUP_LENGTH;
+  return {
+    rule: `!has(self.metadata.name) || !has(${groups}) || ${groups}.all(g, self.metadata.name.size() + g.name.size() <= ${max})`,
+    message: `metadata.name and each worker group's name together must not exceed ${max} characters, so that <name>-<group>-<index> stays a valid pod name: shorten one of them`,
+    reportAs: 'metadata.name',
+    check: (o) =>
+      o.metadata.name === undefined || (read(o) ?? []).every((g) => o.metadata.name!.length + g.name.length <= max),
+  };
+}
+
+export const clusterGroupNamesRule = groupNamesFit<{
+  metadata: { name?: string };
+  spec: { workerGroups?: { name: string }[] };
+}>('self.spec.workerGroups', (o) => o.spec.workerGroups);

@@ -1,6 +1,6 @@
 // ComputeJob: a driver run against a ComputeCluster, shared or ephemeral (docs/api.md).
 import { backoffField, conditionsSchema } from './common.ts';
-import { clusterSpecSchema, templateMetadataSchema } from './computecluster.ts';
+import { clusterSpecSchema, groupNamesFit, templateMetadataSchema } from './computecluster.ts';
 import { bool, int, list, obj, oneOf, opt, str, time, type Resolved, type Rule, type Static } from './dsl.ts';
 import { MAX_JOB_NAME_LENGTH } from './group.ts';
 import { podTemplate } from './podtemplate.ts';
@@ -292,3 +292,8 @@ export const jobNameRule: Rule<{ metadata: { name?: string } }> = {
     o.metadata.name === undefined ||
     (o.metadata.name.length <= MAX_JOB_NAME_LENGTH && /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(o.metadata.name)),
 };
+
+export const jobGroupNamesRule = groupNamesFit<{
+  metadata: { name?: string };
+  spec: { clusterTemplate?: { spec: { workerGroups?: { name: string }[] } } };
+}>('self.spec.clusterTemplate.spec.workerGroups', (o) => o.spec.clusterTemplate?.spec.workerGroups);

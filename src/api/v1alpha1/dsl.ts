@@ -60,10 +60,12 @@ export const oneOf = <const V extends readonly string[]>(values: V, o: NodeOptio
 export const time = (o: NodeOptions = {}) => Type.String({ format: 'date-time', ...ext(o) });
 
 /** Kubernetes IntOrString (for example `maxUnavailable: 1` or `"25%"`). */
-export const intOrString = (o: NodeOptions & { pattern?: string } = {}) =>
+export const intOrString = (o: NodeOptions & { pattern?: string; maxLength?: number } = {}) =>
   Type.Unsafe<number | string>({
     'x-kubernetes-int-or-string': true,
     anyOf: [{ type: 'integer' }, { type: 'string', ...(o.pattern ? { pattern: o.pattern } : {}) }],
+    // A string's bound (ignored for an integer): it keeps the cost of CEL rules over it small.
+    ...(o.maxLength ? { maxLength: o.maxLength } : {}),
     ...ext(o),
   });
 

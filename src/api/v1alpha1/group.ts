@@ -29,3 +29,10 @@ export const KINDS = {
 export const MAX_WORKER_REPLICAS = 10000;
 export const MAX_CLUSTER_NAME_LENGTH = 63 - '-worker-'.length - String(MAX_WORKER_REPLICAS - 1).length; // 51
 export const MAX_JOB_NAME_LENGTH = 63 - '-driver-'.length - 8; // 47
+/**
+ * Longest worker group name. `<cluster>-<group>-<index>` must stay a DNS-1035 label too: the
+ * cluster's (or job's) name and its groups' names together are checked against
+ * MAX_CLUSTER_AND_GROUP_LENGTH (groupNamesFit).
+ */
+export const MAX_GROUP_NAME_LENGTH = 15;
+export const MAX_CLUSTER_AND_GROUP_LENGTH = 63 - '--'.length - String(MAX_WORKER_REPLICAS - 1).length; // 57

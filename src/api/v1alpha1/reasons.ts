@@ -13,6 +13,7 @@ export const CONDITIONS = {
   WorkersReady: 'WorkersReady',
   ReplicaFailure: 'ReplicaFailure',
   ServicesReady: 'ServicesReady',
+  DisruptionBudgetsReady: 'DisruptionBudgetsReady',
   // ComputeJob
   Complete: 'Complete',
   Failed: 'Failed',
@@ -72,12 +73,17 @@ export const CLUSTER_REASONS = {
   // ServicesReady (and Ready): the API server refused a Service, or both are applied
   ServiceRefused: 'ServiceRefused',
   ServicesApplied: 'ServicesApplied',
+  // DisruptionBudgetsReady: the API server refused a PodDisruptionBudget, or all asked for are applied
+  BudgetRefused: 'BudgetRefused',
+  BudgetsApplied: 'BudgetsApplied',
   // Events, and why a pod was deleted (logs)
   MasterLost: 'MasterLost',
   MasterTemplateChanged: 'MasterTemplateChanged',
   TemplateChanged: 'TemplateChanged',
   RestartCluster: 'RestartCluster',
   ScaleDown: 'ScaleDown',
+  /** A worker of a group taken out of spec.workerGroups is deleted. */
+  WorkerGroupRemoved: 'WorkerGroupRemoved',
   /** A Warning event: a pod did not start (startupDeadlineSeconds, or an image error at once). */
   PodStartupBlocked: 'PodStartupBlocked',
 } as const;

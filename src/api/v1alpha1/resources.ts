@@ -1,6 +1,7 @@
 // The two kinds as whole objects: the single source for types, validation and CRDs.
 import type { V1ObjectMeta } from '../../kube/types.ts';
 import {
+  clusterGroupNamesRule,
   clusterNameRule,
   computeClusterSpecSchema,
   computeClusterStatusSchema,
@@ -11,6 +12,7 @@ import {
 import {
   computeJobSpecSchema,
   computeJobStatusSchema,
+  jobGroupNamesRule,
   jobNameRule,
   type ComputeJobSpec,
   type ComputeJobStatus,
@@ -38,7 +40,7 @@ export interface KindDefinition {
   scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath: string };
 }
 
-const root = (kind: string, spec: TSchema, status: TSchema, nameRule: Rule) =>
+const root = (kind: string, spec: TSchema, status: TSchema, rules: Rule[]) =>
   Type.Object(
     {
       apiVersion: opt(str({ description: `Version of the schema of this object: ${API_VERSION}.` })),
@@ -49,12 +51,15 @@ const root = (kind: string, spec: TSchema, status: TSchema, nameRule: Rule) =>
       spec,
       status: opt(status),
     },
-    { 'x-gaffer-rules': [nameRule], description: `${kind} (${API_VERSION}); see docs/api.md.` },
+    { 'x-gaffer-rules': rules, description: `${kind} (${API_VERSION}); see docs/api.md.` },
   );
 
 export const computeClusterKind: KindDefinition = {
   ...KINDS.ComputeCluster,
-  schema: root('ComputeCluster', computeClusterSpecSchema, computeClusterStatusSchema, clusterNameRule),
+  schema: root('ComputeCluster', computeClusterSpecSchema, computeClusterStatusSchema, [
+    clusterNameRule,
+    clusterGroupNamesRule,
+  ]),
   printerColumns: [
     { name: 'Workers', type: 'string', jsonPath: '.status.workers.summary', description: 'Ready/desired workers' },
     { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
@@ -70,7 +75,7 @@ export const computeClusterKind: KindDefinition = {
 
 export const computeJobKind: KindDefinition = {
   ...KINDS.ComputeJob,
-  schema: root('ComputeJob', computeJobSpecSchema, computeJobStatusSchema, jobNameRule),
+  schema: root('ComputeJob', computeJobSpecSchema, computeJobStatusSchema, [jobNameRule, jobGroupNamesRule]),
   printerColumns: [
     { name: 'Cluster', type: 'string', jsonPath: '.status.clusterName' },
     { name: 'Phase', type: 'string', jsonPath: '.status.phase' },

@@ -3,6 +3,7 @@
 // it adopts; and, for a name it must create that is taken, why that pod is not its own
 // (common/claim.ts: a conflict reported, never deleted).
 import type { ValidComputeCluster } from '../../api/v1alpha1/index.ts';
+import { groupOf } from '../../builders/groups.ts';
 import { LABELS, names } from '../../builders/labels.ts';
 import { isControlledBy } from '../../builders/owner.ts';
 import { labelOf, nameOf, uidOf } from '../../kube/meta.ts';
@@ -29,7 +30,7 @@ function nameForLabels(c: ValidComputeCluster, p: V1Pod): string | undefined {
   const role = labelOf(p, LABELS.role);
   if (role === 'master') return names.master(cluster);
   const index = Number(labelOf(p, LABELS.workerIndex));
-  if (role === 'worker' && Number.isInteger(index) && index >= 0) return names.worker(cluster, index);
+  if (role === 'worker' && Number.isInteger(index) && index >= 0) return names.worker(cluster, index, groupOf(p));
   return undefined;
 }
 

@@ -68,7 +68,7 @@ function lostMaster(
   ];
   if (restartCluster) {
     const message = 'the master was lost (failurePolicy RestartCluster)';
-    for (const w of obs.workers.values()) {
+    for (const w of obs.workers) {
       if (!isTerminating(w)) actions.push(deletePod(w, CLUSTER_REASONS.RestartCluster, message));
     }
   }

@@ -1,5 +1,6 @@
 // Step 1 of planning a ComputeCluster: what its pods are and what is wrong with them (pure).
-import { LABELS } from '../../builders/labels.ts';
+import { groupOf } from '../../builders/groups.ts';
+import { DEFAULT_GROUP, LABELS } from '../../builders/labels.ts';
 import type { StaleWiring } from '../../builders/pods.ts';
 import { isTerminating, labelOf, nameOf } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
@@ -11,8 +12,13 @@ import { CLUSTER_REASONS } from '../../api/v1alpha1/reasons.ts';
 export interface Observed {
   master?: V1Pod;
   masterProblem?: PodProblem;
-  /** Worker pods by index, including terminating ones (they still hold their name). */
-  workers: Map<number, V1Pod>;
+  /**
+   * Worker pods by group, then index, including terminating ones (they still hold their name);
+   * a group the spec no longer has is here too (its pods are removed).
+   */
+  groups: Map<string, Map<number, V1Pod>>;
+  /** Every worker pod, the default group first, then by group name and index. */
+  workers: V1Pod[];
   /** Problems of the pods that are not terminating, by pod name. */
   problems: Map<string, PodProblem>;
   /** Template-only pods found live to lack the current wiring, by uid: outdated (isCurrentMaster). */
@@ -32,13 +38,22 @@ export interface Observation {
 
 /** Sorts the cluster's pods by role; a worker without a valid index label is not Gaffer's. */
 function byRole(pods: V1Pod[], staleWiring: StaleWiring): Observed {
-  const observed: Observed = { workers: new Map(), problems: new Map(), staleWiring };
+  const observed: Observed = { groups: new Map(), workers: [], problems: new Map(), staleWiring };
   for (const p of pods) {
     const role = labelOf(p, LABELS.role);
     if (role === 'master') observed.master = p;
     if (role !== 'worker') continue;
     const index = Number(labelOf(p, LABELS.workerIndex));
-    if (Number.isInteger(index) && index >= 0) observed.workers.set(index, p);
+    if (!Number.isInteger(index) || index < 0) continue;
+    const group = groupOf(p);
+    let byIndex = observed.groups.get(group);
+    if (!byIndex) observed.groups.set(group, (byIndex = new Map()));
+    byIndex.set(index, p);
+  }
+  const order = (g: string) => (g === DEFAULT_GROUP ? '' : g);
+  for (const g of [...observed.groups.keys()].sort((a, b) => order(a).localeCompare(order(b)))) {
+    const byIndex = observed.groups.get(g)!;
+    observed.workers.push(...[...byIndex.keys()].sort((a, b) => a - b).map((i) => byIndex.get(i)!));
   }
   return observed;
 }
@@ -53,7 +68,7 @@ export function observe(
   const observed = byRole(pods, staleWiring);
   const forceDeletes: DeletePod[] = [];
   let wakeAt: number | undefined;
-  for (const p of [observed.master, ...observed.workers.values()]) {
+  for (const p of [observed.master, ...observed.workers]) {
     if (!p) continue;
     const { problem, nodeLossAt } = podProblem(p, nodes, recovery, now);
     wakeAt = soonest(wakeAt, nodeLossAt);

@@ -19,7 +19,7 @@ import {
   type RecoveryIntent,
   type RetiringPod,
 } from './recovery.ts';
-import { brokenWorkers, desiredWorkerCount, replaceBroken, scaleAndRoll, type WorkersStep } from './workers.ts';
+import { brokenWorkers, groupsOf, removedGroups, replaceBroken, scaleAndRoll, type WorkersStep } from './workers.ts';
 import { startupDeadline, type StartupBlocked } from './startupdeadline.ts';
 
 export { desiredWorkerCount, maxUnavailableCount, scaleDownOrder } from './workers.ts';
@@ -34,7 +34,6 @@ export interface ClusterPlan {
   actions: ClusterAction[];
   /** The soonest time something is due (backoff, node loss, restart window). */
   wakeAt?: number;
-  desiredWorkers: number;
   stalled?: { reason: string; message: string };
   /** Pods that did not start (startupdeadline.ts): reported as Stalled, nothing is done to them. */
   startupBlocked?: StartupBlocked;
@@ -56,7 +55,21 @@ function ordered(actions: ClusterAction[]): ClusterAction[] {
     .map(({ a }) => a);
 }
 
-/** Workers: replaced and scaled, unless the master's RestartCluster is taking them all down. */
+/** The steps of several groups as one. */
+function merged(steps: WorkersStep[]): WorkersStep {
+  return {
+    actions: steps.flatMap((s) => s.actions),
+    progress: steps.flatMap((s) => s.progress),
+    wakeAt: soonest(...steps.map((s) => s.wakeAt)),
+    replaced: steps.reduce((n, s) => n + s.replaced, 0),
+  };
+}
+
+/**
+ * Workers: broken ones replaced (one backoff for the whole cluster), removed groups' workers
+ * deleted, then each group scaled and rolled out on its own; unless the master's RestartCluster
+ * is taking them all down.
+ */
 function planWorkers(
   c: ValidComputeCluster,
   obs: Observed,
@@ -69,13 +82,15 @@ function planWorkers(
   const deleting = new Set([...otherDeletes, ...deletesOf(master.actions)].map((d) => d.name));
   const broken = replaceBroken(obs, brokenWorkers(obs, deleting), gate, now);
   for (const d of deletesOf(broken.actions)) deleting.add(d.name);
-  const scaled = scaleAndRoll(c, obs, deleting, desiredWorkerCount(c), now);
+  const removed = removedGroups(c, obs, deleting);
+  for (const d of deletesOf(removed.actions)) deleting.add(d.name);
+  const scaled = merged([removed, ...groupsOf(c, obs).map((g) => scaleAndRoll(c, obs, g, deleting, now))]);
   return { broken, scaled };
 }
 
 /** Deletes counted already and sent again (status.recovery.retiring), and the master's step given them. */
 function retirements(c: ValidComputeCluster, obs: Observed, gate: ReturnType<typeof backoffGate>, now: number) {
-  const pods = [obs.master, ...obs.workers.values()].filter((p): p is V1Pod => !!p);
+  const pods = [obs.master, ...obs.workers].filter((p): p is V1Pod => !!p);
   const pending: RetiringPod[] = pendingRetirements(c, pods);
   const redo = redoRetirements(pending, pods);
   const masterRetiring = !!obs.master && redo.some((d) => d.uid === uidOf(obs.master!));
@@ -116,7 +131,6 @@ export function planCluster(
     recovery: plannedRecovery(c, intent, pending),
     actions: ordered([...seen.forceDeletes, ...redo, ...master.actions, ...broken.actions, ...scaled.actions]),
     wakeAt: soonest(seen.wakeAt, master.wakeAt, broken.wakeAt, scaled.wakeAt, startup.wakeAt),
-    desiredWorkers: desiredWorkerCount(c),
     stalled: master.stalled,
     startupBlocked: startup.blocked,
     progress: [...master.progress, ...broken.progress, ...scaled.progress],

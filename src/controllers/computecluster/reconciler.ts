@@ -14,6 +14,7 @@ import {
 } from '../../api/v1alpha1/index.ts';
 import { CLUSTER_REASONS, CONDITIONS } from '../../api/v1alpha1/reasons.ts';
 import { LABELS } from '../../builders/labels.ts';
+import { workerGroups } from '../../builders/groups.ts';
 import { hasCurrentWiring, masterRevision, revisionToRelabel, workerRevision } from '../../builders/pods.ts';
 import { controllerRef, isControlledBy } from '../../builders/owner.ts';
 import { buildMasterService, buildWorkersService } from '../../builders/services.ts';
@@ -21,7 +22,7 @@ import type { KubeClient } from '../../kube/client.ts';
 import { errorMessage, isAlreadyExists, isConflict, isNotFound, isRefused } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import { labelOf, nameOf, namespaceOf, uidOf } from '../../kube/meta.ts';
-import type { V1Node, V1Pod, V1Service } from '../../kube/types.ts';
+import type { V1Node, V1Pod, V1PodDisruptionBudget, V1Service } from '../../kube/types.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../../runtime/controller.ts';
 import type { Cache } from '../../runtime/informer.ts';
 import { namespacedKey } from '../../runtime/keys.ts';
@@ -41,6 +42,7 @@ import { createsOf, deletesOf, eventsOf, type ClusterAction } from './actions.ts
 import { claimPods, conflictMessage, whyNotAdoptable, type PodConflict } from './claim.ts';
 import { disagreement, liveChecks } from './confirm.ts';
 import { holdPodWrites, planCluster, type ClusterPlan } from './plan.ts';
+import { DisruptionBudgets } from './budgets.ts';
 import { Refusals } from './refusals.ts';
 import { serviceMatches } from './services.ts';
 import { computeClusterStatus } from './status.ts';
@@ -54,6 +56,7 @@ export interface ClusterDeps {
   clusters: Cache<ComputeCluster>;
   pods: Cache<V1Pod>;
   services: Cache<V1Service>;
+  budgets: Cache<V1PodDisruptionBudget>;
   nodes: Cache<V1Node>;
   jobs: Cache<ComputeJob>;
   events: EventRecorder;
@@ -122,8 +125,12 @@ export class ComputeClusterReconciler implements Reconciler {
    */
   private readonly wiring = new Map<string, Map<string, { revision: string; current: boolean }>>();
 
+  /** The cluster's PodDisruptionBudgets (budgets.ts), with their refusals. */
+  private readonly budgets: DisruptionBudgets;
+
   constructor(private readonly d: ClusterDeps) {
     this.nodeCheck = new LiveNodeCheck(d.nodes);
+    this.budgets = new DisruptionBudgets(d);
   }
 
   async reconcile(key: string, { log }: ReconcileContext): Promise<ReconcileResult | void> {
@@ -131,6 +138,7 @@ export class ComputeClusterReconciler implements Reconciler {
     if (!obj || obj.metadata.deletionTimestamp) {
       // Owned objects go with it (GC).
       for (const r of [this.createFailures, this.serviceFailures, this.conflicts]) r.clear(key);
+      this.budgets.forget(key);
       this.wiring.delete(key);
       return this.expectations.forget(key);
     }
@@ -140,6 +148,7 @@ export class ComputeClusterReconciler implements Reconciler {
     const now = Date.now();
 
     const serviceError = await this.ensureServices(key, obj, c, now, log);
+    const budgetError = await this.budgets.ensure(key, obj, c, now, log);
     const plan = await this.plan(key, c, now, log);
     const behind = await this.cacheBehind(c, plan);
     if (behind) {
@@ -150,7 +159,15 @@ export class ComputeClusterReconciler implements Reconciler {
     const statusOf = (base: ComputeCluster, createError?: string, podConflict?: string) =>
       computeClusterStatus(
         { ...c, status: base.status },
-        { plan, activeJobs: activeJobs.length, now: new Date(now), createError, podConflict, serviceError },
+        {
+          plan,
+          activeJobs: activeJobs.length,
+          now: new Date(now),
+          createError,
+          podConflict,
+          serviceError,
+          budgetError,
+        },
       );
 
     let current: ComputeCluster = obj;
@@ -232,7 +249,7 @@ export class ComputeClusterReconciler implements Reconciler {
 
   /** The template-only pods found to lack the wiring of the current revision: outdated, they roll. */
   private staleWiring(key: string, c: ValidComputeCluster): Set<string> {
-    const current = new Set([masterRevision(c), workerRevision(c)]);
+    const current = new Set([masterRevision(c), ...workerGroups(c).map((g) => workerRevision(c, g))]);
     const read = [...(this.wiring.get(key) ?? [])];
     return new Set(read.filter(([, w]) => !w.current && current.has(w.revision)).map(([uid]) => uid));
   }
@@ -344,6 +361,7 @@ export class ComputeClusterReconciler implements Reconciler {
       plan.wakeAt,
       this.createFailures.retryAt(key),
       this.serviceFailures.retryAt(key),
+      this.budgets.retryAt(key),
       this.conflicts.retryAt(key),
     ]
       .filter((t): t is number => t !== undefined)

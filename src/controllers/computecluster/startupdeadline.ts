@@ -77,7 +77,7 @@ function judge(p: V1Pod, deadlineSeconds: number, now: number): { blocker?: Star
 
 /** The first blocked pod's reason and message (with how many more are blocked), and when to look again. */
 export function startupDeadline(obs: Observed, deadlineSeconds: number, now: number): StartupCheck {
-  const pods = [obs.master, ...[...obs.workers.entries()].sort(([a], [b]) => a - b).map(([, p]) => p)];
+  const pods = [obs.master, ...obs.workers];
   const blocked: { pod: string; blocker: StartupBlocker }[] = [];
   let wakeAt: number | undefined;
   for (const p of pods) {

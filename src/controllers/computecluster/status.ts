@@ -1,7 +1,9 @@
 // ComputeCluster status, computed on a copy from what was observed and planned (pure).
 import type { ComputeClusterStatus, ValidComputeCluster } from '../../api/v1alpha1/index.ts';
 import { CLUSTER_REASONS as R, CONDITIONS } from '../../api/v1alpha1/reasons.ts';
-import { names, roleSelector, selectorString } from '../../builders/labels.ts';
+import { buildBudgets } from '../../builders/budgets.ts';
+import { desiredCount, groupNamed, workerGroups, type WorkerGroup } from '../../builders/groups.ts';
+import { LABELS, names, roleSelector, selectorString } from '../../builders/labels.ts';
 import { isCurrentWorker, masterRevision, workerRevision } from '../../builders/pods.ts';
 import { masterPorts } from '../../builders/services.ts';
 import { isTerminating, nameOf, uidOf } from '../../kube/meta.ts';
@@ -18,11 +20,24 @@ export interface StatusInputs {
   podConflict?: string;
   /** The API server's message when it refused a Service. */
   serviceError?: string;
+  /** The API server's message when it refused a PodDisruptionBudget. */
+  budgetError?: string;
   now: Date;
 }
 
-/** Counts that several conditions and fields are made of. */
+/** One group's counts (status.workers for the default group, status.workerGroups[] for the others). */
+interface GroupTally {
+  name: string;
+  desired: number;
+  workers: number;
+  ready: number;
+  updated: number;
+  revision: string;
+}
+
+/** Counts that several conditions and fields are made of; desired, workers, ready, updated total every group. */
 interface Tally {
+  groups: GroupTally[];
   desired: number;
   workers: number;
   ready: number;
@@ -35,22 +50,42 @@ interface Tally {
   readyNow: boolean;
 }
 
+function groupTally(c: ValidComputeCluster, obs: ClusterPlan['observed'], g: WorkerGroup): GroupTally {
+  const workers = [...(obs.groups.get(g.name)?.values() ?? [])].filter((p) => !isTerminating(p));
+  return {
+    name: g.name,
+    desired: desiredCount(c, g),
+    workers: workers.length,
+    ready: workers.filter(isReady).length,
+    updated: workers.filter((p) => isCurrentWorker(c, p, obs.staleWiring)).length,
+    revision: workerRevision(c, g),
+  };
+}
+
+/** A group is ready with exactly its desired workers, all Ready and on the current revision. */
+const groupReady = (g: GroupTally) =>
+  g.ready >= g.desired && g.updated >= Math.min(g.desired, g.workers) && g.workers === g.desired;
+
+const sum = (gs: GroupTally[], k: 'desired' | 'workers' | 'ready' | 'updated') => gs.reduce((n, g) => n + g[k], 0);
+
 function tally(c: ValidComputeCluster, plan: ClusterPlan, serviceError: string | undefined): Tally {
   const obs = plan.observed;
-  const desired = plan.desiredWorkers;
-  const workers = [...obs.workers.values()].filter((p) => !isTerminating(p));
-  const ready = workers.filter(isReady).length;
-  const updated = workers.filter((p) => isCurrentWorker(c, p, obs.staleWiring)).length;
+  const groups = workerGroups(c).map((g) => groupTally(c, obs, g));
+  const [desired, workers, ready, updated] = (['desired', 'workers', 'ready', 'updated'] as const).map((k) =>
+    sum(groups, k),
+  ) as [number, number, number, number];
   const m = obs.master && !isTerminating(obs.master) ? obs.master : undefined;
   const masterReady = !!m && isReady(m) && !obs.masterProblem;
-  const workersReady = ready >= desired && updated >= Math.min(desired, workers.length) && workers.length === desired;
+  // Workers of a removed group are on their way out: the cluster is not ready until they are gone.
+  const leftovers = [...obs.groups.keys()].some((name) => !groupNamed(c, name));
+  const workersReady = groups.every(groupReady) && !leftovers;
   const suspended = c.spec.suspend;
   // A pod that does not start stalls the cluster as a restart limit does (both wait for a fix).
   const blocked = plan.startupBlocked && { reason: plan.startupBlocked.reason, message: plan.startupBlocked.message };
   const stalled = plan.stalled ?? (suspended ? undefined : blocked);
   // Without its Services the cluster cannot be reached (GAFFER_MASTER_ADDR is the master Service).
   const readyNow = !suspended && !stalled && !serviceError && masterReady && workersReady;
-  const counts = { desired, workers: workers.length, ready, updated };
+  const counts = { groups, desired, workers, ready, updated };
   return { ...counts, masterReady, workersReady, suspended, stalled, serviceError, readyNow };
 }
 
@@ -107,6 +142,15 @@ function servicesCondition(t: Tally): ConditionInput {
   return { type, status: 'True', reason: R.ServicesApplied, message: 'the master and workers Services are applied' };
 }
 
+/** The budgets the spec asks for: applied, or refused with the API server's message (the pods go on regardless). */
+function budgetsCondition(c: ValidComputeCluster, s: StatusInputs): ConditionInput {
+  const type = CONDITIONS.DisruptionBudgetsReady;
+  if (s.budgetError) return { type, status: 'False', reason: R.BudgetRefused, message: s.budgetError };
+  const n = buildBudgets(c).length;
+  const message = n ? `${n} PodDisruptionBudget(s) applied` : 'no disruption budget is asked for';
+  return { type, status: 'True', reason: R.BudgetsApplied, message };
+}
+
 function conditions(c: ValidComputeCluster, s: StatusInputs, t: Tally): ConditionInput[] {
   const counts = `${t.ready}/${t.desired} workers ready`;
   const off = (type: string, reason: string): ConditionInput => ({ type, status: 'False', reason, message: '' });
@@ -124,6 +168,7 @@ function conditions(c: ValidComputeCluster, s: StatusInputs, t: Tally): Conditio
           message: `${counts}, ${t.updated} on the current template`,
         },
     servicesCondition(t),
+    budgetsCondition(c, s),
     replicaFailure(s) ?? off(CONDITIONS.ReplicaFailure, R.NoFailure),
     t.suspended
       ? {
@@ -168,23 +213,49 @@ function masterStatus(c: ValidComputeCluster, plan: ClusterPlan, t: Tally): Comp
   };
 }
 
+/**
+ * The scale subresource's selector: the default group's workers. Those of older operators carry
+ * no group label, so it excludes the named groups instead of requiring worker; with no named
+ * group it is the plain role selector it always was.
+ */
+function defaultGroupSelector(c: ValidComputeCluster): string {
+  const base = selectorString(roleSelector(nameOf(c), 'worker'));
+  const named = workerGroups(c)
+    .slice(1)
+    .map((g) => g.name);
+  return named.length ? `${base},${LABELS.workerGroup} notin (${named.join(',')})` : base;
+}
+
 export function computeClusterStatus(c: ValidComputeCluster, s: StatusInputs): ComputeClusterStatus {
   const prev = c.status ?? {};
   const t = tally(c, s.plan, s.serviceError);
+  const [byDefault, ...named] = t.groups as [GroupTally, ...GroupTally[]];
   return {
     observedGeneration: c.metadata.generation,
     phase: phaseOf(prev, s.plan, t),
     conditions: setConditions(prev.conditions, conditions(c, s, t), c.metadata.generation, s.now),
     master: masterStatus(c, s.plan, t),
     workers: {
-      replicas: t.workers,
-      desiredReplicas: t.desired,
-      readyReplicas: t.ready,
-      updatedReplicas: t.updated,
-      selector: selectorString(roleSelector(nameOf(c), 'worker')),
+      replicas: byDefault.workers,
+      desiredReplicas: byDefault.desired,
+      readyReplicas: byDefault.ready,
+      updatedReplicas: byDefault.updated,
+      selector: defaultGroupSelector(c),
       summary: `${t.ready}/${t.desired}`,
     },
-    revision: { master: masterRevision(c), workers: workerRevision(c) },
+    ...(named.length
+      ? {
+          workerGroups: named.map((g) => ({
+            name: g.name,
+            replicas: g.workers,
+            desiredReplicas: g.desired,
+            readyReplicas: g.ready,
+            updatedReplicas: g.updated,
+            revision: g.revision,
+          })),
+        }
+      : {}),
+    revision: { master: masterRevision(c), workers: byDefault.revision },
     recovery: s.plan.recovery ?? {},
     activeJobs: s.activeJobs,
   };

@@ -1,5 +1,5 @@
 // What makes a ComputeCluster be reconciled: its own changes, and those of its pods,
-// Services, nodes and jobs. Handlers only enqueue keys.
+// Services, PodDisruptionBudgets, nodes and jobs. Handlers only enqueue keys.
 import type { ComputeJob } from '../../api/v1alpha1/index.ts';
 import { LABELS } from '../../builders/labels.ts';
 import type { V1Pod } from '../../kube/types.ts';
@@ -31,6 +31,8 @@ const jobClusterKey = (j: ComputeJob): string[] =>
 
 /** Our own status writes do not need a reconcile; spec and metadata changes do. */
 const specOrMetadataChanged = anyOf(generationChanged, labelsChanged, annotationsChanged, deletionStarted);
+/** A budget's spec (its generation) or labels changed, or it is being deleted; not its status. */
+const budgetChanged = anyOf(generationChanged, labelsChanged, deletionStarted);
 /** A job started or stopped running on a cluster: the cluster's active job count moves. */
 const jobPhaseOrClusterChanged: UpdatePredicate<ComputeJob> = ({ old, obj }) =>
   old.status?.phase !== obj.status?.phase || old.status?.clusterName !== obj.status?.clusterName;
@@ -39,16 +41,17 @@ const jobPhaseOrClusterChanged: UpdatePredicate<ComputeJob> = ({ old, obj }) =>
 export const observeExpectations = (expectations: Expectations, e: InformerEvent<V1Pod>): void =>
   observePodEvent(expectations, clusterKeyOf(e.obj), e);
 
-export function addIndexes(d: Pick<ClusterDeps, 'pods' | 'services' | 'jobs'>): void {
+export function addIndexes(d: Pick<ClusterDeps, 'pods' | 'services' | 'budgets' | 'jobs'>): void {
   d.pods.addIndex('cluster', clusterKeyOf);
   d.pods.addIndex('node', (p) => (p.spec?.nodeName ? [p.spec.nodeName] : []));
   d.services.addIndex('cluster', clusterKeyOf);
+  d.budgets.addIndex('cluster', clusterKeyOf);
   d.jobs.addIndex('cluster', jobClusterKey);
 }
 
 export function watchClusters(
   ctl: Controller,
-  d: Pick<ClusterDeps, 'clusters' | 'pods' | 'services' | 'nodes' | 'jobs'>,
+  d: Pick<ClusterDeps, 'clusters' | 'pods' | 'services' | 'budgets' | 'nodes' | 'jobs'>,
   expectations: Expectations,
 ): void {
   const enqueueClusterOf = (o: KObject) => {
@@ -66,6 +69,8 @@ export function watchClusters(
     batchClusterOf(e.obj);
   });
   d.services.on((e) => batchClusterOf(e.obj));
+  // The disruption controller writes a budget's status on every pod change: only our fields matter.
+  d.budgets.on(filterUpdates(budgetChanged, (e) => batchClusterOf(e.obj)));
   d.nodes.on(
     filterUpdates(nodeReadyChanged, (e) => {
       for (const p of d.pods.byIndex('node', nameOf(e.obj))) enqueueClusterOf(p);

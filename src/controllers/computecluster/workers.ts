@@ -1,9 +1,19 @@
-// spec.workers: replace broken workers (after the backoff), scale to the desired count in
-// the scale-down order of docs/api.md, and roll out template changes per updateStrategy.
+// spec.workers and spec.workerGroups[]: replace broken workers (after the backoff), scale each
+// group to its desired count in the scale-down order of docs/api.md, roll out template changes
+// per the group's updateStrategy, and remove the workers of groups taken out of the spec.
 import type { ValidComputeCluster } from '../../api/v1alpha1/index.ts';
 import { CLUSTER_REASONS } from '../../api/v1alpha1/reasons.ts';
 import { POD_DELETION_COST } from '../../builders/labels.ts';
 import { buildWorkerPod, isCurrentWorker, workerRevision } from '../../builders/pods.ts';
+import {
+  defaultGroup,
+  desiredCount,
+  groupNamed,
+  workerGroups,
+  workersOf,
+  type WorkerGroup,
+} from '../../builders/groups.ts';
+import { DEFAULT_GROUP } from '../../builders/labels.ts';
 import { annotationOf, isTerminating, nameOf } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
 import { isReady } from '../common/podhealth.ts';
@@ -29,11 +39,13 @@ export interface WorkersStep {
   lastReason?: string;
 }
 
-/** Desired workers: replicas (default minReplicas) clamped to [minReplicas, maxReplicas]; 0 if suspended. */
-export function desiredWorkerCount(c: ValidComputeCluster): number {
-  const w = c.spec.workers;
-  if (c.spec.suspend) return 0;
-  return Math.min(w.maxReplicas, Math.max(w.minReplicas, w.replicas ?? w.minReplicas));
+/** Desired workers of the default group (GAFFER_WORKERS of a driver, the scale subresource). */
+export const desiredWorkerCount = (c: ValidComputeCluster): number => desiredCount(c, defaultGroup(c));
+
+/** One group's workers as observed: by index, terminating ones included. */
+export interface GroupPods {
+  group: WorkerGroup;
+  pods: Map<number, V1Pod>;
 }
 
 /** maxUnavailable as a count: an integer, or a percentage of desired rounded down (at least 1). */
@@ -56,11 +68,9 @@ export function scaleDownOrder(pods: IndexedPod[], broken: (p: V1Pod) => boolean
   return [...pods].sort((a, b) => rank(a.pod) - rank(b.pod) || cost(a.pod) - cost(b.pod) || b.index - a.index);
 }
 
-/** Workers with a problem that are neither terminating nor already being deleted. */
+/** Workers with a problem that are neither terminating nor already being deleted (every group's). */
 export function brokenWorkers(obs: Observed, deleting: Set<string>): V1Pod[] {
-  return [...obs.workers.values()].filter(
-    (p) => !isTerminating(p) && !deleting.has(nameOf(p)) && obs.problems.has(nameOf(p)),
-  );
+  return obs.workers.filter((p) => !isTerminating(p) && !deleting.has(nameOf(p)) && obs.problems.has(nameOf(p)));
 }
 
 /** Deletes the broken workers (their replacements take the same index), or waits for the backoff. */
@@ -111,9 +121,9 @@ const GONE_WITHIN_MS = 30_000;
  */
 const nameFreedBy = (p: V1Pod): number => (ms(p.metadata?.deletionTimestamp) ?? 0) + GONE_WITHIN_MS;
 
-function census(obs: Observed, deleting: Set<string>): Census {
+function census(obs: Observed, { pods }: GroupPods, deleting: Set<string>): Census {
   const counts: Census = { live: [], waiting: [], leaving: new Map() };
-  for (const [index, pod] of obs.workers) {
+  for (const [index, pod] of pods) {
     const name = nameOf(pod);
     if (deleting.has(name)) counts.leaving.set(index, undefined);
     else if (isTerminating(pod)) counts.leaving.set(index, nameFreedBy(pod));
@@ -124,8 +134,14 @@ function census(obs: Observed, deleting: Set<string>): Census {
 }
 
 /** Broken workers go first, so a healthy one is never removed while a broken one waits for its backoff. */
-function scaleDown(obs: Observed, { live, waiting }: Census, excess: number, desired: number): WorkersStep {
-  const message = `scaling workers down to ${desired}`;
+function scaleDown(
+  obs: Observed,
+  g: WorkerGroup,
+  { live, waiting }: Census,
+  excess: number,
+  desired: number,
+): WorkersStep {
+  const message = `scaling ${g.name === DEFAULT_GROUP ? 'workers' : `${g.name} workers`} down to ${desired}`;
   const actions = scaleDownOrder([...waiting, ...live], (p) => obs.problems.has(nameOf(p)))
     .slice(0, excess)
     .map(({ pod }) => deletePod(pod, CLUSTER_REASONS.ScaleDown, message));
@@ -138,7 +154,14 @@ function scaleDown(obs: Observed, { live, waiting }: Census, excess: number, des
  * (wakeAt: when it is overdue). Leftovers beyond those indices (a scale-down's, with a long
  * grace period or a finalizer) and overdue ones hold nothing up.
  */
-function scaleUp(c: ValidComputeCluster, counts: Census, shortfall: number, desired: number, now: number): WorkersStep {
+function scaleUp(
+  c: ValidComputeCluster,
+  g: WorkerGroup,
+  counts: Census,
+  shortfall: number,
+  desired: number,
+  now: number,
+): WorkersStep {
   const staying = new Set([...counts.live, ...counts.waiting].map(({ index }) => index));
   const actions: ClusterAction[] = [];
   let wakeAt: number | undefined;
@@ -146,10 +169,10 @@ function scaleUp(c: ValidComputeCluster, counts: Census, shortfall: number, desi
     const freedBy = counts.leaving.get(i);
     if (staying.has(i) || (freedBy !== undefined && freedBy <= now)) continue;
     missing--;
-    if (!counts.leaving.has(i)) actions.push(createPod(buildWorkerPod(c, i, desired)));
+    if (!counts.leaving.has(i)) actions.push(createPod(buildWorkerPod(c, i, desired, g)));
     wakeAt = soonest(wakeAt, freedBy);
   }
-  return { actions, progress: [`${shortfall} worker(s) missing`], replaced: 0, wakeAt };
+  return { actions, progress: [`${shortfall} ${workersOf(g)} missing`], replaced: 0, wakeAt };
 }
 
 /**
@@ -159,7 +182,7 @@ function scaleUp(c: ValidComputeCluster, counts: Census, shortfall: number, desi
  * out). Ready ones go while no more than maxUnavailable workers are unavailable.
  */
 function rollingVictims(
-  c: ValidComputeCluster,
+  g: WorkerGroup,
   obs: Observed,
   { live, waiting }: Census,
   outdated: IndexedPod[],
@@ -168,7 +191,7 @@ function rollingVictims(
   const healthy = ({ pod }: IndexedPod) => isReady(pod) && !obs.problems.has(nameOf(pod));
   const missing = Math.max(0, desired - live.length - waiting.length);
   const unavailable = live.filter(({ pod }) => !isReady(pod)).length + waiting.length + missing;
-  const max = maxUnavailableCount(c.spec.workers.updateStrategy.maxUnavailable, desired);
+  const max = maxUnavailableCount(g.pool.updateStrategy.maxUnavailable, desired);
   const budget = Math.max(0, max - unavailable);
   return [
     ...scaleDownOrder(outdated.filter((p) => !healthy(p))),
@@ -177,26 +200,49 @@ function rollingVictims(
 }
 
 /** Template changes: Recreate replaces all outdated workers, RollingUpdate within maxUnavailable, OnDelete none. */
-function rollOut(c: ValidComputeCluster, obs: Observed, counts: Census, desired: number): WorkersStep {
+function rollOut(c: ValidComputeCluster, g: WorkerGroup, obs: Observed, counts: Census, desired: number): WorkersStep {
   const outdated = [...counts.waiting, ...counts.live].filter(({ pod }) => !isCurrentWorker(c, pod, obs.staleWiring));
-  const strategy = c.spec.workers.updateStrategy;
+  const strategy = g.pool.updateStrategy;
   if (!outdated.length || strategy.type === 'OnDelete') return { actions: [], progress: [], replaced: 0 };
-  const victims = strategy.type === 'RollingUpdate' ? rollingVictims(c, obs, counts, outdated, desired) : outdated;
+  const victims = strategy.type === 'RollingUpdate' ? rollingVictims(g, obs, counts, outdated, desired) : outdated;
   const actions = victims.map(({ pod }) => deletePod(pod, CLUSTER_REASONS.TemplateChanged, WORKER_OUTDATED));
-  return { actions, progress: [`updating ${outdated.length} worker(s) to revision ${workerRevision(c)}`], replaced: 0 };
+  const progress = [`updating ${outdated.length} ${workersOf(g)} to revision ${workerRevision(c, g)}`];
+  return { actions, progress, replaced: 0 };
 }
 
-/** Scale first; only a cluster at its desired size rolls out a new template. */
+/** Scale first; only a group at its desired size rolls out a new template. */
 export function scaleAndRoll(
   c: ValidComputeCluster,
   obs: Observed,
+  group: GroupPods,
   deleting: Set<string>,
-  desired: number,
   now: number,
 ): WorkersStep {
-  const counts = census(obs, deleting);
+  const g = group.group;
+  const desired = desiredCount(c, g);
+  const counts = census(obs, group, deleting);
   const excess = counts.live.length + counts.waiting.length - desired;
-  if (excess > 0) return scaleDown(obs, counts, excess, desired);
-  if (excess < 0) return scaleUp(c, counts, -excess, desired, now);
-  return rollOut(c, obs, counts, desired);
+  if (excess > 0) return scaleDown(obs, g, counts, excess, desired);
+  if (excess < 0) return scaleUp(c, g, counts, -excess, desired, now);
+  return rollOut(c, g, obs, counts, desired);
 }
+
+/** Why the workers of a group taken out of spec.workerGroups go. */
+const GROUP_REMOVED = (group: string) => `worker group ${group} is no longer in spec.workerGroups`;
+
+/** Deletes the workers of groups the spec no longer has (not those terminating or already being deleted). */
+export function removedGroups(c: ValidComputeCluster, obs: Observed, deleting: Set<string>): WorkersStep {
+  const actions: ClusterAction[] = [];
+  const progress: string[] = [];
+  for (const [name, pods] of obs.groups) {
+    if (groupNamed(c, name)) continue;
+    const going = [...pods.values()].filter((p) => !isTerminating(p) && !deleting.has(nameOf(p)));
+    for (const p of going) actions.push(deletePod(p, CLUSTER_REASONS.WorkerGroupRemoved, GROUP_REMOVED(name)));
+    if (going.length) progress.push(`removing ${going.length} worker(s) of the removed group ${name}`);
+  }
+  return { actions, progress, replaced: 0 };
+}
+
+/** Every group of the spec with its observed pods (none yet for a new group). */
+export const groupsOf = (c: ValidComputeCluster, obs: Observed): GroupPods[] =>
+  workerGroups(c).map((group) => ({ group, pods: obs.groups.get(group.name) ?? new Map() }));

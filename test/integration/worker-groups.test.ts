@@ -1,0 +1,289 @@
+// spec.workerGroups, spec.scheduling and the disruption budgets on the real control plane: the
+// scheduler binds the pods, the priority admission plugin resolves the PriorityClass, and the
+// disruption controller (kube-controller-manager) and the Eviction API enforce the budgets.
+import { expect } from 'chai';
+import { apply, cond, envOf, k, live, podNames, setup, waitFor } from './harness.ts';
+
+const image = 'registry.invalid/compute:1';
+const container = (name: string, ports: number[] = []) => ({
+  name,
+  image,
+  ...(ports.length ? { ports: ports.map((p) => ({ name: `p${p}`, containerPort: p })) } : {}),
+});
+
+/** A cluster with `workers` default workers and the given groups (and spec fields in `extra`). */
+function manifest(name: string, workers: number, groups: any[] | undefined, extra: Record<string, any> = {}) {
+  const { master, workersExtra, ...rest } = extra;
+  return {
+    apiVersion: 'compute.gaffer.dev/v1alpha1',
+    kind: 'ComputeCluster',
+    metadata: { name },
+    spec: {
+      master: { template: { spec: { containers: [container('master', [7077])] } }, ...(master ?? {}) },
+      workers: {
+        replicas: workers,
+        template: { spec: { containers: [container('worker')] } },
+        ...(workersExtra ?? {}),
+      },
+      ...(groups ? { workerGroups: groups } : {}),
+      podRecovery: { backoff: { initialSeconds: 2, maxSeconds: 10 } },
+      ...rest,
+    },
+  };
+}
+const gpu = (replicas: number, extra: Record<string, any> = {}) => ({
+  name: 'gpu',
+  replicas,
+  template: { metadata: { labels: { accel: 'gpu' } }, spec: { containers: [container('trainer', [9000])] } },
+  ...extra,
+});
+
+describe('ComputeCluster worker groups, scheduling and disruption budgets', function () {
+  this.timeout(240_000);
+  const s = setup('wg', { operator: ['--resync-period', '1m'] });
+  const priorityClass = `gaffer-test-${Date.now()}`;
+
+  const pods = async (cluster: string, selector = '') =>
+    live(await s.ns.list('pods', `compute.gaffer.dev/cluster=${cluster}${selector}`));
+  const ready = (name: string, what = 'Ready', extra: (c: any) => boolean = () => true, timeout = 90_000) =>
+    s.ns.until(
+      'computecluster',
+      name,
+      what,
+      (c) => cond(c, 'Ready')?.status === 'True' && c.status.observedGeneration === c.metadata.generation && extra(c),
+      timeout,
+    );
+  /** POST of an Eviction for the pod: exit code 0 when the API server allowed it. */
+  const evict = (pod: string) =>
+    s.ns.run(
+      ['create', '--raw', `/api/v1/namespaces/${s.ns.name}/pods/${pod}/eviction`, '-f', '-'],
+      JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod, namespace: s.ns.name } }),
+    );
+
+  before(async () => {
+    await apply({
+      apiVersion: 'scheduling.k8s.io/v1',
+      kind: 'PriorityClass',
+      metadata: { name: priorityClass },
+      value: 1000,
+      description: 'worker-groups test',
+    });
+  });
+  after(async () => {
+    await k(['delete', 'priorityclass', priorityClass, '--ignore-not-found']);
+  });
+
+  describe('a cluster with a CPU default group and a gpu group', () => {
+    let c: any;
+    before(async () => {
+      await s.ns.apply(
+        manifest('mixed', 1, [gpu(2)], {
+          scheduling: { schedulerName: 'default-scheduler', priorityClassName: priorityClass },
+        }),
+      );
+      c = await ready('mixed');
+    });
+
+    it("names each group's workers <cluster>-<group>-<index> and wires them per group", async () => {
+      const workers = await pods('mixed', ',compute.gaffer.dev/role=worker');
+      expect(podNames(workers)).to.deep.equal(['mixed-gpu-0', 'mixed-gpu-1', 'mixed-worker-0']);
+      const g1 = workers.find((p) => p.metadata.name === 'mixed-gpu-1');
+      expect(g1.metadata.labels).to.include({ 'compute.gaffer.dev/worker-group': 'gpu', accel: 'gpu' });
+      expect(envOf(g1)).to.include({ GAFFER_WORKER_GROUP: 'gpu', GAFFER_WORKER_INDEX: '1', GAFFER_WORKERS: '2' });
+      expect(g1.spec).to.include({ hostname: 'mixed-gpu-1', subdomain: 'mixed-workers' });
+      const w0 = workers.find((p) => p.metadata.name === 'mixed-worker-0');
+      expect(envOf(w0)).to.include({ GAFFER_WORKER_GROUP: 'worker', GAFFER_WORKER_INDEX: '0', GAFFER_WORKERS: '1' });
+      expect(w0.spec.containers[0].name).to.equal('worker');
+      expect(g1.spec.containers[0].name).to.equal('trainer');
+    });
+
+    it('schedules every pod with spec.scheduling: the scheduler bound them, the PriorityClass was resolved', async () => {
+      for (const p of await pods('mixed')) {
+        expect(p.spec, p.metadata.name).to.include({
+          schedulerName: 'default-scheduler',
+          priorityClassName: priorityClass,
+          priority: 1000,
+        });
+        expect(p.spec.nodeName, p.metadata.name).to.be.a('string');
+      }
+    });
+
+    it('reports the default group in status.workers, the gpu group in status.workerGroups, all in summary', () => {
+      expect(c.status.workers).to.include({ replicas: 1, readyReplicas: 1, summary: '3/3' });
+      expect(c.status.workerGroups).to.have.length(1);
+      expect(c.status.workerGroups[0]).to.include({ name: 'gpu', replicas: 2, desiredReplicas: 2, readyReplicas: 2 });
+    });
+
+    it('covers every group with the headless Service, and the scale subresource selects the default group only', async () => {
+      const svc = await s.ns.get('svc', 'mixed-workers');
+      expect(svc.spec.ports.map((p: any) => p.port)).to.include(9000);
+      const selected = await s.ns.list('pods', c.status.workers.selector);
+      expect(podNames(live(selected))).to.deep.equal(['mixed-worker-0']);
+    });
+
+    it('scales one group without touching the others; kubectl scale moves the default group only', async () => {
+      const before = await pods('mixed', ',compute.gaffer.dev/role=worker');
+      const uid = (n: string) => before.find((p) => p.metadata.name === n)?.metadata.uid;
+      await s.ns.patch('computecluster', 'mixed', { spec: { workerGroups: [gpu(1)] } });
+      await s.ns.scale('computecluster', 'mixed', 2);
+      await ready('mixed', 'scaled', (x) => x.status.workers.replicas === 2 && x.status.workerGroups[0].replicas === 1);
+      const after = await pods('mixed', ',compute.gaffer.dev/role=worker');
+      expect(podNames(after)).to.deep.equal(['mixed-gpu-0', 'mixed-worker-0', 'mixed-worker-1']);
+      for (const n of ['mixed-gpu-0', 'mixed-worker-0'])
+        expect(after.find((p) => p.metadata.name === n).metadata.uid, n).to.equal(uid(n));
+    });
+
+    it('deletes the workers of a group taken out of the spec, and its status entry', async () => {
+      await s.ns.k([
+        'patch',
+        'computecluster',
+        'mixed',
+        '--type=json',
+        '-p',
+        '[{"op":"remove","path":"/spec/workerGroups"}]',
+      ]);
+      const x = await ready('mixed', 'without groups', (o) => !o.status.workerGroups);
+      await waitFor(
+        'the gpu workers gone',
+        async () => (await pods('mixed', ',compute.gaffer.dev/worker-group=gpu')).length === 0,
+      );
+      expect(x.status.workers.summary).to.equal('2/2');
+      expect((await s.ns.events('WorkerGroupRemoved')).length).to.equal(0); // a deletion, not a warning
+    });
+  });
+
+  describe('disruption budgets', () => {
+    const budgets = async () =>
+      (await s.ns.list('pdb')).filter((b) => b.metadata.labels['compute.gaffer.dev/cluster'] === 'guarded');
+
+    before(async () => {
+      await s.ns.apply(
+        manifest('guarded', 2, [gpu(1, { disruptionBudget: { maxUnavailable: 0 } })], {
+          master: { disruptionBudget: {} },
+          workersExtra: { disruptionBudget: { maxUnavailable: 1 } },
+        }),
+      );
+      await ready('guarded');
+      // The disruption controller has counted the pods once the default group's budget allows one.
+      await waitFor(
+        'the budgets counted by the disruption controller',
+        async () => {
+          const bs = await budgets();
+          const of = (n: string) => bs.find((b) => b.metadata.name === n);
+          return (
+            bs.length === 3 &&
+            of('guarded-worker')?.status?.disruptionsAllowed === 1 &&
+            of('guarded-master')?.status?.expectedPods === 1 &&
+            of('guarded-gpu')?.status?.expectedPods === 1
+          );
+        },
+        60_000,
+      );
+    });
+
+    it('owns a budget per role that asks for one, over the right pods', async () => {
+      const c = await s.ns.get('computecluster', 'guarded');
+      for (const b of await budgets()) {
+        expect(b.metadata.ownerReferences[0], b.metadata.name).to.include({ uid: c.metadata.uid, controller: true });
+      }
+      expect(cond(c, 'DisruptionBudgetsReady')).to.include({ status: 'True', reason: 'BudgetsApplied' });
+    });
+
+    it('refuses (429) evicting the master and a worker whose budget allows none', async () => {
+      const master = (await pods('guarded', ',compute.gaffer.dev/role=master'))[0];
+      for (const pod of ['guarded-master', 'guarded-gpu-0']) {
+        const r = await evict(pod);
+        expect(r.code, `${pod}: ${r.stdout}${r.stderr}`).to.not.equal(0);
+        expect(r.stderr + r.stdout).to.match(/disruption budget/i);
+      }
+      const after = (await pods('guarded', ',compute.gaffer.dev/role=master'))[0];
+      expect(after.metadata.uid).to.equal(master.metadata.uid);
+    });
+
+    it('allows an eviction the budget permits, and the evicted worker is replaced', async () => {
+      const [w] = (await pods('guarded', ',compute.gaffer.dev/worker-group=worker')).filter(
+        (p) => p.metadata.name === 'guarded-worker-0',
+      );
+      const r = await evict('guarded-worker-0');
+      expect(r.code, r.stderr).to.equal(0);
+      await waitFor('guarded-worker-0 replaced', async () => {
+        const now = (await pods('guarded')).find((p) => p.metadata.name === 'guarded-worker-0');
+        return !!now && now.metadata.uid !== w.metadata.uid;
+      });
+      await ready('guarded', 'Ready again', (c) => c.status.workers.readyReplicas === 2);
+    });
+
+    it('deletes a budget turned off, and keeps the others', async () => {
+      await s.ns.patch('computecluster', 'guarded', {
+        spec: { master: { disruptionBudget: { enabled: false } }, workers: { disruptionBudget: null } },
+      });
+      await waitFor('only guarded-gpu left', async () => podNames(await budgets()).join() === 'guarded-gpu');
+      const c = await ready(
+        'guarded',
+        'budgets applied',
+        (x) => cond(x, 'DisruptionBudgetsReady')?.observedGeneration === x.metadata.generation,
+      );
+      expect(cond(c, 'DisruptionBudgetsReady').message).to.equal('1 PodDisruptionBudget(s) applied');
+    });
+
+    it('reports a budget the API server refuses with its message, runs the pods anyway, and applies it once allowed', async () => {
+      const name = `refuse-pdb-${s.ns.name}`;
+      await apply([
+        {
+          apiVersion: 'admissionregistration.k8s.io/v1',
+          kind: 'ValidatingAdmissionPolicy',
+          metadata: { name },
+          spec: {
+            failurePolicy: 'Fail',
+            matchConstraints: {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.ns.name } },
+              resourceRules: [
+                {
+                  apiGroups: ['policy'],
+                  apiVersions: ['v1'],
+                  operations: ['CREATE'],
+                  resources: ['poddisruptionbudgets'],
+                },
+              ],
+            },
+            validations: [{ expression: 'false', message: 'budgets refused by the test' }],
+          },
+        },
+        {
+          apiVersion: 'admissionregistration.k8s.io/v1',
+          kind: 'ValidatingAdmissionPolicyBinding',
+          metadata: { name },
+          spec: { policyName: name, validationActions: ['Deny'] },
+        },
+      ]);
+      try {
+        const probe = {
+          apiVersion: 'policy/v1',
+          kind: 'PodDisruptionBudget',
+          metadata: { name: 'probe' },
+          spec: { maxUnavailable: 1 },
+        };
+        await waitFor(
+          'the policy in force',
+          async () => (await s.ns.tryApply(probe, { serverSide: false })).code !== 0,
+          30_000,
+        );
+        await s.ns.apply(manifest('refused', 1, undefined, { master: { disruptionBudget: {} } }));
+        const c = await s.ns.until(
+          'computecluster',
+          'refused',
+          'DisruptionBudgetsReady=False',
+          (x) => cond(x, 'DisruptionBudgetsReady')?.status === 'False' && cond(x, 'Ready')?.status === 'True',
+          90_000,
+        );
+        expect(cond(c, 'DisruptionBudgetsReady').reason).to.equal('BudgetRefused');
+        expect(cond(c, 'DisruptionBudgetsReady').message).to.contain('budgets refused by the test');
+        expect((await s.ns.events('BudgetRefused', 'refused')).length).to.be.greaterThan(0);
+      } finally {
+        await k(['delete', 'validatingadmissionpolicybinding,validatingadmissionpolicy', name, '--ignore-not-found']);
+      }
+      await s.ns.untilCondition('computecluster', 'refused', 'DisruptionBudgetsReady', 'True', 60_000);
+      expect(await s.ns.exists('pdb', 'refused-master')).to.equal(true);
+    });
+  });
+});
