@@ -4,18 +4,25 @@ import { API_VERSION } from '../api/v1alpha1/group.ts';
 import type { ValidComputeCluster as ComputeCluster } from '../api/v1alpha1/index.ts';
 import { nameOf, namespaceOf } from '../kube/meta.ts';
 import type { V1PodDisruptionBudget } from '../kube/types.ts';
-import { workerGroups, type WorkerGroup } from './groups.ts';
+import { desiredCount, workerGroups, type WorkerGroup } from './groups.ts';
 import { DEFAULT_GROUP, LABELS, baseLabels, names, roleSelector } from './labels.ts';
 import { controllerRef } from './owner.ts';
 
 type LabelSelector = NonNullable<NonNullable<V1PodDisruptionBudget['spec']>['selector']>;
 
+/**
+ * A budget as an integer minAvailable: the disruption controller then counts the pods its
+ * selector matches. With maxUnavailable (or a percentage) it would take the expected count from
+ * the pods' controller's scale subresource: the ComputeCluster's, spec.workers.replicas, wrong
+ * for every group but the default and for the master. Unhealthy pods may always be evicted (a
+ * drain is not held up by a broken pod the operator replaces anyway).
+ */
 function budget(
   c: ComputeCluster,
   name: string,
   role: 'master' | 'worker',
   selector: LabelSelector,
-  maxUnavailable: number | string,
+  minAvailable: number,
 ): V1PodDisruptionBudget {
   return {
     apiVersion: 'policy/v1',
@@ -26,7 +33,7 @@ function budget(
       labels: { ...baseLabels(nameOf(c)), [LABELS.role]: role },
       ownerReferences: [controllerRef(c, API_VERSION, 'ComputeCluster')],
     },
-    spec: { selector, maxUnavailable },
+    spec: { selector, minAvailable, unhealthyPodEvictionPolicy: 'AlwaysAllow' },
   };
 }
 
@@ -39,21 +46,32 @@ function groupSelector(c: ComputeCluster, g: WorkerGroup): LabelSelector {
   if (g.name !== DEFAULT_GROUP) return { matchLabels: { ...matchLabels, [LABELS.workerGroup]: g.name } };
   const named = workerGroups(c)
     .slice(1)
-    .map((x) => x.name);
+    .map((x) => x.name)
+    .sort();
   if (!named.length) return { matchLabels };
   return { matchLabels, matchExpressions: [{ key: LABELS.workerGroup, operator: 'NotIn', values: named }] };
 }
 
-/** The budgets the spec asks for: the master's (maxUnavailable 0), and one per group that sets one. */
+/** maxUnavailable as a count of the group's desired workers: a percentage rounds up, as a budget's does. */
+export function unavailableCount(v: number | string, desired: number): number {
+  if (typeof v === 'number') return v;
+  return Math.ceil((desired * Number(v.replace('%', ''))) / 100);
+}
+
+/** The budgets the spec asks for: the master's (it must stay), and one per group that sets one. */
 export function buildBudgets(c: ComputeCluster): V1PodDisruptionBudget[] {
   const cluster = nameOf(c);
   const out: V1PodDisruptionBudget[] = [];
   if (c.spec.master.disruptionBudget?.enabled) {
-    out.push(budget(c, names.budget(cluster, 'master'), 'master', { matchLabels: roleSelector(cluster, 'master') }, 0));
+    const selector = { matchLabels: roleSelector(cluster, 'master') };
+    out.push(budget(c, names.budget(cluster, 'master'), 'master', selector, c.spec.suspend ? 0 : 1));
   }
   for (const g of workerGroups(c)) {
     const b = g.pool.disruptionBudget;
-    if (b) out.push(budget(c, names.budget(cluster, g.name), 'worker', groupSelector(c, g), b.maxUnavailable));
+    if (!b) continue;
+    const desired = desiredCount(c, g);
+    const minAvailable = Math.max(0, desired - unavailableCount(b.maxUnavailable, desired));
+    out.push(budget(c, names.budget(cluster, g.name), 'worker', groupSelector(c, g), minAvailable));
   }
   return out;
 }
@@ -69,7 +87,12 @@ const canonical = (v: unknown): string =>
 /** Whether an existing budget carries what Gaffer sets (server defaults and status ignored). */
 export function budgetMatches(existing: V1PodDisruptionBudget, desired: V1PodDisruptionBudget): boolean {
   const spec = (b: V1PodDisruptionBudget) =>
-    canonical({ selector: b.spec?.selector ?? {}, maxUnavailable: b.spec?.maxUnavailable ?? null });
+    canonical({
+      selector: b.spec?.selector ?? {},
+      minAvailable: b.spec?.minAvailable ?? null,
+      maxUnavailable: b.spec?.maxUnavailable ?? null,
+      unhealthyPodEvictionPolicy: b.spec?.unhealthyPodEvictionPolicy ?? null,
+    });
   return (
     spec(existing) === spec(desired) &&
     Object.entries(desired.metadata?.labels ?? {}).every(([k, v]) => existing.metadata?.labels?.[k] === v) &&

@@ -209,6 +209,11 @@ export class KubeClient {
     return this.send('patch', 'services', 'PATCH', path, o, this.opts.writes);
   }
 
+  /** A live read of a PodDisruptionBudget, past the cache (the cache holds only Gaffer's). */
+  getBudget(namespace: string, name: string): Promise<V1PodDisruptionBudget> {
+    return this.send('get', 'poddisruptionbudgets', 'GET', budgets(namespace, name), {});
+  }
+
   /** Server-side apply of a PodDisruptionBudget (policy/v1), as for Services. */
   applyBudget(namespace: string, body: V1PodDisruptionBudget): Promise<V1PodDisruptionBudget> {
     const path = budgets(namespace, nameOf(body));

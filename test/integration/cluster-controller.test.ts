@@ -21,6 +21,7 @@ import {
   waitFor,
   withOperatorThroughFaultProxy,
   whileNodeNotReady,
+  whileRefused,
 } from './harness.ts';
 import type { FaultProxy, SeenRequest } from '../../hack/fault-proxy.ts';
 
@@ -983,50 +984,19 @@ describe('ComputeCluster controller', function () {
         .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
 
     /** Runs `fn` while a ValidatingAdmissionPolicy refuses every DELETE of these pods in the test namespace. */
-    async function whileDeletesRefused<T>(
-      name: string,
-      podNames: [string, ...string[]],
-      fn: () => Promise<T>,
-    ): Promise<T> {
-      const ns = s.ns.name;
-      await apply([
+    const whileDeletesRefused = <T>(name: string, podNames: [string, ...string[]], fn: () => Promise<T>) =>
+      whileRefused(
         {
-          apiVersion: 'admissionregistration.k8s.io/v1',
-          kind: 'ValidatingAdmissionPolicy',
-          metadata: { name },
-          spec: {
-            failurePolicy: 'Fail',
-            matchConstraints: {
-              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } },
-              resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['DELETE'], resources: ['pods'] }],
-            },
-            validations: [
-              {
-                expression: `!(oldObject.metadata.name in ${JSON.stringify(podNames)})`,
-                message: 'refused by the test',
-              },
-            ],
-          },
+          name,
+          namespace: s.ns.name,
+          rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['DELETE'], resources: ['pods'] }],
+          allow: `!(oldObject.metadata.name in ${JSON.stringify(podNames)})`,
+          message: 'refused by the test',
+          // In force once a server-side dry run of the delete is refused.
+          inForce: async () => (await s.ns.run(['delete', 'pod', podNames[0], '--dry-run=server'])).code !== 0,
         },
-        {
-          apiVersion: 'admissionregistration.k8s.io/v1',
-          kind: 'ValidatingAdmissionPolicyBinding',
-          metadata: { name },
-          spec: { policyName: name, validationActions: ['Deny'] },
-        },
-      ]);
-      try {
-        // The policy is in force once a server-side dry run of the delete is refused.
-        await waitFor(
-          'the delete policy in force',
-          async () => (await s.ns.run(['delete', 'pod', podNames[0], '--dry-run=server'])).code !== 0,
-          30_000,
-        );
-        return await fn();
-      } finally {
-        await k(['delete', 'validatingadmissionpolicybinding,validatingadmissionpolicy', name, '--ignore-not-found']);
-      }
-    }
+        fn,
+      );
 
     it('re-issues the refused delete of a failed master and worker without counting them again (#1)', async () => {
       const c0 = await create('intent', {

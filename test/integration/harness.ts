@@ -415,3 +415,50 @@ export async function withOperatorThroughFaultProxy(
     await s.startOperator();
   }
 }
+
+/**
+ * What a test's ValidatingAdmissionPolicy refuses: requests matching `rules` in `namespace` for which
+ * `allow` is false.
+ */
+export interface Refusal {
+  /** The policy's and its binding's name (cluster-scoped: make it unique per test). */
+  name: string;
+  namespace: string;
+  rules: { apiGroups: string[]; apiVersions: string[]; operations: string[]; resources: string[] }[];
+  /** CEL over the request (object, oldObject): false refuses it. */
+  allow: string;
+  message: string;
+  /** True once the policy is in force (policies take effect asynchronously): a dry run it refuses. */
+  inForce: () => Promise<boolean>;
+}
+
+/** Runs `fn` while a ValidatingAdmissionPolicy refuses what `r` says; removes it afterwards. */
+export async function whileRefused<T>(r: Refusal, fn: () => Promise<T>): Promise<T> {
+  await apply([
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: { name: r.name },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': r.namespace } },
+          resourceRules: r.rules,
+        },
+        validations: [{ expression: r.allow, message: r.message }],
+      },
+    },
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata: { name: r.name },
+      spec: { policyName: r.name, validationActions: ['Deny'] },
+    },
+  ]);
+  try {
+    await waitFor(`the policy ${r.name} in force`, r.inForce, 30_000);
+    return await fn();
+  } finally {
+    await k(['delete', 'validatingadmissionpolicybinding,validatingadmissionpolicy', r.name, '--ignore-not-found']);
+  }
+}

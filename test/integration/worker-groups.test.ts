@@ -2,7 +2,7 @@
 // scheduler binds the pods, the priority admission plugin resolves the PriorityClass, and the
 // disruption controller (kube-controller-manager) and the Eviction API enforce the budgets.
 import { expect } from 'chai';
-import { apply, cond, envOf, k, live, podNames, setup, waitFor } from './harness.ts';
+import { apply, cond, envOf, k, live, podNames, setup, waitFor, whileRefused } from './harness.ts';
 
 const image = 'registry.invalid/compute:1';
 const container = (name: string, ports: number[] = []) => ({
@@ -155,26 +155,36 @@ describe('ComputeCluster worker groups, scheduling and disruption budgets', func
   describe('disruption budgets', () => {
     const budgets = async () =>
       (await s.ns.list('pdb')).filter((b) => b.metadata.labels['compute.gaffer.dev/cluster'] === 'guarded');
+    const mem = (replicas: number, extra: Record<string, any>) => ({ ...gpu(replicas, extra), name: 'mem' });
 
     before(async () => {
+      // Three groups of different sizes: each budget must count its own group's pods (with
+      // maxUnavailable the disruption controller would size every one by spec.workers.replicas).
       await s.ns.apply(
-        manifest('guarded', 2, [gpu(1, { disruptionBudget: { maxUnavailable: 0 } })], {
-          master: { disruptionBudget: {} },
-          workersExtra: { disruptionBudget: { maxUnavailable: 1 } },
-        }),
+        manifest(
+          'guarded',
+          3,
+          [gpu(2, { disruptionBudget: { maxUnavailable: 0 } }), mem(1, { disruptionBudget: { maxUnavailable: 1 } })],
+          {
+            master: { disruptionBudget: {} },
+            workersExtra: { disruptionBudget: { maxUnavailable: 1 } },
+          },
+        ),
       );
       await ready('guarded');
-      // The disruption controller has counted the pods once the default group's budget allows one.
       await waitFor(
         'the budgets counted by the disruption controller',
         async () => {
           const bs = await budgets();
-          const of = (n: string) => bs.find((b) => b.metadata.name === n);
+          const st = (n: string) => bs.find((b) => b.metadata.name === n)?.status ?? {};
           return (
-            bs.length === 3 &&
-            of('guarded-worker')?.status?.disruptionsAllowed === 1 &&
-            of('guarded-master')?.status?.expectedPods === 1 &&
-            of('guarded-gpu')?.status?.expectedPods === 1
+            bs.length === 4 &&
+            st('guarded-master').expectedPods === 1 &&
+            st('guarded-worker').expectedPods === 3 &&
+            st('guarded-worker').disruptionsAllowed === 1 &&
+            st('guarded-gpu').expectedPods === 2 &&
+            st('guarded-mem').expectedPods === 1 &&
+            st('guarded-mem').disruptionsAllowed === 1
           );
         },
         60_000,
@@ -190,84 +200,88 @@ describe('ComputeCluster worker groups, scheduling and disruption budgets', func
     });
 
     it('refuses (429) evicting the master and a worker whose budget allows none', async () => {
-      const master = (await pods('guarded', ',compute.gaffer.dev/role=master'))[0];
+      const uids = async () => (await pods('guarded')).map((p) => p.metadata.uid).sort();
+      const before = await uids();
       for (const pod of ['guarded-master', 'guarded-gpu-0']) {
         const r = await evict(pod);
         expect(r.code, `${pod}: ${r.stdout}${r.stderr}`).to.not.equal(0);
         expect(r.stderr + r.stdout).to.match(/disruption budget/i);
       }
-      const after = (await pods('guarded', ',compute.gaffer.dev/role=master'))[0];
-      expect(after.metadata.uid).to.equal(master.metadata.uid);
+      expect(await uids()).to.deep.equal(before);
     });
 
-    it('allows an eviction the budget permits, and the evicted worker is replaced', async () => {
-      const [w] = (await pods('guarded', ',compute.gaffer.dev/worker-group=worker')).filter(
-        (p) => p.metadata.name === 'guarded-worker-0',
-      );
-      const r = await evict('guarded-worker-0');
-      expect(r.code, r.stderr).to.equal(0);
-      await waitFor('guarded-worker-0 replaced', async () => {
-        const now = (await pods('guarded')).find((p) => p.metadata.name === 'guarded-worker-0');
-        return !!now && now.metadata.uid !== w.metadata.uid;
+    for (const pod of ['guarded-mem-0', 'guarded-worker-0'])
+      it(`allows evicting ${pod}, as its budget permits, and the evicted worker is replaced`, async () => {
+        const [w] = (await pods('guarded')).filter((p) => p.metadata.name === pod);
+        const r = await evict(pod);
+        expect(r.code, r.stderr).to.equal(0);
+        await waitFor(`${pod} replaced`, async () => {
+          const now = (await pods('guarded')).find((p) => p.metadata.name === pod);
+          return !!now && now.metadata.uid !== w.metadata.uid;
+        });
+        await ready('guarded', 'Ready again', (c) => c.status.workers.readyReplicas === 3);
       });
-      await ready('guarded', 'Ready again', (c) => c.status.workers.readyReplicas === 2);
-    });
 
     it('deletes a budget turned off, and keeps the others', async () => {
       await s.ns.patch('computecluster', 'guarded', {
         spec: { master: { disruptionBudget: { enabled: false } }, workers: { disruptionBudget: null } },
       });
-      await waitFor('only guarded-gpu left', async () => podNames(await budgets()).join() === 'guarded-gpu');
+      await waitFor(
+        'the gpu and mem budgets left',
+        async () => podNames(await budgets()).join() === 'guarded-gpu,guarded-mem',
+      );
       const c = await ready(
         'guarded',
         'budgets applied',
         (x) => cond(x, 'DisruptionBudgetsReady')?.observedGeneration === x.metadata.generation,
       );
-      expect(cond(c, 'DisruptionBudgetsReady').message).to.equal('1 PodDisruptionBudget(s) applied');
+      expect(cond(c, 'DisruptionBudgetsReady').message).to.equal('2 PodDisruptionBudget(s) applied');
+    });
+
+    it("never takes over a budget of the same name that is not Gaffer's: reports it, and leaves it as it is", async () => {
+      const mine = {
+        apiVersion: 'policy/v1',
+        kind: 'PodDisruptionBudget',
+        metadata: { name: 'guarded-master' },
+        spec: { maxUnavailable: 1, selector: { matchLabels: { team: 'other' } } },
+      };
+      await s.ns.apply(mine);
+      await s.ns.patch('computecluster', 'guarded', { spec: { master: { disruptionBudget: { enabled: true } } } });
+      const c = await s.ns.until(
+        'computecluster',
+        'guarded',
+        'DisruptionBudgetsReady=False',
+        (x) => cond(x, 'DisruptionBudgetsReady')?.status === 'False',
+      );
+      expect(cond(c, 'DisruptionBudgetsReady').message).to.contain("guarded-master exists and is not Gaffer's");
+      const b = await s.ns.get('pdb', 'guarded-master');
+      expect(b.spec.selector).to.deep.equal({ matchLabels: { team: 'other' } });
+      expect(b.metadata.ownerReferences ?? []).to.deep.equal([]);
+      await s.ns.delete('pdb', 'guarded-master');
+      await s.ns.untilCondition('computecluster', 'guarded', 'DisruptionBudgetsReady', 'True', 60_000);
+      const ours = await s.ns.get('pdb', 'guarded-master');
+      expect(ours.spec.minAvailable).to.equal(1);
     });
 
     it('reports a budget the API server refuses with its message, runs the pods anyway, and applies it once allowed', async () => {
-      const name = `refuse-pdb-${s.ns.name}`;
-      await apply([
-        {
-          apiVersion: 'admissionregistration.k8s.io/v1',
-          kind: 'ValidatingAdmissionPolicy',
-          metadata: { name },
-          spec: {
-            failurePolicy: 'Fail',
-            matchConstraints: {
-              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.ns.name } },
-              resourceRules: [
-                {
-                  apiGroups: ['policy'],
-                  apiVersions: ['v1'],
-                  operations: ['CREATE'],
-                  resources: ['poddisruptionbudgets'],
-                },
-              ],
-            },
-            validations: [{ expression: 'false', message: 'budgets refused by the test' }],
-          },
-        },
-        {
-          apiVersion: 'admissionregistration.k8s.io/v1',
-          kind: 'ValidatingAdmissionPolicyBinding',
-          metadata: { name },
-          spec: { policyName: name, validationActions: ['Deny'] },
-        },
-      ]);
-      try {
-        const probe = {
-          apiVersion: 'policy/v1',
-          kind: 'PodDisruptionBudget',
-          metadata: { name: 'probe' },
-          spec: { maxUnavailable: 1 },
-        };
-        await waitFor(
-          'the policy in force',
-          async () => (await s.ns.tryApply(probe, { serverSide: false })).code !== 0,
-          30_000,
-        );
+      const probe = {
+        apiVersion: 'policy/v1',
+        kind: 'PodDisruptionBudget',
+        metadata: { name: 'probe' },
+        spec: { maxUnavailable: 1 },
+      };
+      const refusal = {
+        name: `refuse-pdb-${s.ns.name}`,
+        namespace: s.ns.name,
+        rules: [
+          { apiGroups: ['policy'], apiVersions: ['v1'], operations: ['CREATE'], resources: ['poddisruptionbudgets'] },
+        ],
+        allow: 'false',
+        message: 'budgets refused by the test',
+        inForce: async () =>
+          (await s.ns.run(['create', '--dry-run=server', '-f', '-'], JSON.stringify(probe))).code !== 0,
+      };
+      await whileRefused(refusal, async () => {
         await s.ns.apply(manifest('refused', 1, undefined, { master: { disruptionBudget: {} } }));
         const c = await s.ns.until(
           'computecluster',
@@ -279,9 +293,8 @@ describe('ComputeCluster worker groups, scheduling and disruption budgets', func
         expect(cond(c, 'DisruptionBudgetsReady').reason).to.equal('BudgetRefused');
         expect(cond(c, 'DisruptionBudgetsReady').message).to.contain('budgets refused by the test');
         expect((await s.ns.events('BudgetRefused', 'refused')).length).to.be.greaterThan(0);
-      } finally {
-        await k(['delete', 'validatingadmissionpolicybinding,validatingadmissionpolicy', name, '--ignore-not-found']);
-      }
+        expect(await s.ns.exists('pdb', 'refused-master')).to.equal(false);
+      });
       await s.ns.untilCondition('computecluster', 'refused', 'DisruptionBudgetsReady', 'True', 60_000);
       expect(await s.ns.exists('pdb', 'refused-master')).to.equal(true);
     });

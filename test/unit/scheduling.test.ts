@@ -1,6 +1,6 @@
 // spec.scheduling: the scheduler and priority of every pod (pure).
 import { expect } from 'chai';
-import { validateCluster, type ValidComputeCluster } from '../../src/api/v1alpha1/index.ts';
+import { validateCluster } from '../../src/api/v1alpha1/index.ts';
 import {
   buildDriverPod,
   buildMasterPod,
@@ -8,16 +8,9 @@ import {
   masterRevision,
   workerRevision,
 } from '../../src/builders/pods.ts';
-import { minimalCluster, testJob } from '../fixtures/specs.ts';
+import { minimalCluster, testJob, testCluster } from '../fixtures/specs.ts';
 
-function cluster(mut: (c: any) => void = () => {}): ValidComputeCluster {
-  const c = minimalCluster();
-  c.metadata = { name: 'c', namespace: 'ns', uid: 'uid-c', generation: 1 };
-  mut(c);
-  const r = validateCluster(c);
-  expect(r.errors).to.deep.equal([]);
-  return r.value;
-}
+const cluster = (mut: (c: any) => void = () => {}) => testCluster(mut);
 const scheduled = (c: any) => (c.spec.scheduling = { schedulerName: 'batch', priorityClassName: 'high' });
 
 describe('scheduling', () => {

@@ -1,7 +1,7 @@
 // spec.workerGroups: validation, the builders and the planner per group (pure, no API server).
 import { expect } from 'chai';
 import { validateCluster, validateJob, type ValidComputeCluster } from '../../src/api/v1alpha1/index.ts';
-import { buildWorkerPod, isCurrentWorker, workerRevision } from '../../src/builders/pods.ts';
+import { buildWorkerPod, isCurrentWorker, masterRevision, workerRevision } from '../../src/builders/pods.ts';
 import { buildWorkersService } from '../../src/builders/services.ts';
 import { groupNamed } from '../../src/builders/groups.ts';
 import { LABELS } from '../../src/builders/labels.ts';
@@ -134,6 +134,12 @@ describe('worker groups: builders', () => {
   it('gives each group its own revision; the default group keeps the one it had without groups', () => {
     const c = cluster();
     const plain = cluster([]);
+    // The revisions this cluster's pods carried before groups existed (computed at 4e6eb1b):
+    // an operator upgrade must not roll the master or the workers.
+    expect({ master: masterRevision(c), worker: workerRevision(c) }).to.deep.equal({
+      master: '9e8ead60c6',
+      worker: '2d3ac35332',
+    });
     expect(workerRevision(c)).to.equal(workerRevision(plain));
     expect(workerRevision(c, groupNamed(c, 'gpu'))).to.not.equal(workerRevision(c));
     const changed = cluster([gpuGroup({ template: { spec: { containers: [{ name: 'w', image: 'gpu:2' }] } } })]);
@@ -200,6 +206,38 @@ describe('worker groups: planning', () => {
     const d = deletesOf(p.actions);
     expect(d.map((x) => x.name).sort()).to.deep.equal(['c-gpu-0', 'c-gpu-1']);
     expect(d.every((x) => x.reason === 'WorkerGroupRemoved')).to.equal(true);
+  });
+
+  it('deletes a broken worker of a removed group as removed: no failure counted, no replacement', () => {
+    const c = cluster();
+    const pods = [
+      masterPod(c),
+      withState(buildWorkerPod(c, 0, 1), {}),
+      groupPod(c, 'gpu', 0, { phase: 'Failed' }),
+      groupPod(c, 'gpu', 1),
+    ];
+    const p = plan(cluster([]), pods);
+    expect(deletesOf(p.actions).map((d) => [d.name, d.reason])).to.deep.equal([
+      ['c-gpu-0', 'WorkerGroupRemoved'],
+      ['c-gpu-1', 'WorkerGroupRemoved'],
+    ]);
+    expect(p.intent).to.equal(undefined);
+    expect(createsOf(p.actions)).to.deep.equal([]);
+    expect(p.actions.filter((a) => a.kind === 'event')).to.deep.equal([]);
+  });
+
+  it('is Ready once the removed group has no live worker, though one is held terminating', () => {
+    const c = cluster([]);
+    const pods = [
+      masterPod(c),
+      withState(buildWorkerPod(c, 0, 1), {}),
+      groupPod(cluster(), 'gpu', 0, { terminating: 60 }),
+    ];
+    const st = computeClusterStatus(c, { plan: plan(c, pods), activeJobs: 0, now: new Date(NOW) });
+    expect(st.conditions!.find((x) => x.type === 'Ready')!.status).to.equal('True');
+    const live = [masterPod(c), withState(buildWorkerPod(c, 0, 1), {}), groupPod(cluster(), 'gpu', 0)];
+    const st2 = computeClusterStatus(c, { plan: plan(c, live), activeJobs: 0, now: new Date(NOW) });
+    expect(st2.conditions!.find((x) => x.type === 'Ready')!.status).to.equal('False');
   });
 
   it('replaces a broken group worker with one of the same group and index, counting it once', () => {

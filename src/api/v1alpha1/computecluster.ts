@@ -134,7 +134,7 @@ export const masterSchema = obj(
           enabled: opt(
             bool({
               description:
-                'true: the PodDisruptionBudget <cluster>-master (maxUnavailable 0) refuses every eviction of the master, so kubectl drain and the cluster autoscaler wait instead of ending the running jobs; false: no budget (an existing one is deleted).',
+                'true: the PodDisruptionBudget <cluster>-master (minAvailable 1) refuses every eviction of a Ready master, so kubectl drain and the cluster autoscaler wait instead of ending the running jobs; false: no budget (an existing one is deleted).',
             }),
             { default: true },
           ),
@@ -216,7 +216,7 @@ const poolProps = (pods: string) => ({
         maxUnavailable: intOrString({
           maxLength: 4,
           description:
-            'Workers of this group a voluntary disruption (an eviction: kubectl drain, the cluster autoscaler) may take at once: a count of at least 0 or a percentage such as "25%".',
+            'Workers of this group a voluntary disruption (an eviction: kubectl drain, the cluster autoscaler) may take at once: a count of at least 0 or a percentage such as "25%" of the group\'s desired count (rounded up). The budget is written as minAvailable: the desired count less this.',
           rules: [
             {
               rule: "type(self) == int ? self >= 0 : self.matches('^[0-9]{1,2}%$|^100%$')",
@@ -228,7 +228,7 @@ const poolProps = (pods: string) => ({
       },
       {
         description:
-          'Opt-in PodDisruptionBudget <cluster>-<group> over these workers, owned by the cluster: evictions beyond maxUnavailable are refused (429). Unset: no budget (an existing one is deleted).',
+          'Opt-in PodDisruptionBudget <cluster>-<group> over these workers, owned by the cluster: evictions beyond maxUnavailable are refused (429); workers that are not Ready may always be evicted. Unset: no budget (an existing one is deleted).',
       },
     ),
   ),
@@ -365,6 +365,7 @@ const schedulingSchema = obj(
     schedulerName: opt(
       str({
         maxLength: 253,
+        pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
         description:
           "Scheduler of the master, workers and drivers (spec.schedulerName), unless a pod template sets its own; unset: the cluster's default scheduler. A change rolls the pods out.",
       }),
@@ -600,15 +601,18 @@ export const clusterNameRule: Rule<{ metadata: { name?: string } }> = {
 
 /**
  * `<name>-<group>-<index>` stays a DNS-1035 label: the object's name and each group's name fit
- * together. `groups` is the CEL path of the worker groups from the root (a job's are in its clusterTemplate).
+ * together. `groups` is the CEL path of the worker groups from the root (a job's are in its
+ * clusterTemplate), `present` the CEL test that it is there: CEL's has() tests the last field
+ * only, so every optional field on the way is tested (an absent one is an error, not false).
  */
 export function groupNamesFit<T extends { metadata: { name?: string } }>(
   groups: string,
+  present: string,
   read: (o: T) => { name: string }[] | undefined,
 ): Rule<T> {
   const max = MAX_CLUSTER_AND_GROUP_LENGTH;
   return {
-    rule: `!has(self.metadata.name) || !has(${groups}) || ${groups}.all(g, self.metadata.name.size() + g.name.size() <= ${max})`,
+    rule: `!has(self.metadata.name) || !(${present}) || ${groups}.all(g, self.metadata.name.size() + g.name.size() <= ${max})`,
     message: `metadata.name and each worker group's name together must not exceed ${max} characters, so that <name>-<group>-<index> stays a valid pod name: shorten one of them`,
     reportAs: 'metadata.name',
     check: (o) =>
@@ -619,4 +623,4 @@ export function groupNamesFit<T extends { metadata: { name?: string } }>(
 export const clusterGroupNamesRule = groupNamesFit<{
   metadata: { name?: string };
   spec: { workerGroups?: { name: string }[] };
-}>('self.spec.workerGroups', (o) => o.spec.workerGroups);
+}>('self.spec.workerGroups', 'has(self.spec.workerGroups)', (o) => o.spec.workerGroups);

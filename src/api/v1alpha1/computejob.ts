@@ -296,4 +296,8 @@ export const jobNameRule: Rule<{ metadata: { name?: string } }> = {
 export const jobGroupNamesRule = groupNamesFit<{
   metadata: { name?: string };
   spec: { clusterTemplate?: { spec: { workerGroups?: { name: string }[] } } };
-}>('self.spec.clusterTemplate.spec.workerGroups', (o) => o.spec.clusterTemplate?.spec.workerGroups);
+}>(
+  'self.spec.clusterTemplate.spec.workerGroups',
+  'has(self.spec.clusterTemplate) && has(self.spec.clusterTemplate.spec) && has(self.spec.clusterTemplate.spec.workerGroups)',
+  (o) => o.spec.clusterTemplate?.spec.workerGroups,
+);

@@ -5,14 +5,16 @@
 import type { ComputeCluster, ValidComputeCluster } from '../../api/v1alpha1/index.ts';
 import { CLUSTER_REASONS } from '../../api/v1alpha1/reasons.ts';
 import { budgetMatches, buildBudgets } from '../../builders/budgets.ts';
+import { LABELS } from '../../builders/labels.ts';
 import { isControlledBy } from '../../builders/owner.ts';
 import type { KubeClient } from '../../kube/client.ts';
-import { errorMessage, isConflict, isNotFound, isRefused } from '../../kube/errors.ts';
+import { errorMessage, httpStatus, isConflict, isNotFound } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import { nameOf, namespaceOf, uidOf } from '../../kube/meta.ts';
 import type { V1PodDisruptionBudget } from '../../kube/types.ts';
 import type { ReconcileContext } from '../../runtime/controller.ts';
 import type { Cache } from '../../runtime/informer.ts';
+import { namespacedKey } from '../../runtime/keys.ts';
 import { Refusals } from './refusals.ts';
 
 export interface BudgetDeps {
@@ -21,12 +23,38 @@ export interface BudgetDeps {
   events: EventRecorder;
 }
 
+/**
+ * Why a budget of that name that the cluster does not control cannot be taken over; undefined
+ * when it may be (absent, or an orphan of this cluster: Gaffer's labels and no controller, as
+ * after `kubectl delete computecluster --cascade=orphan`). A budget of the user's is never
+ * overwritten: applying would take its fields and make the cluster its controller.
+ */
+export function whyNotOurs(b: V1PodDisruptionBudget | undefined, cluster: string): string | undefined {
+  if (!b) return undefined;
+  const controller = b.metadata?.ownerReferences?.find((r) => r.controller);
+  if (controller) return `is controlled by ${controller.kind} ${controller.name}`;
+  const labels = b.metadata?.labels ?? {};
+  if (labels[LABELS.managedBy] === 'gaffer' && labels[LABELS.cluster] === cluster) return undefined;
+  return "exists and is not Gaffer's: delete or rename it, or turn this budget off";
+}
+
+/**
+ * An error without an HTTP status (the request never got an answer: fenced writes, a reset, a
+ * timeout) is the controller's to retry, as for any write; one the API server answered (4xx,
+ * 5xx, such as an admission webhook failing) is reported on the cluster and retried with backoff.
+ */
+const unanswered = (e: unknown) => httpStatus(e) === undefined;
+
 export class DisruptionBudgets {
   private readonly failures = new Refusals();
 
   constructor(private readonly d: BudgetDeps) {}
 
-  /** Makes the cluster's budgets what its spec asks for; returns the API server's refusal, if any. */
+  /**
+   * Makes the cluster's budgets what its spec asks for; returns the API server's refusal (or a
+   * name held by a budget that is not the cluster's), if any. Every answer the API server gives is
+   * reported and retried with backoff, not thrown: the pods are reconciled whatever it says.
+   */
   async ensure(
     key: string,
     obj: ComputeCluster,
@@ -45,27 +73,41 @@ export class DisruptionBudgets {
       } catch (e) {
         // Gone already, or (409 on the uid precondition) replaced meanwhile: the next event says.
         if (isNotFound(e) || isConflict(e)) return;
-        if (!isRefused(e)) throw e;
+        if (unanswered(e)) throw e;
         refused.push(`PodDisruptionBudget ${what}: ${errorMessage(e)}`);
       }
     };
     for (const b of desired) {
-      const existing = owned.find((o) => nameOf(o) === nameOf(b));
-      if (existing && budgetMatches(existing, b)) continue;
-      await attempt(nameOf(b), () => this.d.client.applyBudget(namespaceOf(c), b));
+      const mine = owned.find((o) => nameOf(o) === nameOf(b));
+      if (mine && budgetMatches(mine, b)) continue;
+      const why = mine ? undefined : await this.whyNotOursLive(c, nameOf(b), refused);
+      if (why) refused.push(`PodDisruptionBudget ${nameOf(b)} ${why}`);
+      else await attempt(nameOf(b), () => this.d.client.applyBudget(namespaceOf(c), b));
     }
     const wanted = new Set(desired.map(nameOf));
     for (const b of owned.filter((o) => !wanted.has(nameOf(o)) && !o.metadata?.deletionTimestamp)) {
       log.info('deleting a disruption budget the spec no longer asks for', { budget: nameOf(b) });
       await attempt(nameOf(b), () => this.d.client.deleteBudget(namespaceOf(b), nameOf(b), uidOf(b)));
     }
-    if (!refused.length) return void this.failures.clear(key);
-    const message = refused.join('; ');
-    const backoff = c.spec.podRecovery.backoff;
-    const { failures } = this.failures.record(key, message, now, backoff, c.metadata.generation);
-    log.warn('the API server refused a disruption budget', { error: message, failures });
-    this.d.events.record(obj, 'Warning', CLUSTER_REASONS.BudgetRefused, message);
-    return message;
+    const r = this.failures.settle(key, refused, now, c.spec.podRecovery.backoff, c.metadata.generation);
+    if (!r) return undefined;
+    log.warn('a disruption budget could not be applied', { error: r.message, failures: r.failures });
+    this.d.events.record(obj, 'Warning', CLUSTER_REASONS.BudgetRefused, r.message);
+    return r.message;
+  }
+
+  /** whyNotOurs for the budget of that name as the cache has it, else as read live (the cache holds only Gaffer's). */
+  private async whyNotOursLive(c: ValidComputeCluster, name: string, refused: string[]): Promise<string | undefined> {
+    const cached = this.d.budgets.get(namespacedKey(namespaceOf(c), name));
+    if (cached) return whyNotOurs(cached, nameOf(c));
+    try {
+      return whyNotOurs(await this.d.client.getBudget(namespaceOf(c), name), nameOf(c));
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      if (unanswered(e)) throw e;
+      refused.push(`PodDisruptionBudget ${name}: ${errorMessage(e)}`);
+      return 'could not be read';
+    }
   }
 
   /** When the next try of a refused budget is due. */

@@ -80,7 +80,7 @@ function planWorkers(
 ) {
   if (master.restartCluster) return { broken: skipped, scaled: skipped };
   const deleting = new Set([...otherDeletes, ...deletesOf(master.actions)].map((d) => d.name));
-  const broken = replaceBroken(obs, brokenWorkers(obs, deleting), gate, now);
+  const broken = replaceBroken(obs, brokenWorkers(c, obs, deleting), gate, now);
   for (const d of deletesOf(broken.actions)) deleting.add(d.name);
   const removed = removedGroups(c, obs, deleting);
   for (const d of deletesOf(removed.actions)) deleting.add(d.name);

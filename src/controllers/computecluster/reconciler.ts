@@ -396,18 +396,11 @@ export class ComputeClusterReconciler implements Reconciler {
         refused.push(`Service ${name}: ${errorMessage(e)}`);
       }
     }
-    if (!refused.length) return void this.serviceFailures.clear(key);
-    const message = refused.join('; ');
-    const { failures } = this.serviceFailures.record(
-      key,
-      message,
-      now,
-      c.spec.podRecovery.backoff,
-      c.metadata.generation,
-    );
-    log.warn('the API server refused a Service', { error: message, failures });
-    this.d.events.record(obj, 'Warning', CLUSTER_REASONS.ServiceRefused, message);
-    return message;
+    const r = this.serviceFailures.settle(key, refused, now, c.spec.podRecovery.backoff, c.metadata.generation);
+    if (!r) return undefined;
+    log.warn('the API server refused a Service', { error: r.message, failures: r.failures });
+    this.d.events.record(obj, 'Warning', CLUSTER_REASONS.ServiceRefused, r.message);
+    return r.message;
   }
 
   /**

@@ -36,6 +36,21 @@ export class Refusals {
     return r;
   }
 
+  /**
+   * The outcome of one round of writes: none refused clears the record; else the refusals, joined
+   * into one message, count as one more in a row (returned, to be reported).
+   */
+  settle(
+    key: string,
+    refused: string[],
+    now: number,
+    backoff: { initialSeconds: number; maxSeconds: number },
+    generation?: number,
+  ): Refusal | undefined {
+    if (!refused.length) return void this.clear(key);
+    return this.record(key, refused.join('; '), now, backoff, generation);
+  }
+
   /** The last refusal's message, due for a retry or not. */
   message(key: string): string | undefined {
     return this.byKey.get(key)?.message;

@@ -76,8 +76,11 @@ function tally(c: ValidComputeCluster, plan: ClusterPlan, serviceError: string |
   ) as [number, number, number, number];
   const m = obs.master && !isTerminating(obs.master) ? obs.master : undefined;
   const masterReady = !!m && isReady(m) && !obs.masterProblem;
-  // Workers of a removed group are on their way out: the cluster is not ready until they are gone.
-  const leftovers = [...obs.groups.keys()].some((name) => !groupNamed(c, name));
+  // Workers of a removed group are deleted: the cluster is not ready until they are (terminating
+  // ones are not counted, as for any group: one held by a finalizer must not keep it unready).
+  const leftovers = [...obs.groups].some(
+    ([name, pods]) => !groupNamed(c, name) && [...pods.values()].some((p) => !isTerminating(p)),
+  );
   const workersReady = groups.every(groupReady) && !leftovers;
   const suspended = c.spec.suspend;
   // A pod that does not start stalls the cluster as a restart limit does (both wait for a fix).
@@ -222,7 +225,8 @@ function defaultGroupSelector(c: ValidComputeCluster): string {
   const base = selectorString(roleSelector(nameOf(c), 'worker'));
   const named = workerGroups(c)
     .slice(1)
-    .map((g) => g.name);
+    .map((g) => g.name)
+    .sort();
   return named.length ? `${base},${LABELS.workerGroup} notin (${named.join(',')})` : base;
 }
 

@@ -9,6 +9,7 @@ import {
   defaultGroup,
   desiredCount,
   groupNamed,
+  groupOf,
   workerGroups,
   workersOf,
   type WorkerGroup,
@@ -68,9 +69,14 @@ export function scaleDownOrder(pods: IndexedPod[], broken: (p: V1Pod) => boolean
   return [...pods].sort((a, b) => rank(a.pod) - rank(b.pod) || cost(a.pod) - cost(b.pod) || b.index - a.index);
 }
 
-/** Workers with a problem that are neither terminating nor already being deleted (every group's). */
-export function brokenWorkers(obs: Observed, deleting: Set<string>): V1Pod[] {
-  return obs.workers.filter((p) => !isTerminating(p) && !deleting.has(nameOf(p)) && obs.problems.has(nameOf(p)));
+/**
+ * Workers with a problem that are neither terminating nor already being deleted, of the groups
+ * the spec has: those of a removed group are deleted as such (removedGroups), not counted as
+ * failures nor replaced.
+ */
+export function brokenWorkers(c: ValidComputeCluster, obs: Observed, deleting: Set<string>): V1Pod[] {
+  const broken = (p: V1Pod) => !isTerminating(p) && !deleting.has(nameOf(p)) && obs.problems.has(nameOf(p));
+  return obs.workers.filter((p) => broken(p) && !!groupNamed(c, groupOf(p)));
 }
 
 /** Deletes the broken workers (their replacements take the same index), or waits for the backoff. */
