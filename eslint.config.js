@@ -85,6 +85,10 @@ export default tseslint.config(
       'src/controllers/common/writes.ts',
       // The disruption budgets' reconcile step: applies and deletes them (the reconciler calls it).
       'src/controllers/computecluster/budgets.ts',
+      // The gang's PodGroup: applied and deleted by the reconcile (no cache of PodGroups).
+      'src/controllers/computecluster/podgroup.ts',
+      // What those steps share (their context, reporting refusals as events and conditions).
+      'src/controllers/computecluster/owned.ts',
     ],
     rules: boundaries(
       layer(

@@ -136,6 +136,9 @@ start etcd "$BIN/etcd" --name=node0 --data-dir="$RUN/etcd" \
   --quota-backend-bytes=2147483648 --unsafe-no-fsync=true
 wait_for etcd 60 curl -fsS http://127.0.0.1:$ETCD_PORT/health
 
+# Kubernetes' own gang scheduling (PodGroups, scheduling.k8s.io/v1beta1; beta and off by default
+# in 1.37), for spec.scheduling.gang: the API server serves the API, the scheduler places gangs.
+FEATURE_GATES=GenericWorkload=true
 log "starting kube-apiserver"
 # The audit log records the writes of one ServiceAccount (gaffer-system/gaffer-audited, which
 # hack/local-cluster.ts binds to the chart's roles): tests that must prove who wrote what, and
@@ -169,6 +172,7 @@ start kube-apiserver "$BIN/kube-apiserver" --etcd-servers=http://127.0.0.1:$ETCD
   --service-cluster-ip-range=10.96.0.0/16 --allow-privileged=true --profiling=false \
   --endpoint-reconciler-type=none --audit-policy-file="$RUN/audit-policy.yaml" \
   --audit-log-path="$LOGS/audit.log" --audit-log-format=json --audit-log-maxsize=100 --audit-log-maxbackup=1 \
+  --feature-gates="$FEATURE_GATES" --runtime-config=scheduling.k8s.io/v1beta1=true \
   $REAL_APISERVER_FLAGS ${GAFFER_KUBE_APISERVER_FLAGS:-}
 wait_for kube-apiserver 120 curl -fsS --cacert "$PKI/ca.crt" "$APISERVER/readyz"
 
@@ -180,7 +184,7 @@ start kube-controller-manager "$BIN/kube-controller-manager" --kubeconfig="$KUBE
   --use-service-account-credentials=true --service-account-private-key-file="$PKI/sa.key" \
   --root-ca-file="$PKI/ca.crt" --cluster-signing-cert-file="$PKI/ca.crt" \
   --cluster-signing-key-file="$PKI/ca.key" --service-cluster-ip-range=10.96.0.0/16 \
-  --node-monitor-period=5s --node-monitor-grace-period=40s --profiling=false
+  --node-monitor-period=5s --node-monitor-grace-period=40s --profiling=false --feature-gates="$FEATURE_GATES"
 wait_for kube-controller-manager 60 curl -fsSk https://127.0.0.1:$KCM_PORT/healthz
 
 log "starting kube-scheduler"
@@ -195,7 +199,7 @@ SCHED
 start kube-scheduler "$BIN/kube-scheduler" --config="$RUN/scheduler.yaml" \
   --authentication-kubeconfig="$KUBECONFIG_FILE" --authorization-kubeconfig="$KUBECONFIG_FILE" \
   --authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics \
-  --bind-address=127.0.0.1 --secure-port=$SCHED_PORT --profiling=false
+  --bind-address=127.0.0.1 --secure-port=$SCHED_PORT --profiling=false --feature-gates="$FEATURE_GATES"
 wait_for kube-scheduler 60 curl -fsSk https://127.0.0.1:$SCHED_PORT/healthz
 
 # kwok manages only the fake nodes (annotated below), never a real node's.

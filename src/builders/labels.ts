@@ -29,6 +29,8 @@ export const names = {
   masterService: (cluster: string) => `${cluster}-master`,
   workersService: (cluster: string) => `${cluster}-workers`,
   worker: (cluster: string, index: number, group: string = DEFAULT_GROUP) => `${cluster}-${group}-${index}`,
+  /** The gang's PodGroup (spec.scheduling.gang). */
+  podGroup: (cluster: string) => cluster,
   /** PodDisruptionBudgets: <cluster>-master, and <cluster>-<group> per worker group. */
   budget: (cluster: string, roleOrGroup: string) => `${cluster}-${roleOrGroup}`,
   driver: (job: string, attempt: number) => `${job}-driver-${attempt}`,

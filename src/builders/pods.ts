@@ -39,15 +39,23 @@ function injectEnv(containers: V1Container[] | undefined, env: V1EnvVar[]): V1Co
   });
 }
 
-/** spec.scheduling: the scheduler and priority of every pod whose template sets none. */
+/**
+ * spec.scheduling as the pods are built from it: the scheduler and priority of every pod whose
+ * template sets none, and whether the master and workers belong to the gang (its PodGroup,
+ * named after the cluster). Only whether there is a gang is here: its size and timeout change
+ * no pod.
+ */
 export interface Scheduling {
   schedulerName?: string;
   priorityClassName?: string;
+  gang?: true;
 }
 
 interface PodParts {
   name: string;
   scheduling?: Scheduling;
+  /** The PodGroup of the gang the pod joins when scheduling.gang is set (masters and workers). */
+  podGroup?: string;
   namespace: string;
   template: V1PodTemplateSpec;
   labels: Record<string, string>;
@@ -64,6 +72,8 @@ function buildPod(p: PodParts): V1Pod {
   if (spec.initContainers) spec.initContainers = injectEnv(spec.initContainers, p.env);
   if (p.scheduling?.schedulerName) spec.schedulerName ??= p.scheduling.schedulerName;
   if (p.scheduling?.priorityClassName) spec.priorityClassName ??= p.scheduling.priorityClassName;
+  // The field is newer than the client's types (core/v1 PodSpec.schedulingGroup, Kubernetes 1.36).
+  if (p.scheduling?.gang && p.podGroup) Object.assign(spec, { schedulingGroup: { podGroupName: p.podGroup } });
   if (p.hostname) spec.hostname = p.hostname;
   if (p.subdomain) spec.subdomain = p.subdomain;
   return {
@@ -99,10 +109,15 @@ interface PodInputs {
   scheduling?: Scheduling;
 }
 
-/** spec.scheduling if it sets anything. */
+/** spec.scheduling if it sets anything (absent keys left out: the revision hashes it). */
 const schedulingOf = (c: ComputeCluster): Scheduling | undefined => {
   const s = c.spec.scheduling;
-  return s && (s.schedulerName || s.priorityClassName) ? s : undefined;
+  const out: Scheduling = {
+    ...(s?.schedulerName ? { schedulerName: s.schedulerName } : {}),
+    ...(s?.priorityClassName ? { priorityClassName: s.priorityClassName } : {}),
+    ...(s?.gang ? { gang: true as const } : {}),
+  };
+  return Object.keys(out).length ? out : undefined;
 };
 const inputs = (c: ComputeCluster, template: V1PodTemplateSpec): PodInputs => {
   const scheduling = schedulingOf(c);
@@ -234,6 +249,7 @@ export function buildMasterPod(c: ComputeCluster): V1Pod {
   return buildPod({
     name: names.master(cluster),
     scheduling,
+    podGroup: names.podGroup(cluster),
     namespace: namespaceOf(c),
     template,
     labels: { ...baseLabels(cluster), [LABELS.role]: 'master', [LABELS.revision]: masterRevision(c) },
@@ -255,6 +271,7 @@ export function buildWorkerPod(
   return buildPod({
     name,
     scheduling,
+    podGroup: names.podGroup(cluster),
     namespace: namespaceOf(c),
     template,
     labels: {
@@ -288,6 +305,7 @@ export function buildDriverPod(
   template.spec = { ...(template.spec ?? { containers: [] }), restartPolicy: 'Never' };
   return buildPod({
     name: names.driver(jobName, attempt),
+    // The driver is no member of the gang: it starts once the cluster is Ready, never with it.
     scheduling: schedulingOf(cluster),
     namespace: namespaceOf(job),
     template,

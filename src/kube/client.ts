@@ -42,6 +42,8 @@ const APPLY_PATCH = 'application/apply-patch+yaml';
 const STRATEGIC_MERGE_PATCH = 'application/strategic-merge-patch+json';
 const core = (plural: string, namespace?: string, name?: string) =>
   resourcePath({ group: '', version: 'v1', plural, namespace, name });
+const podGroups = (namespace: string, name: string) =>
+  resourcePath({ group: 'scheduling.k8s.io', version: 'v1beta1', plural: 'podgroups', namespace, name });
 const budgets = (namespace: string, name: string) =>
   resourcePath({ group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', namespace, name });
 const leases = (namespace: string, name?: string) =>
@@ -207,6 +209,22 @@ export class KubeClient {
     const path = core('services', namespace, nameOf(body));
     const o = { body, contentType: APPLY_PATCH, query: { fieldManager: FIELD_MANAGER, force: true } };
     return this.send('patch', 'services', 'PATCH', path, o, this.opts.writes);
+  }
+
+  /** Server-side apply of a scheduling.k8s.io/v1beta1 PodGroup (gang scheduling). */
+  applyPodGroup<T extends HasMetadata>(namespace: string, body: T): Promise<T> {
+    const path = podGroups(namespace, nameOf(body));
+    const o = { body, contentType: APPLY_PATCH, query: { fieldManager: FIELD_MANAGER, force: true } };
+    return this.send('patch', 'podgroups', 'PATCH', path, o, this.opts.writes);
+  }
+
+  getPodGroup<T>(namespace: string, name: string): Promise<T> {
+    return this.send('get', 'podgroups', 'GET', podGroups(namespace, name), {});
+  }
+
+  deletePodGroup(namespace: string, name: string): Promise<unknown> {
+    const body = deleteOptions({});
+    return this.send('delete', 'podgroups', 'DELETE', podGroups(namespace, name), { body }, this.opts.writes);
   }
 
   /** A live read of a PodDisruptionBudget, past the cache (the cache holds only Gaffer's). */

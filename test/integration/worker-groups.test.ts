@@ -299,4 +299,55 @@ describe('ComputeCluster worker groups, scheduling and disruption budgets', func
       expect(await s.ns.exists('pdb', 'refused-master')).to.equal(true);
     });
   });
+
+  describe('gang scheduling (kube-scheduler PodGroups, scheduling.k8s.io/v1beta1)', () => {
+    /** A gang of the master and `workers` workers of 600 CPUs each: a fake node (1000 CPUs) holds one. */
+    const gang = (name: string, workers: number) =>
+      manifest(name, workers, undefined, {
+        scheduling: { gang: { minMember: 'AllReplicas', timeoutSeconds: 5 } },
+        workersExtra: {
+          template: {
+            spec: { containers: [{ ...container('worker'), resources: { requests: { cpu: '600' } } }] },
+          },
+        },
+      });
+    let nodeCount = 0;
+    before(async () => {
+      nodeCount = (await s.ns.list('nodes')).length;
+    });
+
+    it('binds no pod of a gang too big for the nodes, and says why once timeoutSeconds pass', async () => {
+      await s.ns.apply(gang('toobig', nodeCount + 1));
+      const c = await s.ns.until(
+        'computecluster',
+        'toobig',
+        'Scheduled=False past the timeout',
+        (x) => cond(x, 'Scheduled')?.status === 'False' && cond(x, 'Scheduled')?.reason !== 'Scheduling',
+        90_000,
+      );
+      const all = await pods('toobig');
+      expect(all).to.have.length(nodeCount + 2);
+      // Without a gang the scheduler would have bound the master and one worker per node.
+      expect(all.filter((p) => p.spec.nodeName).map((p) => p.metadata.name)).to.deep.equal([]);
+      for (const p of all) expect(p.spec.schedulingGroup, p.metadata.name).to.deep.equal({ podGroupName: 'toobig' });
+      expect(cond(c, 'Scheduled').message).to.match(/^0 of the gang's \d+ pod\(s\) bound/);
+      const group = await s.ns.get('podgroups.scheduling.k8s.io', 'toobig');
+      expect(group.spec.schedulingPolicy.gang.minCount).to.equal(nodeCount + 2);
+      expect(group.metadata.ownerReferences[0]).to.include({
+        kind: 'ComputeCluster',
+        name: 'toobig',
+        controller: true,
+      });
+      await s.ns.delete('computecluster', 'toobig');
+    });
+
+    it('binds every pod of a gang that fits, and reports it Scheduled', async () => {
+      await s.ns.apply(gang('fits', nodeCount - 1));
+      const c = await ready('fits', 'Ready', (x) => cond(x, 'Scheduled')?.status === 'True');
+      expect(cond(c, 'Scheduled').reason).to.equal('GangScheduled');
+      const all = await pods('fits');
+      expect(all).to.have.length(nodeCount);
+      for (const p of all) expect(p.spec.nodeName, p.metadata.name).to.be.a('string');
+    });
+  });
 });

@@ -36,7 +36,7 @@ const cliCases: { name: string; args: () => string[]; status: number; stream: 's
     args: () => ['validate', 'examples'],
     status: 0,
     stream: 'stdout',
-    text: '13 Gaffer object(s) checked, 0 error(s)',
+    text: '14 Gaffer object(s) checked, 0 error(s)',
   },
   {
     name: 'an unknown command exits 2, naming it',
@@ -58,7 +58,7 @@ describe('gaffer validate', () => {
   it('accepts every example', () => {
     const r = validatePaths(['examples']);
     expect(r.errors, r.lines.join('\n')).to.equal(0);
-    expect(r.checked).to.equal(13); // examples/ and examples/real/
+    expect(r.checked).to.equal(14); // examples/ and examples/real/
   });
 
   it('names the file, the document, the object and the field of each error, and skips other kinds', () => {

@@ -360,6 +360,38 @@ export const podRecoverySchema = obj(
   },
 );
 
+const gangSchema = obj(
+  {
+    provider: opt(
+      oneOf(['Kubernetes'] as const, {
+        description:
+          "Kubernetes: kube-scheduler's own gang scheduling, a PodGroup <cluster> (scheduling.k8s.io/v1beta1, feature gate GenericWorkload) that every master and worker pod names in spec.schedulingGroup.",
+      }),
+      { default: 'Kubernetes' },
+    ),
+    minMember: opt(
+      oneOf(['MinReplicas', 'AllReplicas'] as const, {
+        description:
+          "Which pods must be placed together: the master and each group's minReplicas workers (MinReplicas), or the master and every desired worker (AllReplicas). The gang's minCount is their number; the others are placed as they come.",
+      }),
+      { default: 'MinReplicas' },
+    ),
+    timeoutSeconds: opt(
+      int({
+        minimum: 1,
+        maximum: 86400,
+        description:
+          "Seconds the gang may wait to be placed before the cluster reports Scheduled=False with the scheduler's own reason and message (until then Scheduled=False, reason Scheduling). Nothing is deleted: the scheduler keeps trying.",
+      }),
+      { default: 300 },
+    ),
+  },
+  {
+    description:
+      'All-or-nothing placement: the master and the minimum workers are bound together or not at all, so half-started clusters do not hold resources and deadlock each other. A change of it (on or off) rolls the pods out.',
+  },
+);
+
 const schedulingSchema = obj(
   {
     schedulerName: opt(
@@ -378,6 +410,7 @@ const schedulingSchema = obj(
           'PriorityClass of the master, workers and drivers (spec.priorityClassName), unless a pod template sets its own: on a busy cluster the scheduler may preempt lower-priority pods for them. A change rolls the pods out.',
       }),
     ),
+    gang: opt(gangSchema),
   },
   { description: 'How every pod of the cluster is scheduled.' },
 );
@@ -541,7 +574,7 @@ export const computeClusterStatusSchema = obj(
     ),
     conditions: opt(
       conditionsSchema(
-        'Ready, Reconciling, Stalled, MasterReady, WorkersReady, ServicesReady, DisruptionBudgetsReady, ReplicaFailure, Suspended',
+        'Ready, Reconciling, Stalled, MasterReady, WorkersReady, ServicesReady, DisruptionBudgetsReady, ReplicaFailure, Suspended, and Scheduled with spec.scheduling.gang',
       ),
     ),
     master: opt(masterStatusSchema),

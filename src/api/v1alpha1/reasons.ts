@@ -14,6 +14,8 @@ export const CONDITIONS = {
   ReplicaFailure: 'ReplicaFailure',
   ServicesReady: 'ServicesReady',
   DisruptionBudgetsReady: 'DisruptionBudgetsReady',
+  /** Only with spec.scheduling.gang: whether the gang is bound. */
+  Scheduled: 'Scheduled',
   // ComputeJob
   Complete: 'Complete',
   Failed: 'Failed',
@@ -76,6 +78,12 @@ export const CLUSTER_REASONS = {
   // DisruptionBudgetsReady: the API server refused a PodDisruptionBudget, or all asked for are applied
   BudgetRefused: 'BudgetRefused',
   BudgetsApplied: 'BudgetsApplied',
+  // Scheduled (spec.scheduling.gang): bound, still being placed, timed out (else the scheduler's
+  // own reason, such as Unschedulable), or the PodGroup refused
+  GangScheduled: 'GangScheduled',
+  Scheduling: 'Scheduling',
+  GangTimeout: 'GangTimeout',
+  PodGroupRefused: 'PodGroupRefused',
   // Events, and why a pod was deleted (logs)
   MasterLost: 'MasterLost',
   MasterTemplateChanged: 'MasterTemplateChanged',

@@ -2,7 +2,7 @@
 // PodDisruptionBudgets applied when they differ from the cache, deleted when turned off or their
 // group removed. A refusal (RBAC, admission, quota) is reported with the server's message and
 // retried with backoff; it never stops the pods from being reconciled.
-import type { ComputeCluster, ValidComputeCluster } from '../../api/v1alpha1/index.ts';
+import type { ValidComputeCluster } from '../../api/v1alpha1/index.ts';
 import { CLUSTER_REASONS } from '../../api/v1alpha1/reasons.ts';
 import { budgetMatches, buildBudgets } from '../../builders/budgets.ts';
 import { LABELS } from '../../builders/labels.ts';
@@ -12,9 +12,9 @@ import { errorMessage, httpStatus, isConflict, isNotFound } from '../../kube/err
 import type { EventRecorder } from '../../kube/events.ts';
 import { nameOf, namespaceOf, uidOf } from '../../kube/meta.ts';
 import type { V1PodDisruptionBudget } from '../../kube/types.ts';
-import type { ReconcileContext } from '../../runtime/controller.ts';
 import type { Cache } from '../../runtime/informer.ts';
 import { namespacedKey } from '../../runtime/keys.ts';
+import { reportRefusals, type StepContext } from './owned.ts';
 import { Refusals } from './refusals.ts';
 
 export interface BudgetDeps {
@@ -55,13 +55,8 @@ export class DisruptionBudgets {
    * name held by a budget that is not the cluster's), if any. Every answer the API server gives is
    * reported and retried with backoff, not thrown: the pods are reconciled whatever it says.
    */
-  async ensure(
-    key: string,
-    obj: ComputeCluster,
-    c: ValidComputeCluster,
-    now: number,
-    log: ReconcileContext['log'],
-  ): Promise<string | undefined> {
+  async ensure(ctx: StepContext): Promise<string | undefined> {
+    const { key, c, now, log } = ctx;
     const pending = this.failures.pending(key, now, c.metadata.generation);
     if (pending) return pending.message;
     const desired = buildBudgets(c);
@@ -89,11 +84,10 @@ export class DisruptionBudgets {
       log.info('deleting a disruption budget the spec no longer asks for', { budget: nameOf(b) });
       await attempt(nameOf(b), () => this.d.client.deleteBudget(namespaceOf(b), nameOf(b), uidOf(b)));
     }
-    const r = this.failures.settle(key, refused, now, c.spec.podRecovery.backoff, c.metadata.generation);
-    if (!r) return undefined;
-    log.warn('a disruption budget could not be applied', { error: r.message, failures: r.failures });
-    this.d.events.record(obj, 'Warning', CLUSTER_REASONS.BudgetRefused, r.message);
-    return r.message;
+    return reportRefusals(this.failures, this.d.events, ctx, refused, {
+      log: 'a disruption budget could not be applied',
+      reason: CLUSTER_REASONS.BudgetRefused,
+    });
   }
 
   /** whyNotOurs for the budget of that name as the cache has it, else as read live (the cache holds only Gaffer's). */

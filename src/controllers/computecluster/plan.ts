@@ -21,6 +21,7 @@ import {
 } from './recovery.ts';
 import { brokenWorkers, groupsOf, removedGroups, replaceBroken, scaleAndRoll, type WorkersStep } from './workers.ts';
 import { startupDeadline, type StartupBlocked } from './startupdeadline.ts';
+import { gangScheduled } from './gang.ts';
 
 export { desiredWorkerCount, maxUnavailableCount, scaleDownOrder } from './workers.ts';
 export type { Observed } from './observe.ts';
@@ -111,6 +112,7 @@ export function planCluster(
   const { pending, redo, master } = retirements(c, seen.observed, gate, now);
   const { broken, scaled } = planWorkers(c, seen.observed, master, [...seen.forceDeletes, ...redo], gate, now);
   const startup = startupDeadline(seen.observed, c.spec.podRecovery.startupDeadlineSeconds, now);
+  const gang = gangScheduled(c, seen.observed, undefined, now);
   const intent = recoveryIntent(
     c,
     {
@@ -130,7 +132,7 @@ export function planCluster(
     intent,
     recovery: plannedRecovery(c, intent, pending),
     actions: ordered([...seen.forceDeletes, ...redo, ...master.actions, ...broken.actions, ...scaled.actions]),
-    wakeAt: soonest(seen.wakeAt, master.wakeAt, broken.wakeAt, scaled.wakeAt, startup.wakeAt),
+    wakeAt: soonest(seen.wakeAt, master.wakeAt, broken.wakeAt, scaled.wakeAt, startup.wakeAt, gang.wakeAt),
     stalled: master.stalled,
     startupBlocked: startup.blocked,
     progress: [...master.progress, ...broken.progress, ...scaled.progress],

@@ -43,6 +43,8 @@ import { claimPods, conflictMessage, whyNotAdoptable, type PodConflict } from '.
 import { disagreement, liveChecks } from './confirm.ts';
 import { holdPodWrites, planCluster, type ClusterPlan } from './plan.ts';
 import { DisruptionBudgets } from './budgets.ts';
+import { reportRefusals } from './owned.ts';
+import { GangPodGroups } from './podgroup.ts';
 import { Refusals } from './refusals.ts';
 import { serviceMatches } from './services.ts';
 import { computeClusterStatus } from './status.ts';
@@ -127,10 +129,13 @@ export class ComputeClusterReconciler implements Reconciler {
 
   /** The cluster's PodDisruptionBudgets (budgets.ts), with their refusals. */
   private readonly budgets: DisruptionBudgets;
+  /** The gang's PodGroup (podgroup.ts), with its refusals. */
+  private readonly gang: GangPodGroups;
 
   constructor(private readonly d: ClusterDeps) {
     this.nodeCheck = new LiveNodeCheck(d.nodes);
     this.budgets = new DisruptionBudgets(d);
+    this.gang = new GangPodGroups(d);
   }
 
   async reconcile(key: string, { log }: ReconcileContext): Promise<ReconcileResult | void> {
@@ -139,6 +144,7 @@ export class ComputeClusterReconciler implements Reconciler {
       // Owned objects go with it (GC).
       for (const r of [this.createFailures, this.serviceFailures, this.conflicts]) r.clear(key);
       this.budgets.forget(key);
+      this.gang.forget(key);
       this.wiring.delete(key);
       return this.expectations.forget(key);
     }
@@ -148,7 +154,10 @@ export class ComputeClusterReconciler implements Reconciler {
     const now = Date.now();
 
     const serviceError = await this.ensureServices(key, obj, c, now, log);
-    const budgetError = await this.budgets.ensure(key, obj, c, now, log);
+    const step = { key, obj, c, now, log };
+    const budgetError = await this.budgets.ensure(step);
+    // Before the pods: they name the gang's PodGroup, and the scheduler holds them until it exists.
+    const podGroupError = await this.gang.ensure(step);
     const plan = await this.plan(key, c, now, log);
     const behind = await this.cacheBehind(c, plan);
     if (behind) {
@@ -167,6 +176,7 @@ export class ComputeClusterReconciler implements Reconciler {
           podConflict,
           serviceError,
           budgetError,
+          podGroupError,
         },
       );
 
@@ -362,6 +372,7 @@ export class ComputeClusterReconciler implements Reconciler {
       this.createFailures.retryAt(key),
       this.serviceFailures.retryAt(key),
       this.budgets.retryAt(key),
+      this.gang.retryAt(key),
       this.conflicts.retryAt(key),
     ]
       .filter((t): t is number => t !== undefined)
@@ -396,11 +407,10 @@ export class ComputeClusterReconciler implements Reconciler {
         refused.push(`Service ${name}: ${errorMessage(e)}`);
       }
     }
-    const r = this.serviceFailures.settle(key, refused, now, c.spec.podRecovery.backoff, c.metadata.generation);
-    if (!r) return undefined;
-    log.warn('the API server refused a Service', { error: r.message, failures: r.failures });
-    this.d.events.record(obj, 'Warning', CLUSTER_REASONS.ServiceRefused, r.message);
-    return r.message;
+    return reportRefusals(this.serviceFailures, this.d.events, { key, obj, c, now, log }, refused, {
+      log: 'the API server refused a Service',
+      reason: CLUSTER_REASONS.ServiceRefused,
+    });
   }
 
   /**

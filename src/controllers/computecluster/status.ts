@@ -9,6 +9,7 @@ import { masterPorts } from '../../builders/services.ts';
 import { isTerminating, nameOf, uidOf } from '../../kube/meta.ts';
 import { setConditions, type ConditionInput } from '../common/conditions.ts';
 import { isReady } from '../common/podhealth.ts';
+import { gangScheduled } from './gang.ts';
 import type { ClusterPlan } from './plan.ts';
 
 export interface StatusInputs {
@@ -22,6 +23,8 @@ export interface StatusInputs {
   serviceError?: string;
   /** The API server's message when it refused a PodDisruptionBudget. */
   budgetError?: string;
+  /** Why the gang's PodGroup could not be applied (spec.scheduling.gang). */
+  podGroupError?: string;
   now: Date;
 }
 
@@ -172,6 +175,10 @@ function conditions(c: ValidComputeCluster, s: StatusInputs, t: Tally): Conditio
         },
     servicesCondition(t),
     budgetsCondition(c, s),
+    // Only with a gang: the condition is absent otherwise.
+    ...[gangScheduled(c, s.plan.observed, s.podGroupError, s.now.getTime()).condition].filter(
+      (k): k is ConditionInput => !!k,
+    ),
     replicaFailure(s) ?? off(CONDITIONS.ReplicaFailure, R.NoFailure),
     t.suspended
       ? {
