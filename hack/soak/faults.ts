@@ -372,12 +372,15 @@ export class Injector {
     this.throttled = false;
   }
 
-  /** Credits the pods seen on a node made NotReady, or not Ready in the snapshot (called with each snapshot). */
+  /**
+   * Credits the pods seen on a node made NotReady, or not Ready (or tainted to evict) in the
+   * snapshot, and those Kubernetes is taking away (DisruptionTarget). Called with each snapshot.
+   */
   creditNodes(s: Snapshot): void {
     const now = Date.now();
     for (const [node, until] of this.notReady) if (until < now) this.notReady.delete(node);
     const down = (node: string) => this.notReady.has(node) || !!s.notReadyNodes?.has(node);
-    for (const p of s.pods) if (p.node && down(p.node)) this.w.counters.disrupted(p as PodView, s.at);
+    for (const p of s.pods) if ((p.node && down(p.node)) || p.disrupted) this.w.counters.disrupted(p as PodView, s.at);
   }
 
   /** Lifts every fault still in force (nodes Ready, no 429s) and waits for those in progress. */

@@ -40,6 +40,8 @@ export interface PodView {
   node?: string;
   /** It carries a failure annotation already (sim.gaffer.dev/fail-after or crash-loop). */
   faulted: boolean;
+  /** Kubernetes is taking it away (a DisruptionTarget condition: the taint manager, an eviction, preemption). */
+  disrupted: boolean;
 }
 
 export interface ClusterView {
@@ -115,6 +117,7 @@ export function podView(p: any): PodView {
     phase: p.status?.phase,
     node: p.spec?.nodeName,
     faulted: Object.keys(p.metadata.annotations ?? {}).some((a) => FAULT_ANNOTATIONS.includes(a)),
+    disrupted: cond(p, 'DisruptionTarget')?.status === 'True',
   };
 }
 
@@ -283,14 +286,23 @@ export class CounterCheck {
   /** Master disruptions by cluster (namespace/name), when: each may end the attempts of its jobs. */
   private readonly masterHits = new Map<string, number[]>();
 
-  /** Credits what a disrupted pod explains; a pod is credited once. */
+  /** The last master hit recorded per master pod uid. */
+  private readonly lastMasterHit = new Map<string, number>();
+
+  /**
+   * Credits what a disrupted pod explains; a pod is credited once. A master's hit is recorded
+   * again when it comes MASTER_EFFECT_MS after the last one recorded for it: a master hit once
+   * without dying (a short NotReady) and killed later ends the attempts running then.
+   */
   disrupted(pod: PodView, at: number): void {
+    if (pod.labels[L.role] === 'master' && at - (this.lastMasterHit.get(pod.uid) ?? -Infinity) > MASTER_EFFECT_MS) {
+      this.lastMasterHit.set(pod.uid, at);
+      const k = ref(pod.ns, pod.labels[L.cluster]!);
+      this.masterHits.set(k, [...(this.masterHits.get(k) ?? []), at]);
+    }
     if (this.creditedPods.has(pod.uid)) return;
     this.creditedPods.add(pod.uid);
     for (const c of creditsFor(pod)) this.add(c.uid, c.counter, 1);
-    if (pod.labels[L.role] !== 'master') return;
-    const k = ref(pod.ns, pod.labels[L.cluster]!);
-    this.masterHits.set(k, [...(this.masterHits.get(k) ?? []), at]);
   }
 
   /** Attempts a job may have started: its first, one per driver hit, one per master hit of its cluster. */

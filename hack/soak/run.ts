@@ -191,8 +191,15 @@ export class Soak {
     const clusters = (await Promise.all(this.namespaces.map((ns) => list(clustersPath(ns))))).flat();
     const jobs = (await Promise.all(this.namespaces.map((ns) => list(jobsPath(ns))))).flat();
     const ready = (n: any) => n.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
+    // A node the node controller tainted NoExecute for a lost Ready evicts its pods once their
+    // tolerations run out (300 s), even if it is Ready again meanwhile (seen after API server
+    // restarts): its pods are disrupted by the fault as much as those on a NotReady node.
+    const evicting = (n: any) =>
+      (n.spec?.taints ?? []).some(
+        (t: any) => t.effect === 'NoExecute' && /^node\.kubernetes\.io\/(not-ready|unreachable)$/.test(t.key),
+      );
     const notReadyNodes = new Set<string>(
-      (await list('/api/v1/nodes')).filter((n) => !ready(n)).map((n) => n.metadata.name),
+      (await list('/api/v1/nodes')).filter((n) => !ready(n) || evicting(n)).map((n) => n.metadata.name),
     );
     return {
       at: Date.now(),

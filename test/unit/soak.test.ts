@@ -51,6 +51,7 @@ function pod(name: string, o: Partial<PodView> & { role?: string; index?: string
     phase: 'Running',
     node: 'n1',
     faulted: false,
+    disrupted: false,
     ...o,
   };
 }
@@ -371,6 +372,25 @@ describe('soak: invariants', () => {
         want: ['counter-jump status.attemptCount is 2, the faults explain at most 1'],
       },
       {
+        name: 'the same master hit long before the job (not dying then) and again while it runs',
+        steps: [
+          { at: 1_000_000 - MASTER_EFFECT_MS - 1, hit: pod('c-master') },
+          { at: 1_000_000, jobs: [{}] },
+          { at: 1_000_001, hit: pod('c-master'), jobs: [{ attemptCount: 2 }] },
+        ],
+        want: [],
+      },
+      {
+        name: 'the same master seen hit in snapshot after snapshot explains one attempt',
+        steps: [
+          { at: 1_000_000, jobs: [{}] },
+          { at: 1_000_001, hit: pod('c-master') },
+          { at: 1_002_001, hit: pod('c-master') },
+          { at: 1_004_001, hit: pod('c-master'), jobs: [{ attemptCount: 3 }] },
+        ],
+        want: ['counter-jump status.attemptCount is 3, the faults explain at most 2'],
+      },
+      {
         name: 'a master hit of another cluster does not explain it',
         steps: [
           { at: 1_000_000, jobs: [{ clusterName: 'other' }] },
@@ -460,12 +480,16 @@ describe('soak: invariants', () => {
         deletionTimestamp: '2026-01-01T00:00:00Z',
       },
       spec: { nodeName: 'n' },
-      status: { phase: 'Running' },
+      status: {
+        phase: 'Running',
+        conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'DeletionByTaintManager' }],
+      },
     });
     expect(p).to.deep.include({
       owner: { kind: 'ComputeCluster', name: 'c', uid: 'c1' },
       terminating: true,
       faulted: true,
+      disrupted: true,
       node: 'n',
     });
     const c = clusterView({
