@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Api } from '../bench/api.ts';
 import { CLUSTER_DIR, ROOT } from '../kubectl.ts';
 import type { FaultProxy } from '../fault-proxy.ts';
-import type { CounterCheck, PodView, Snapshot } from './invariants.ts';
+import type { CounterCheck, OrphanCheck, PodView, Snapshot } from './invariants.ts';
 import type { Replica } from './operators.ts';
 import { leadership } from './operators.ts';
 import { pickOne, type FaultEvent, type FaultKind } from './schedule.ts';
@@ -115,6 +115,7 @@ export interface World {
   replicas: Replica[];
   proxy: FaultProxy;
   counters: CounterCheck;
+  orphans: OrphanCheck;
   latest: () => Snapshot | undefined;
   log: (s: string) => void;
 }
@@ -241,6 +242,7 @@ export class Injector {
     const down = Math.round(ev.duration / 1000);
     const started = Date.now();
     await restartComponent('kube-apiserver', down);
+    this.w.orphans.controlPlaneRestarted(Date.now());
     return { target: `kube-apiserver, down ${down} s, back after ${((Date.now() - started) / 1000).toFixed(1)} s` };
   }
 
@@ -272,6 +274,7 @@ export class Injector {
       const tail = lastLogLine(name);
       try {
         await restartComponent(name, 0);
+        this.w.orphans.controlPlaneRestarted(Date.now());
         this.componentRestarts.push({ at: Math.round((Date.now() - this.t0) / 100) / 10, name, why: tail });
         this.w.log(`restarted ${name} (pid ${pid} had exited: ${tail})`);
       } catch (e) {

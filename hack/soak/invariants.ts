@@ -212,12 +212,20 @@ const names = (pods: PodView[]) =>
 /**
  * orphan-pod: the owners are listed after the pods, so an owner deleted in between, or one whose
  * pods the garbage collector has not removed yet, shows as missing for a while: only a pod missing
- * its owner for longer than `graceMs` (in consecutive snapshots) is a violation, once.
+ * its owner for longer than `graceMs` (in consecutive snapshots) is a violation, once. The grace
+ * starts again when a control-plane component comes back (kube-controller-manager's garbage
+ * collector rebuilds its graph after an API server restart: seen to take over a minute).
  */
 export class OrphanCheck {
   private readonly since = new Map<string, number>();
   private readonly reported = new Set<string>();
+  private restartedAt = -Infinity;
   constructor(readonly graceMs: number) {}
+
+  /** A control-plane component (the API server, the controller manager) is back at `at`. */
+  controlPlaneRestarted(at: number): void {
+    this.restartedAt = Math.max(this.restartedAt, at);
+  }
 
   observe(s: Snapshot): Violation[] {
     const owners = new Set([...s.clusters.map((c) => c.uid), ...s.jobs.map((j) => j.uid)]);
@@ -228,7 +236,7 @@ export class OrphanCheck {
       seen.add(p.uid);
       const since = this.since.get(p.uid) ?? s.at;
       this.since.set(p.uid, since);
-      if (s.at - since <= this.graceMs || this.reported.has(p.uid)) continue;
+      if (s.at - Math.max(since, this.restartedAt) <= this.graceMs || this.reported.has(p.uid)) continue;
       this.reported.add(p.uid);
       const what = p.owner ? `its owner ${p.owner.kind} ${p.owner.name} (uid ${p.owner.uid}) is gone` : 'no owner';
       out.push({

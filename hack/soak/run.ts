@@ -252,6 +252,7 @@ export class Soak {
         replicas: this.replicas,
         proxy: this.proxy!,
         counters: this.counters,
+        orphans: this.orphans,
         latest: () => this.latest,
         log: this.o.log,
       },

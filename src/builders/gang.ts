@@ -2,7 +2,7 @@
 import { API_VERSION } from '../api/v1alpha1/group.ts';
 import type { ValidComputeCluster as ComputeCluster } from '../api/v1alpha1/index.ts';
 import { nameOf, namespaceOf } from '../kube/meta.ts';
-import type { V1ObjectMeta } from '../kube/types.ts';
+import type { V1ObjectMeta, V1Pod } from '../kube/types.ts';
 import { desiredCount, workerGroups } from './groups.ts';
 import { baseLabels, names } from './labels.ts';
 import { controllerRef } from './owner.ts';
@@ -12,8 +12,15 @@ export interface PodGroup {
   apiVersion: 'scheduling.k8s.io/v1beta1';
   kind: 'PodGroup';
   metadata: V1ObjectMeta;
-  spec: { schedulingPolicy: { gang: { minCount: number } } };
+  spec: { schedulingPolicy: { gang: { minCount: number } }; priorityClassName?: string };
 }
+
+/** The PodGroup a pod names (spec.schedulingGroup, newer than the client's types). */
+export const podGroupOf = (p: V1Pod): string | undefined =>
+  (p.spec as { schedulingGroup?: { podGroupName?: string } } | undefined)?.schedulingGroup?.podGroupName;
+
+/** Whether the pod is of the cluster's gang: pods made before the gang was turned on are not. */
+export const isGangMember = (c: ComputeCluster, p: V1Pod): boolean => podGroupOf(p) === names.podGroup(nameOf(c));
 
 /**
  * The pods that must be bound together: the master and, per group, its minReplicas workers
@@ -41,6 +48,10 @@ export function buildPodGroup(c: ComputeCluster): PodGroup | undefined {
       labels: baseLabels(nameOf(c)),
       ownerReferences: [controllerRef(c, API_VERSION, 'ComputeCluster')],
     },
-    spec: { schedulingPolicy: { gang: { minCount: gangMinCount(c) } } },
+    // The scheduler places a group only if its pods and the PodGroup have one priority.
+    spec: {
+      schedulingPolicy: { gang: { minCount: gangMinCount(c) } },
+      ...(c.spec.scheduling.priorityClassName ? { priorityClassName: c.spec.scheduling.priorityClassName } : {}),
+    },
   };
 }

@@ -222,8 +222,8 @@ export class KubeClient {
     return this.send('get', 'podgroups', 'GET', podGroups(namespace, name), {});
   }
 
-  deletePodGroup(namespace: string, name: string): Promise<unknown> {
-    const body = deleteOptions({});
+  deletePodGroup(namespace: string, name: string, uid: string): Promise<unknown> {
+    const body = deleteOptions({ preconditions: { uid } });
     return this.send('delete', 'podgroups', 'DELETE', podGroups(namespace, name), { body }, this.opts.writes);
   }
 
@@ -261,18 +261,8 @@ export class KubeClient {
     return this.send('create', ref.plural, 'POST', custom(ref, namespace), o, this.opts.writes);
   }
 
-  /**
-   * Deletes a custom object, only the one decided about (`uid`). Foreground: it stays, being
-   * deleted, until the garbage collector has removed what it owns (no pod outlives its owner).
-   */
-  deleteCustom(
-    ref: CustomResourceRef,
-    namespace: string,
-    name: string,
-    uid?: string,
-    propagationPolicy: 'Background' | 'Foreground' = 'Background',
-  ): Promise<unknown> {
-    const body = deleteOptions({ propagationPolicy, ...(uid ? { preconditions: { uid } } : {}) });
+  deleteCustom(ref: CustomResourceRef, namespace: string, name: string, uid?: string): Promise<unknown> {
+    const body = deleteOptions({ propagationPolicy: 'Background', ...(uid ? { preconditions: { uid } } : {}) });
     return this.send('delete', ref.plural, 'DELETE', custom(ref, namespace, name), { body }, this.opts.writes);
   }
 

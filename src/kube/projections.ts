@@ -98,6 +98,12 @@ const containerStatus = (s: V1ContainerStatus): V1ContainerStatus => ({
     : {}),
 });
 
+/** The gang a pod belongs to (spec.schedulingGroup, newer than the client's types), if any. */
+const schedulingGroupOf = (p: V1Pod) => {
+  const g = (p.spec as { schedulingGroup?: { podGroupName?: string } } | undefined)?.schedulingGroup;
+  return g ? { schedulingGroup: { podGroupName: g.podGroupName } } : {};
+};
+
 /**
  * A pod as the controllers read it: phase, readiness, node, restarts and when, exit codes, blockers.
  * `annotations` names the annotations a controller reads (the pod-deletion cost).
@@ -108,7 +114,7 @@ export const projectPod =
     apiVersion: p.apiVersion,
     kind: p.kind,
     metadata: meta(p.metadata, only(annotations)),
-    spec: { nodeName: p.spec?.nodeName, containers: [] },
+    spec: { nodeName: p.spec?.nodeName, containers: [], ...schedulingGroupOf(p) },
     status: {
       phase: p.status?.phase,
       reason: p.status?.reason,

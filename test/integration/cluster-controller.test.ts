@@ -1177,7 +1177,14 @@ describe('ComputeCluster controller', function () {
         await s.ns.until('computejob', 'quiet-job', 'waiting', (j) => j.status?.phase === 'WaitingForCluster');
         const watches = proxy.seen.filter((r) => r.watch);
         const resources = [...new Set(watches.map((r) => r.path.split('/').pop()!))].sort();
-        expect(resources).to.deep.equal(['computeclusters', 'computejobs', 'nodes', 'pods', 'services']);
+        expect(resources).to.deep.equal([
+          'computeclusters',
+          'computejobs',
+          'nodes',
+          'poddisruptionbudgets',
+          'pods',
+          'services',
+        ]);
         for (const w of watches) {
           expect(w.query.get('allowWatchBookmarks'), `${w.path} asks for bookmarks`).to.equal('true');
           expect(w.query.get('resourceVersion'), `${w.path} from the list's resourceVersion`).to.match(/^\d+$/);

@@ -301,13 +301,13 @@ describe('ComputeCluster worker groups, scheduling and disruption budgets', func
   });
 
   describe('gang scheduling (kube-scheduler PodGroups, scheduling.k8s.io/v1beta1)', () => {
-    /** A gang of the master and `workers` workers of 600 CPUs each: a fake node (1000 CPUs) holds one. */
+    /** A gang of the master and `workers` workers of 20 CPUs each: a fake node (32 CPUs) holds one. */
     const gang = (name: string, workers: number) =>
       manifest(name, workers, undefined, {
         scheduling: { gang: { minMember: 'AllReplicas', timeoutSeconds: 5 } },
         workersExtra: {
           template: {
-            spec: { containers: [{ ...container('worker'), resources: { requests: { cpu: '600' } } }] },
+            spec: { containers: [{ ...container('worker'), resources: { requests: { cpu: '20' } } }] },
           },
         },
       });
@@ -322,7 +322,8 @@ describe('ComputeCluster worker groups, scheduling and disruption budgets', func
         'computecluster',
         'toobig',
         'Scheduled=False past the timeout',
-        (x) => cond(x, 'Scheduled')?.status === 'False' && cond(x, 'Scheduled')?.reason !== 'Scheduling',
+        // The scheduler's own reason, once timeoutSeconds pass (GangTimeout until it has written one).
+        (x) => cond(x, 'Scheduled')?.reason === 'Unschedulable',
         90_000,
       );
       const all = await pods('toobig');
@@ -330,7 +331,9 @@ describe('ComputeCluster worker groups, scheduling and disruption budgets', func
       // Without a gang the scheduler would have bound the master and one worker per node.
       expect(all.filter((p) => p.spec.nodeName).map((p) => p.metadata.name)).to.deep.equal([]);
       for (const p of all) expect(p.spec.schedulingGroup, p.metadata.name).to.deep.equal({ podGroupName: 'toobig' });
+      // Each pod fits a node on its own: only the gang (minCount) keeps them all unbound.
       expect(cond(c, 'Scheduled').message).to.match(/^0 of the gang's \d+ pod\(s\) bound/);
+      expect(cond(c, 'Scheduled').message).to.match(/minCount \(\d+\) cannot be satisfied/);
       const group = await s.ns.get('podgroups.scheduling.k8s.io', 'toobig');
       expect(group.spec.schedulingPolicy.gang.minCount).to.equal(nodeCount + 2);
       expect(group.metadata.ownerReferences[0]).to.include({
@@ -348,6 +351,17 @@ describe('ComputeCluster worker groups, scheduling and disruption budgets', func
       const all = await pods('fits');
       expect(all).to.have.length(nodeCount);
       for (const p of all) expect(p.spec.nodeName, p.metadata.name).to.be.a('string');
+    });
+
+    it('binds the replacement of a failed worker of a placed gang (the gang counts its bound pods)', async () => {
+      const [w] = (await pods('fits')).filter((p) => p.metadata.name === 'fits-worker-0');
+      await s.ns.annotate('pod', 'fits-worker-0', { 'sim.gaffer.dev/fail-after': '0s' });
+      await waitFor('fits-worker-0 replaced and bound', async () => {
+        const now = (await pods('fits')).find((p) => p.metadata.name === 'fits-worker-0');
+        return !!now && now.metadata.uid !== w.metadata.uid && !!now.spec.nodeName;
+      });
+      const c = await ready('fits', 'Ready again', (x) => cond(x, 'Scheduled')?.status === 'True');
+      expect(c.status.recovery.podsReplaced).to.equal(1);
     });
   });
 });

@@ -1,7 +1,7 @@
 // spec.master.disruptionBudget and the worker groups' disruptionBudget: the budgets built (pure).
 import { expect } from 'chai';
 import { budgetMatches, buildBudgets } from '../../src/builders/budgets.ts';
-import { whyNotOurs } from '../../src/controllers/computecluster/budgets.ts';
+import { whyNotOurs } from '../../src/builders/owner.ts';
 import { testCluster } from '../fixtures/specs.ts';
 
 const cluster = (mut: (c: any) => void = () => {}) => testCluster(mut);
@@ -112,6 +112,13 @@ describe('disruption budgets', () => {
     const cases: { name: string; b: any; says?: RegExp }[] = [
       { name: 'absent', b: undefined },
       { name: 'an orphan with our labels', b: pdb({ labels: ours }) },
+      {
+        name: 'ours already (a cache behind our own write)',
+        b: pdb({
+          labels: ours,
+          ownerReferences: [{ kind: 'ComputeCluster', name: 'c', controller: true, uid: 'uid-c' }],
+        }),
+      },
       { name: "the user's own (no labels)", b: pdb({}), says: /is not Gaffer's/ },
       {
         name: "another cluster's",
@@ -129,7 +136,7 @@ describe('disruption budgets', () => {
     ];
     for (const t of cases)
       it(t.name, () => {
-        const why = whyNotOurs(t.b, 'c');
+        const why = whyNotOurs(t.b, 'c', 'uid-c');
         if (t.says) expect(why).to.match(t.says);
         else expect(why).to.equal(undefined);
       });

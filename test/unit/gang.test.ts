@@ -3,7 +3,15 @@ import { expect } from 'chai';
 import type { ValidComputeCluster } from '../../src/api/v1alpha1/index.ts';
 import { buildPodGroup, gangMinCount } from '../../src/builders/gang.ts';
 import { groupNamed } from '../../src/builders/groups.ts';
-import { buildDriverPod, buildMasterPod, buildWorkerPod, workerRevision } from '../../src/builders/pods.ts';
+import {
+  buildDriverPod,
+  buildMasterPod,
+  buildWorkerPod,
+  masterRevision,
+  workerRevision,
+} from '../../src/builders/pods.ts';
+import { deletesOf } from '../../src/controllers/computecluster/actions.ts';
+import { planCluster } from '../../src/controllers/computecluster/plan.ts';
 import { gangScheduled } from '../../src/controllers/computecluster/gang.ts';
 import { observe } from '../../src/controllers/computecluster/observe.ts';
 import type { V1Pod } from '@kubernetes/client-node';
@@ -26,15 +34,20 @@ function cluster(gang: object | undefined, mut: (c: any) => void = () => {}): Va
   });
 }
 const schedulingGroup = (p: V1Pod) => (p.spec as any).schedulingGroup;
+const withoutGang = (p: V1Pod): V1Pod => ({ ...p, spec: { ...p.spec!, schedulingGroup: undefined } as any });
 
 describe('gang scheduling', () => {
   const sizes: { name: string; gang?: object; mut?: (c: any) => void; want: number }[] = [
     { name: 'no gang', gang: undefined, want: 0 },
-    { name: "MinReplicas (the default): the master and each group's minReplicas", gang: {}, want: 1 + 2 + 1 },
-    { name: 'AllReplicas: the master and every desired worker', gang: { minMember: 'AllReplicas' }, want: 1 + 4 + 3 },
+    {
+      name: "MinReplicas: the master and each group's minReplicas",
+      gang: { minMember: 'MinReplicas' },
+      want: 1 + 2 + 1,
+    },
+    { name: 'AllReplicas (the default): the master and every desired worker', gang: {}, want: 1 + 4 + 3 },
     {
       name: 'never more than a group wants (replicas below minReplicas is clamped up; maxReplicas down)',
-      gang: {},
+      gang: { minMember: 'MinReplicas' },
       mut: (c) => (c.spec.workerGroups = [{ ...gpu, minReplicas: 3, maxReplicas: 3, replicas: 1 }]),
       want: 1 + 2 + 3,
     },
@@ -56,7 +69,10 @@ describe('gang scheduling', () => {
     expect(g).to.deep.include({ apiVersion: 'scheduling.k8s.io/v1beta1', kind: 'PodGroup' });
     expect(g.metadata.name).to.equal('c');
     expect(g.metadata.ownerReferences![0]).to.include({ kind: 'ComputeCluster', uid: 'uid-c', controller: true });
-    expect(g.spec).to.deep.equal({ schedulingPolicy: { gang: { minCount: 4 } } });
+    expect(g.spec).to.deep.equal({ schedulingPolicy: { gang: { minCount: 8 } } });
+    // One priority for the PodGroup and its pods, or the scheduler places none.
+    const high = buildPodGroup(cluster({}, (c) => (c.spec.scheduling.priorityClassName = 'high')))!;
+    expect(high.spec.priorityClassName).to.equal('high');
   });
 
   it('makes the master and every worker name the PodGroup, not the drivers (they start after the cluster)', () => {
@@ -68,14 +84,32 @@ describe('gang scheduling', () => {
   });
 
   it('rolls the pods when the gang is turned on or off, not when its size or timeout changes', () => {
-    const off = workerRevision(cluster(undefined));
-    const on = workerRevision(cluster({}));
-    expect(on).to.not.equal(off);
-    expect(workerRevision(cluster({ minMember: 'AllReplicas', timeoutSeconds: 5 }))).to.equal(on);
+    for (const rev of [workerRevision, masterRevision]) {
+      const off = rev(cluster(undefined));
+      const on = rev(cluster({}));
+      expect(on).to.not.equal(off);
+      expect(rev(cluster({ minMember: 'MinReplicas', timeoutSeconds: 5 }))).to.equal(on);
+    }
+  });
+
+  it('turned on, replaces every worker outside the gang at once, whatever the update strategy', () => {
+    const before = cluster(undefined, (c) => (c.spec.workerGroups = []));
+    const old = [buildMasterPod(before), ...[0, 1, 2, 3].map((i) => buildWorkerPod(before, i, 4))].map((p) =>
+      withState(p, {}),
+    );
+    for (const type of ['RollingUpdate', 'OnDelete']) {
+      const on = cluster({}, (c) => {
+        c.spec.workerGroups = [];
+        c.spec.workers.updateStrategy = { type };
+      });
+      const plan = planCluster(on, old, nodes(node('n1')), NOW);
+      const deleted = deletesOf(plan.actions).map((d) => d.name);
+      expect(deleted, type).to.include.members(['c-worker-0', 'c-worker-1', 'c-worker-2', 'c-worker-3']);
+    }
   });
 
   describe('the Scheduled condition', () => {
-    const c = cluster({ timeoutSeconds: 60 }, (x) => (x.spec.workerGroups = []));
+    const c = cluster({ timeoutSeconds: 60, minMember: 'MinReplicas' }, (x) => (x.spec.workerGroups = []));
     // the gang: master + 2 workers (minReplicas 2)
     const pods = (bound: number, createdAgoS: number, scheduler?: object) =>
       [buildMasterPod(c), buildWorkerPod(c, 0, 4), buildWorkerPod(c, 1, 4), buildWorkerPod(c, 2, 4)].map((p, i) => {
@@ -121,6 +155,16 @@ describe('gang scheduling', () => {
         want: { status: 'False', reason: 'GangTimeout' },
       },
       {
+        name: 'only members count: pods made before the gang was turned on are not',
+        pods: pods(3, 10).map((p, i) => (i === 0 ? p : withoutGang(p))),
+        want: {
+          status: 'False',
+          reason: 'Scheduling',
+          message: "1 of the gang's 3 pod(s) bound, 1 exist (minMember MinReplicas); waiting for the scheduler",
+        },
+        wakeAt: NOW + 60_000,
+      },
+      {
         name: 'PodGroupRefused before anything else',
         pods: pods(3, 10),
         err: 'PodGroup c: forbidden',
@@ -134,7 +178,11 @@ describe('gang scheduling', () => {
         expect(r.wakeAt).to.equal(t.wakeAt);
       });
 
-    it('is absent without a gang', () => {
+    it('is absent without a gang, unless the PodGroup could not be deleted', () => {
+      const none = observe([], nodes(), c.spec.podRecovery, NOW).observed;
+      expect(gangScheduled(cluster(undefined), none, 'PodGroup c: refused', NOW).condition).to.include({
+        reason: 'PodGroupRefused',
+      });
       expect(
         gangScheduled(cluster(undefined), observe([], nodes(), c.spec.podRecovery, NOW).observed, undefined, NOW),
       ).to.deep.equal({});

@@ -228,6 +228,15 @@ describe('soak: invariants', () => {
       expect(check.observe(snap(at, pods)).map((v) => v.object)).to.deep.equal(want);
   });
 
+  it("orphan-pod: a control plane that came back restarts the grace (the garbage collector's graph is rebuilt)", () => {
+    const check = new OrphanCheck(30_000);
+    const orphan = pod('c-worker-0', { owner: { kind: 'ComputeCluster', name: 'c', uid: 'gone' } });
+    expect(check.observe(snap(0, [orphan]))).to.deep.equal([]);
+    check.controlPlaneRestarted(20_000);
+    expect(check.observe(snap(40_000, [orphan]))).to.deep.equal([]);
+    expect(check.observe(snap(50_001, [orphan])).map((v) => v.object)).to.deep.equal(['pod ns/c-worker-0']);
+  });
+
   it('a pod whose owner exists, or that is terminating, is no orphan', () => {
     const check = new OrphanCheck(0);
     const pods = [

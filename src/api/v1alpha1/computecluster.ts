@@ -370,11 +370,11 @@ const gangSchema = obj(
       { default: 'Kubernetes' },
     ),
     minMember: opt(
-      oneOf(['MinReplicas', 'AllReplicas'] as const, {
+      oneOf(['AllReplicas', 'MinReplicas'] as const, {
         description:
-          "Which pods must be placed together: the master and each group's minReplicas workers (MinReplicas), or the master and every desired worker (AllReplicas). The gang's minCount is their number; the others are placed as they come.",
+          "Which pods must be placed together: the master and every desired worker (AllReplicas), or the master and each group's minReplicas workers (MinReplicas). The gang's minCount is their number; the others are placed as they come.",
       }),
-      { default: 'MinReplicas' },
+      { default: 'AllReplicas' },
     ),
     timeoutSeconds: opt(
       int({
@@ -415,6 +415,29 @@ const schedulingSchema = obj(
   { description: 'How every pod of the cluster is scheduled.' },
 );
 
+type TemplateSpec = { template?: { spec?: { priorityClassName?: string; schedulerName?: string } } };
+/** A template that sets its own scheduler or priority (CEL over `t`, the template). */
+const ownScheduling = (t: string) =>
+  `(has(${t}.spec) && (has(${t}.spec.priorityClassName) || has(${t}.spec.schedulerName)))`;
+const setsOwn = (p: TemplateSpec) => !!(p.template?.spec?.priorityClassName || p.template?.spec?.schedulerName);
+
+/**
+ * The scheduler places a gang only if its pods and its PodGroup share one priority and one
+ * scheduler: with a gang they come from spec.scheduling alone, not from the pod templates.
+ */
+const gangTemplatesAgree: Rule<{
+  scheduling?: { gang?: unknown };
+  master: TemplateSpec;
+  workers: TemplateSpec;
+  workerGroups?: TemplateSpec[];
+}> = {
+  rule: `!has(self.scheduling) || !has(self.scheduling.gang) || !(${ownScheduling('self.master.template')} || ${ownScheduling('self.workers.template')} || (has(self.workerGroups) && self.workerGroups.exists(g, ${ownScheduling('g.template')})))`,
+  message:
+    'with spec.scheduling.gang, every pod of the gang must have the same scheduler and priority: set them in spec.scheduling (schedulerName, priorityClassName) and remove them from the master and worker templates',
+  fieldPath: '.scheduling.gang',
+  check: (s) => !s.scheduling?.gang || ![s.master, s.workers, ...(s.workerGroups ?? [])].some(setsOwn),
+};
+
 /** A ComputeClusterSpec schema; the description differs where it is embedded (a job's clusterTemplate). */
 export const clusterSpecSchema = (description: string) =>
   obj(
@@ -432,7 +455,7 @@ export const clusterSpecSchema = (description: string) =>
       scheduling: opt(schedulingSchema),
       podRecovery: opt(podRecoverySchema, { default: {} }),
     },
-    { description },
+    { description, rules: [gangTemplatesAgree] },
   );
 
 export const computeClusterSpecSchema = clusterSpecSchema(

@@ -5,8 +5,7 @@
 import type { ValidComputeCluster } from '../../api/v1alpha1/index.ts';
 import { CLUSTER_REASONS } from '../../api/v1alpha1/reasons.ts';
 import { budgetMatches, buildBudgets } from '../../builders/budgets.ts';
-import { LABELS } from '../../builders/labels.ts';
-import { isControlledBy } from '../../builders/owner.ts';
+import { isControlledBy, whyNotOurs } from '../../builders/owner.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { errorMessage, httpStatus, isConflict, isNotFound } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
@@ -21,21 +20,6 @@ export interface BudgetDeps {
   client: KubeClient;
   budgets: Cache<V1PodDisruptionBudget>;
   events: EventRecorder;
-}
-
-/**
- * Why a budget of that name that the cluster does not control cannot be taken over; undefined
- * when it may be (absent, or an orphan of this cluster: Gaffer's labels and no controller, as
- * after `kubectl delete computecluster --cascade=orphan`). A budget of the user's is never
- * overwritten: applying would take its fields and make the cluster its controller.
- */
-export function whyNotOurs(b: V1PodDisruptionBudget | undefined, cluster: string): string | undefined {
-  if (!b) return undefined;
-  const controller = b.metadata?.ownerReferences?.find((r) => r.controller);
-  if (controller) return `is controlled by ${controller.kind} ${controller.name}`;
-  const labels = b.metadata?.labels ?? {};
-  if (labels[LABELS.managedBy] === 'gaffer' && labels[LABELS.cluster] === cluster) return undefined;
-  return "exists and is not Gaffer's: delete or rename it, or turn this budget off";
 }
 
 /**
@@ -93,9 +77,9 @@ export class DisruptionBudgets {
   /** whyNotOurs for the budget of that name as the cache has it, else as read live (the cache holds only Gaffer's). */
   private async whyNotOursLive(c: ValidComputeCluster, name: string, refused: string[]): Promise<string | undefined> {
     const cached = this.d.budgets.get(namespacedKey(namespaceOf(c), name));
-    if (cached) return whyNotOurs(cached, nameOf(c));
+    if (cached) return whyNotOurs(cached, nameOf(c), uidOf(c));
     try {
-      return whyNotOurs(await this.d.client.getBudget(namespaceOf(c), name), nameOf(c));
+      return whyNotOurs(await this.d.client.getBudget(namespaceOf(c), name), nameOf(c), uidOf(c));
     } catch (e) {
       if (isNotFound(e)) return undefined;
       if (unanswered(e)) throw e;

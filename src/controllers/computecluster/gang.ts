@@ -1,7 +1,7 @@
 // spec.scheduling.gang: whether the gang is placed, as the Scheduled condition (pure).
 import type { ValidComputeCluster } from '../../api/v1alpha1/index.ts';
 import { CLUSTER_REASONS as R, CONDITIONS } from '../../api/v1alpha1/reasons.ts';
-import { gangMinCount } from '../../builders/gang.ts';
+import { gangMinCount, isGangMember } from '../../builders/gang.ts';
 import { isTerminating } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
 import type { ConditionInput } from '../common/conditions.ts';
@@ -31,15 +31,18 @@ export function gangScheduled(
   now: number,
 ): GangCheck {
   const gang = c.spec.scheduling?.gang;
-  if (!gang) return {};
   const type = CONDITIONS.Scheduled;
+  // Also without a gang: a PodGroup that could not be deleted keeps the condition (and the retry).
   if (podGroupError) return { condition: { type, status: 'False', reason: R.PodGroupRefused, message: podGroupError } };
+  if (!gang) return {};
   if (c.spec.suspend)
     return { condition: { type, status: 'False', reason: R.Suspended, message: 'the cluster is suspended' } };
   const min = gangMinCount(c);
-  const pods = [obs.master, ...obs.workers].filter((p): p is V1Pod => !!p && !isTerminating(p));
+  // Only the gang's members: pods made before it was turned on are placed on their own.
+  const pods = [obs.master, ...obs.workers].filter((p): p is V1Pod => !!p && !isTerminating(p) && isGangMember(c, p));
   const bound = pods.filter((p) => !!p.spec?.nodeName).length;
-  const counts = `${bound} of the gang's ${min} pod(s) bound (minMember ${gang.minMember})`;
+  const exist = pods.length < min ? `, ${pods.length} exist` : '';
+  const counts = `${bound} of the gang's ${min} pod(s) bound${exist} (minMember ${gang.minMember})`;
   if (bound >= min) return { condition: { type, status: 'True', reason: R.GangScheduled, message: counts } };
   const waiting = pods.filter((p) => !p.spec?.nodeName);
   const since = Math.min(...waiting.map((p) => ms(p.metadata?.creationTimestamp) ?? now), now);

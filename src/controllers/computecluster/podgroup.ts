@@ -6,9 +6,9 @@ import type { ValidComputeCluster } from '../../api/v1alpha1/index.ts';
 import { CLUSTER_REASONS, CONDITIONS } from '../../api/v1alpha1/reasons.ts';
 import { buildPodGroup, type PodGroup } from '../../builders/gang.ts';
 import { names } from '../../builders/labels.ts';
-import { isControlledBy } from '../../builders/owner.ts';
+import { isControlledBy, whyNotOurs } from '../../builders/owner.ts';
 import type { KubeClient } from '../../kube/client.ts';
-import { errorMessage, httpStatus, isNotFound, statusBody } from '../../kube/errors.ts';
+import { errorMessage, httpStatus, isConflict, isNotFound, statusBody } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import { nameOf, namespaceOf, uidOf } from '../../kube/meta.ts';
 import type { ReconcileContext } from '../../runtime/controller.ts';
@@ -29,13 +29,20 @@ const NOT_SERVED =
  */
 const objectNotFound = (e: unknown) => !!(statusBody(e)?.details as { name?: string } | undefined)?.name;
 
-/** What of a PodGroup Gaffer sets, to compare: its size. */
-const sizeOf = (g: PodGroup | undefined) => g?.spec?.schedulingPolicy?.gang?.minCount;
+/** What of a PodGroup Gaffer sets, to compare: its size and priority. */
+const specOf = (g: PodGroup | undefined) =>
+  `${g?.spec?.schedulingPolicy?.gang?.minCount}/${g?.spec?.priorityClassName ?? ''}`;
+
+/**
+ * How long what was applied is trusted without a read: a PodGroup deleted behind the operator's
+ * back is made again within this (there is no watch on PodGroups).
+ */
+const MEMO_MS = 5 * 60_000;
 
 export class GangPodGroups {
   private readonly failures = new Refusals();
-  /** Per cluster: the uid and minCount last applied or read (no write while it stands). */
-  private readonly applied = new Map<string, string>();
+  /** Per cluster: the uid and PodGroup spec last applied or read, and when (no write while it stands). */
+  private readonly applied = new Map<string, { memo: string; at: number }>();
 
   constructor(private readonly d: PodGroupDeps) {}
 
@@ -47,12 +54,14 @@ export class GangPodGroups {
     const want = buildPodGroup(c);
     const refused: string[] = [];
     try {
-      if (want) await this.apply(key, c, want, refused, log);
+      if (want) await this.apply(key, c, want, now, refused, log);
       else await this.removeIfHad(key, c, log);
     } catch (e) {
       // Unanswered (fenced, reset, timeout): the controller retries, as for any write.
       if (httpStatus(e) === undefined) throw e;
-      refused.push(httpStatus(e) === 404 ? NOT_SERVED : `PodGroup ${names.podGroup(nameOf(c))}: ${errorMessage(e)}`);
+      refused.push(
+        isNotFound(e) && !objectNotFound(e) ? NOT_SERVED : `PodGroup ${names.podGroup(nameOf(c))}: ${errorMessage(e)}`,
+      );
     }
     return reportRefusals(this.failures, this.d.events, ctx, refused, {
       log: 'the gang PodGroup could not be applied',
@@ -64,21 +73,27 @@ export class GangPodGroups {
     key: string,
     c: ValidComputeCluster,
     want: PodGroup,
+    now: number,
     refused: string[],
     log: ReconcileContext['log'],
   ) {
-    const memo = `${uidOf(c)}/${sizeOf(want)}`;
-    if (this.applied.get(key) === memo) return;
+    const memo = `${uidOf(c)}/${specOf(want)}`;
+    const last = this.applied.get(key);
+    if (last?.memo === memo && now - last.at < MEMO_MS) return;
     const live = await this.read(c);
-    if (live && !isControlledBy(live, uidOf(c))) {
-      refused.push(`PodGroup ${nameOf(want)} exists and is not this cluster's: delete or rename it`);
+    const why = whyNotOurs(live, nameOf(c), uidOf(c));
+    if (why) return void refused.push(`PodGroup ${nameOf(want)} ${why}`);
+    if (live && (live.spec?.priorityClassName ?? '') !== (want.spec.priorityClassName ?? '')) {
+      // Its priority is immutable: made again (the pods roll with the priority anyway).
+      await this.delete(c, live);
+      log.info('deleted the gang PodGroup to change its priority', { podGroup: nameOf(live) });
       return;
     }
-    if (sizeOf(live) !== sizeOf(want)) {
+    if (specOf(live) !== specOf(want)) {
       await this.d.client.applyPodGroup(namespaceOf(c), want);
-      log.info('applied the gang PodGroup', { podGroup: nameOf(want), minCount: sizeOf(want) });
+      log.info('applied the gang PodGroup', { podGroup: nameOf(want), spec: specOf(want) });
     }
-    this.applied.set(key, memo);
+    this.applied.set(key, { memo, at: now });
   }
 
   /** A gang turned off: its PodGroup goes (the status's Scheduled condition says there was one). */
@@ -87,10 +102,15 @@ export class GangPodGroups {
     if (!c.status?.conditions?.some((k) => k.type === CONDITIONS.Scheduled)) return;
     const live = await this.read(c);
     if (!live || !isControlledBy(live, uidOf(c))) return;
-    await this.d.client.deletePodGroup(namespaceOf(c), nameOf(live)).catch((e) => {
-      if (!isNotFound(e)) throw e;
-    });
+    await this.delete(c, live);
     log.info('deleted the gang PodGroup', { podGroup: nameOf(live) });
+  }
+
+  /** Deletes the PodGroup read (uid precondition); gone already is as good. */
+  private async delete(c: ValidComputeCluster, live: PodGroup): Promise<void> {
+    await this.d.client.deletePodGroup(namespaceOf(c), nameOf(live), uidOf(live)).catch((e) => {
+      if (!isNotFound(e) && !isConflict(e)) throw e;
+    });
   }
 
   /** The PodGroup as the API server has it; undefined if absent (a 404 of the API itself is thrown). */

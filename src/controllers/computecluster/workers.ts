@@ -15,6 +15,7 @@ import {
   type WorkerGroup,
 } from '../../builders/groups.ts';
 import { DEFAULT_GROUP } from '../../builders/labels.ts';
+import { isGangMember } from '../../builders/gang.ts';
 import { annotationOf, isTerminating, nameOf } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
 import { isReady } from '../common/podhealth.ts';
@@ -205,12 +206,18 @@ function rollingVictims(
   ];
 }
 
-/** Template changes: Recreate replaces all outdated workers, RollingUpdate within maxUnavailable, OnDelete none. */
+/**
+ * Template changes: Recreate replaces all outdated workers, RollingUpdate within maxUnavailable,
+ * OnDelete none. A gang turned on replaces every worker outside it at once, whatever the
+ * strategy: the scheduler would hold the new members until minCount of them exist, which the
+ * old workers, holding their places, keep from ever happening.
+ */
 function rollOut(c: ValidComputeCluster, g: WorkerGroup, obs: Observed, counts: Census, desired: number): WorkersStep {
   const outdated = [...counts.waiting, ...counts.live].filter(({ pod }) => !isCurrentWorker(c, pod, obs.staleWiring));
-  const strategy = g.pool.updateStrategy;
-  if (!outdated.length || strategy.type === 'OnDelete') return { actions: [], progress: [], replaced: 0 };
-  const victims = strategy.type === 'RollingUpdate' ? rollingVictims(g, obs, counts, outdated, desired) : outdated;
+  const joining = !!c.spec.scheduling?.gang && outdated.some(({ pod }) => !isGangMember(c, pod));
+  const strategy = joining ? 'Recreate' : g.pool.updateStrategy.type;
+  if (!outdated.length || strategy === 'OnDelete') return { actions: [], progress: [], replaced: 0 };
+  const victims = strategy === 'RollingUpdate' ? rollingVictims(g, obs, counts, outdated, desired) : outdated;
   const actions = victims.map(({ pod }) => deletePod(pod, CLUSTER_REASONS.TemplateChanged, WORKER_OUTDATED));
   const progress = [`updating ${outdated.length} ${workersOf(g)} to revision ${workerRevision(c, g)}`];
   return { actions, progress, replaced: 0 };

@@ -236,9 +236,7 @@ export class ComputeJobReconciler implements Reconciler {
         await this.d.client.createCustom(CLUSTER_REF, ns, a.cluster);
         return log.info('created ephemeral cluster', { cluster: nameOf(a.cluster) });
       case 'deleteCluster':
-        // Foreground: the cluster is there, being deleted, until its pods are gone; a pod never
-        // outlives it while the garbage collector lags (after an API server restart, a minute).
-        await this.d.client.deleteCustom(CLUSTER_REF, ns, a.name, a.uid, 'Foreground');
+        await this.d.client.deleteCustom(CLUSTER_REF, ns, a.name, a.uid);
         return log.info('deleted ephemeral cluster', { cluster: a.name });
       case 'createDriver':
         return this.createDriver(key, mem, obj, job, a.pod, log);
