@@ -102,6 +102,10 @@ function logCounted(c: ValidComputeCluster, plan: ClusterPlan, log: ReconcileCon
     reason: plan.intent?.recovery.lastReason,
     masterPod: lost ?? 'none in the cache',
     masterUidInStatus: c.status?.master?.uid || undefined,
+    masterRestartsInStatus: c.status?.master?.restarts ?? 0,
+    // Which version of the cluster the count was made from (a second count from a cache that
+    // mixes an older status with a newer one shows here).
+    resourceVersion: c.metadata.resourceVersion,
     problems: Object.fromEntries([...plan.observed.problems].map(([pod, p]) => [pod, p.reason])),
   });
 }
