@@ -608,7 +608,13 @@ describe('controller runtime on the real control plane', function () {
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'ClusterRole',
         metadata: { name: `${s.ns.name}-${resources.split(',')[0]}` },
-        rules: [{ apiGroups: ['', 'compute.gaffer.dev'], resources: resources.split(','), verbs: ['list', 'watch'] }],
+        rules: [
+          {
+            apiGroups: ['', 'compute.gaffer.dev', 'policy'],
+            resources: resources.split(','),
+            verbs: ['list', 'watch'],
+          },
+        ],
       });
       const bind = (role: string) => ({
         apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -617,7 +623,7 @@ describe('controller runtime on the real control plane', function () {
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
         subjects: [{ kind: 'ServiceAccount', name: 'limited', namespace: s.ns.name }],
       });
-      await apply(rules('services,nodes,computeclusters,computejobs'));
+      await apply(rules('services,nodes,computeclusters,computejobs,poddisruptionbudgets'));
       await apply(bind(`${s.ns.name}-services`));
       const kubeconfig = await serviceAccountKubeconfig(s.ns.name, 'limited');
       try {
