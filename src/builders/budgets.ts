@@ -4,7 +4,7 @@ import { API_VERSION } from '../api/v1alpha1/group.ts';
 import type { ValidComputeCluster as ComputeCluster } from '../api/v1alpha1/index.ts';
 import { nameOf, namespaceOf } from '../kube/meta.ts';
 import type { V1PodDisruptionBudget } from '../kube/types.ts';
-import { desiredCount, workerGroups, type WorkerGroup } from './groups.ts';
+import { desiredCount, namedGroupNames, workerGroups, type WorkerGroup } from './groups.ts';
 import { DEFAULT_GROUP, LABELS, baseLabels, names, roleSelector } from './labels.ts';
 import { controllerRef } from './owner.ts';
 
@@ -44,10 +44,7 @@ function budget(
 function groupSelector(c: ComputeCluster, g: WorkerGroup): LabelSelector {
   const matchLabels = roleSelector(nameOf(c), 'worker');
   if (g.name !== DEFAULT_GROUP) return { matchLabels: { ...matchLabels, [LABELS.workerGroup]: g.name } };
-  const named = workerGroups(c)
-    .slice(1)
-    .map((x) => x.name)
-    .sort();
+  const named = namedGroupNames(c);
   if (!named.length) return { matchLabels };
   return { matchLabels, matchExpressions: [{ key: LABELS.workerGroup, operator: 'NotIn', values: named }] };
 }

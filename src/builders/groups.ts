@@ -30,6 +30,16 @@ export function workerGroups(c: ValidComputeCluster): WorkerGroup[] {
   return groups;
 }
 
+/**
+ * The named groups' names, sorted: what the default group's selectors (the scale subresource's,
+ * its disruption budget's) exclude, since its workers of older operators carry no group label.
+ */
+export const namedGroupNames = (c: ValidComputeCluster): string[] =>
+  workerGroups(c)
+    .slice(1)
+    .map((g) => g.name)
+    .sort();
+
 /** The group of that name, if the spec still has it. */
 export const groupNamed = (c: ValidComputeCluster, name: string): WorkerGroup | undefined =>
   workerGroups(c).find((g) => g.name === name);

@@ -7,13 +7,13 @@ import { CLUSTER_REASONS } from '../../api/v1alpha1/reasons.ts';
 import { budgetMatches, buildBudgets } from '../../builders/budgets.ts';
 import { isControlledBy, whyNotOurs } from '../../builders/owner.ts';
 import type { KubeClient } from '../../kube/client.ts';
-import { errorMessage, httpStatus, isConflict, isNotFound } from '../../kube/errors.ts';
+import { errorMessage, isConflict, isNotFound } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import { nameOf, namespaceOf, uidOf } from '../../kube/meta.ts';
 import type { V1PodDisruptionBudget } from '../../kube/types.ts';
 import type { Cache } from '../../runtime/informer.ts';
 import { namespacedKey } from '../../runtime/keys.ts';
-import { reportRefusals, type StepContext } from './owned.ts';
+import { reportRefusals, unanswered, type StepContext } from './owned.ts';
 import { Refusals } from './refusals.ts';
 
 export interface BudgetDeps {
@@ -21,13 +21,6 @@ export interface BudgetDeps {
   budgets: Cache<V1PodDisruptionBudget>;
   events: EventRecorder;
 }
-
-/**
- * An error without an HTTP status (the request never got an answer: fenced writes, a reset, a
- * timeout) is the controller's to retry, as for any write; one the API server answered (4xx,
- * 5xx, such as an admission webhook failing) is reported on the cluster and retried with backoff.
- */
-const unanswered = (e: unknown) => httpStatus(e) === undefined;
 
 export class DisruptionBudgets {
   private readonly failures = new Refusals();

@@ -2,9 +2,17 @@
 // budgets, the gang's PodGroup) share: their inputs, and how a round of refused writes is told.
 import type { ComputeCluster, ValidComputeCluster } from '../../api/v1alpha1/index.ts';
 import type { Reason } from '../../api/v1alpha1/reasons.ts';
+import { httpStatus } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import type { ReconcileContext } from '../../runtime/controller.ts';
 import type { Refusals } from './refusals.ts';
+
+/**
+ * An error without an HTTP status (the request never got an answer: fenced writes, a reset, a
+ * timeout) is the controller's to retry, as for any write; one the API server answered (4xx,
+ * 5xx, such as an admission webhook failing) is reported on the cluster and retried with backoff.
+ */
+export const unanswered = (e: unknown) => httpStatus(e) === undefined;
 
 /** One reconcile of one cluster, as a step sees it. */
 export interface StepContext {

@@ -8,11 +8,11 @@ import { buildPodGroup, type PodGroup } from '../../builders/gang.ts';
 import { names } from '../../builders/labels.ts';
 import { isControlledBy, whyNotOurs } from '../../builders/owner.ts';
 import type { KubeClient } from '../../kube/client.ts';
-import { errorMessage, httpStatus, isConflict, isNotFound, statusBody } from '../../kube/errors.ts';
+import { errorMessage, isConflict, isNotFound, statusBody } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import { nameOf, namespaceOf, uidOf } from '../../kube/meta.ts';
 import type { ReconcileContext } from '../../runtime/controller.ts';
-import { reportRefusals, type StepContext } from './owned.ts';
+import { reportRefusals, unanswered, type StepContext } from './owned.ts';
 import { Refusals } from './refusals.ts';
 
 export interface PodGroupDeps {
@@ -58,7 +58,7 @@ export class GangPodGroups {
       else await this.removeIfHad(key, c, log);
     } catch (e) {
       // Unanswered (fenced, reset, timeout): the controller retries, as for any write.
-      if (httpStatus(e) === undefined) throw e;
+      if (unanswered(e)) throw e;
       refused.push(
         isNotFound(e) && !objectNotFound(e) ? NOT_SERVED : `PodGroup ${names.podGroup(nameOf(c))}: ${errorMessage(e)}`,
       );

@@ -2,7 +2,7 @@
 import type { ComputeClusterStatus, ValidComputeCluster } from '../../api/v1alpha1/index.ts';
 import { CLUSTER_REASONS as R, CONDITIONS } from '../../api/v1alpha1/reasons.ts';
 import { buildBudgets } from '../../builders/budgets.ts';
-import { desiredCount, groupNamed, workerGroups, type WorkerGroup } from '../../builders/groups.ts';
+import { desiredCount, groupNamed, namedGroupNames, workerGroups, type WorkerGroup } from '../../builders/groups.ts';
 import { LABELS, names, roleSelector, selectorString } from '../../builders/labels.ts';
 import { isCurrentWorker, masterRevision, workerRevision } from '../../builders/pods.ts';
 import { masterPorts } from '../../builders/services.ts';
@@ -230,10 +230,7 @@ function masterStatus(c: ValidComputeCluster, plan: ClusterPlan, t: Tally): Comp
  */
 function defaultGroupSelector(c: ValidComputeCluster): string {
   const base = selectorString(roleSelector(nameOf(c), 'worker'));
-  const named = workerGroups(c)
-    .slice(1)
-    .map((g) => g.name)
-    .sort();
+  const named = namedGroupNames(c);
   return named.length ? `${base},${LABELS.workerGroup} notin (${named.join(',')})` : base;
 }
 
