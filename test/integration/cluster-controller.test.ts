@@ -1086,6 +1086,37 @@ describe('ComputeCluster controller', function () {
       });
     });
 
+    it('does not put back the uid of a master whose delete the cache does not show yet, so its loss is not counted (soak)', async () => {
+      await throughFaultProxy(async (proxy) => {
+        const c0 = await create('retire', { replicas: 1 });
+        const oldUid = c0.status.master.uid;
+        const podsWatch = (r: SeenRequest) => r.watch && r.path.endsWith('/pods');
+        // Freeze the operator's pod cache: its watch ends and every new one is held.
+        proxy.fault = (r) => (podsWatch(r) ? { kind: 'hold' } : undefined);
+        proxy.cutWhere(podsWatch);
+        // A master template change: the operator deletes the master (not a failure) and clears its uid.
+        await s.ns.apply(clusterManifest('retire', { replicas: 1, masterAnnotations: { touched: 'v2' } }));
+        const deleted = () => proxy.seen.some((r) => r.method === 'DELETE' && r.path.endsWith('/pods/retire-master'));
+        await waitFor('the master deleted', async () => deleted(), 30_000);
+        // More reconciles while the cache still shows the old master: each holds its pod writes
+        // (expectations), but writes status; none may record the old master's uid again.
+        for (const replicas of [2, 1]) {
+          await scale('retire', replicas);
+          await sleep(2000);
+          const c = await cc('retire');
+          expect(c.status.master.uid, 'status.master.uid while the delete is not seen').to.not.equal(oldUid);
+        }
+        proxy.fault = () => undefined;
+        proxy.cutWhere(podsWatch);
+        const c1 = await masterChanged('retire', oldUid);
+        await ready('retire');
+        expect(c1.status.master.restarts, 'a template change counted as a master loss').to.equal(0);
+        const c2 = await cc('retire');
+        expect(c2.status.master.restarts).to.equal(0);
+        expect(c2.status.recovery?.podsReplaced ?? 0).to.equal(0);
+      });
+    });
+
     it('adopts orphaned pods that match, and reports a foreign pod holding a name as PodConflict (#14)', async () => {
       const c0 = await create('adopt', { replicas: 2 });
       const uids = podUids(await pods('adopt'));

@@ -782,7 +782,7 @@ describe('claiming pods: adopt matching orphans, report the others (issue 11 #14
 
 describe('plans held while the cache lags its own writes (issue 11 #13)', () => {
   const c = cluster((x) => (x.spec.workers.replicas = 4));
-  const waiting = { creates: 0, deletes: 1, expiresAt: NOW + 300_000 };
+  const waiting = { creates: 0, deletes: 1, deleting: new Set<string>(), expiresAt: NOW + 300_000 };
   const cases: { name: string; pods: V1Pod[] }[] = [
     // Scaled 5 -> 4, worker 4 deleted, the cache still shows it and worker 1 is now not Ready.
     {
@@ -805,6 +805,23 @@ describe('plans held while the cache lags its own writes (issue 11 #13)', () => 
       expect(held.progress.at(-1)).to.equal('waiting for the cache to show 0 pod create(s) and 1 delete(s)');
     });
   }
+  // Seen in the soak: a held reconcile wrote the deleted master's uid back into status, and the
+  // next one, with the pod gone, counted a master that "disappeared".
+  it('does not write back the uid of a master whose delete the cache does not show yet', () => {
+    const m = masterPod(c);
+    const gone = cluster((x) => {
+      x.spec.workers.replicas = 4;
+      x.status = {
+        master: { podName: 'c-master', serviceName: 'c-master', endpoint: '', ready: false, restarts: 1, uid: '' },
+      };
+    });
+    const plan = planCluster(gone, [m, ...[0, 1, 2, 3].map((i) => workerPod(c, i, { of: 4 }))], up, NOW);
+    const held = holdPodWrites(gone, plan, { ...waiting, deleting: new Set([m.metadata!.uid!]) });
+    const status = computeClusterStatus(gone, { plan: held, activeJobs: 0, now: new Date(NOW) });
+    expect(status.master?.uid, 'the uid of the pod being deleted').to.equal('');
+    const unheld = computeClusterStatus(gone, { plan, activeJobs: 0, now: new Date(NOW) });
+    expect(unheld.master?.uid, 'a live master is recorded').to.equal(m.metadata!.uid);
+  });
 });
 
 /** No node in the cache; node n1 confirmed gone by the API server since `ms` ago. */

@@ -25,6 +25,15 @@ interface Pending {
   since: number;
 }
 
+/** What an owner's expectations still wait for (Expectations.waitingFor). */
+export interface Waiting {
+  creates: number;
+  deletes: number;
+  /** Uids of the pods whose delete was sent and is not in the cache yet. */
+  deleting: ReadonlySet<string>;
+  expiresAt: number;
+}
+
 export class Expectations {
   private readonly byKey = new Map<string, Pending>();
 
@@ -79,10 +88,20 @@ export class Expectations {
     return true;
   }
 
-  /** What `key` still waits for, for the Reconciling message; undefined when nothing. */
-  waitingFor(key: string): { creates: number; deletes: number; expiresAt: number } | undefined {
+  /**
+   * What `key` still waits for: the counts for the Reconciling message, and the uids whose delete
+   * the cache does not show yet (status must not take those pods for live ones); undefined when nothing.
+   */
+  waitingFor(key: string): Waiting | undefined {
     const p = this.byKey.get(key);
-    return p && { creates: p.creates.size, deletes: p.deletes.size, expiresAt: p.since + this.timeoutMs };
+    return (
+      p && {
+        creates: p.creates.size,
+        deletes: p.deletes.size,
+        deleting: new Set(p.deletes),
+        expiresAt: p.since + this.timeoutMs,
+      }
+    );
   }
 
   /** The owner is gone: its expectations go with it. */

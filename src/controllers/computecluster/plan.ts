@@ -7,6 +7,7 @@ import { uidOf } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
 import type { NodeLookup } from '../common/podhealth.ts';
 import { soonest } from '../common/time.ts';
+import type { Waiting } from '../common/expectations.ts';
 import { deletesOf, type ClusterAction, type DeletePod } from './actions.ts';
 import { planMaster, retiringMaster, type MasterStep } from './master.ts';
 import { observe, type Observed } from './observe.ts';
@@ -43,6 +44,11 @@ export interface ClusterPlan {
   observed: Observed;
   /** Pod writes held back until the cache shows those sent earlier (holdPodWrites). */
   held?: boolean;
+  /**
+   * Uids of pods deleted by an earlier reconcile that the cache still shows live: they are gone
+   * for status (a master's uid put back would read as a master lost once the cache catches up).
+   */
+  deleting?: ReadonlySet<string>;
 }
 
 const skipped: WorkersStep = { actions: [], progress: [], replaced: 0 };
@@ -145,11 +151,7 @@ export function planCluster(
  * (nor their events and intent), as a ReplicaSet waits for its expectations; the rest (status)
  * stands. It wakes when they expire, if no watch event comes first.
  */
-export function holdPodWrites(
-  c: ValidComputeCluster,
-  plan: ClusterPlan,
-  waiting: { creates: number; deletes: number; expiresAt: number },
-): ClusterPlan {
+export function holdPodWrites(c: ValidComputeCluster, plan: ClusterPlan, waiting: Waiting): ClusterPlan {
   const what = `waiting for the cache to show ${waiting.creates} pod create(s) and ${waiting.deletes} delete(s)`;
   return {
     ...plan,
@@ -157,6 +159,7 @@ export function holdPodWrites(
     recovery: plan.intent ? c.status?.recovery : plan.recovery,
     actions: [],
     held: true,
+    deleting: waiting.deleting,
     progress: [...plan.progress, what],
     wakeAt: soonest(plan.wakeAt, waiting.expiresAt),
   };

@@ -124,7 +124,9 @@ function masterCondition(c: ValidComputeCluster, plan: ClusterPlan, t: Tally): C
   const type = CONDITIONS.MasterReady;
   if (t.masterReady)
     return { type, status: 'True', reason: R.PodReady, message: `${names.master(nameOf(c))} is ready` };
-  const m = plan.observed.master && !isTerminating(plan.observed.master) ? plan.observed.master : undefined;
+  const seen = plan.observed.master;
+  // Terminating, or deleted by us and not yet shown so by the cache: not the live master.
+  const m = seen && !isTerminating(seen) && !plan.deleting?.has(uidOf(seen)) ? seen : undefined;
   const problem = plan.observed.masterProblem;
   const fallback = m
     ? { reason: R.PodNotReady, message: `${nameOf(m)} is not ready` }
@@ -209,7 +211,9 @@ function phaseOf(prev: ComputeClusterStatus, plan: ClusterPlan, t: Tally): Compu
 function masterStatus(c: ValidComputeCluster, plan: ClusterPlan, t: Tally): ComputeClusterStatus['master'] {
   const cluster = nameOf(c);
   const prev = c.status?.master;
-  const m = plan.observed.master && !isTerminating(plan.observed.master) ? plan.observed.master : undefined;
+  const seen = plan.observed.master;
+  // Terminating, or deleted by us and not yet shown so by the cache: not the live master.
+  const m = seen && !isTerminating(seen) && !plan.deleting?.has(uidOf(seen)) ? seen : undefined;
   const port = masterPorts(c)[0]?.port;
   const host = `${names.masterService(cluster)}.${c.metadata.namespace}.svc`;
   const liveUid = m ? uidOf(m) : '';
