@@ -54,6 +54,9 @@ check_version k8s k8s.io/kubernetes "$K8S_VERSION"
 check_version etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
 check_version kwok sigs.k8s.io/kwok "$KWOK_VERSION"
 check_version helm helm.sh/helm/v3 "$HELM_VERSION"
+check_version coscheduling sigs.k8s.io/scheduler-plugins "$SCHEDULER_PLUGINS_VERSION"
+check_version volcano volcano.sh/apis "$VOLCANO_APIS_VERSION"
+check_version volcano sigs.k8s.io/controller-tools "$CONTROLLER_TOOLS_VERSION"
 
 total_start=$SECONDS
 # etcd first: it is small, and a failure shows early.
@@ -80,5 +83,38 @@ for p in pkg/chartutil pkg/lint/rules; do
   hflags="$hflags -X helm.sh/helm/v3/$p.k8sVersionMajor=1 -X helm.sh/helm/v3/$p.k8sVersionMinor=$hmin"
 done
 build helm "$HELM_VERSION" helm -ldflags "$hflags" helm.sh/helm/v3/cmd/helm
+
+# The gang schedulers of spec.scheduling.gang.provider Coscheduling and Volcano (hack/gang-schedulers.ts).
+OUT_NAME=scheduler-plugins-scheduler build coscheduling "$SCHEDULER_PLUGINS_VERSION" "scheduler-plugins scheduler" \
+  -ldflags "-s -w" sigs.k8s.io/scheduler-plugins/cmd/scheduler
+OUT_NAME=controller-gen build volcano "$CONTROLLER_TOOLS_VERSION" controller-gen -ldflags "-s -w" \
+  sigs.k8s.io/controller-tools/cmd/controller-gen
+
+# Their PodGroup CRDs, into $CLUSTER_DIR/crds: scheduler-plugins' as its module ships it; Volcano's
+# generated from its API module's Go types by controller-gen, as Volcano makes its own.
+crds() { # name version label command...
+  local name=$1 version=$2 label=$3; shift 3
+  local dir; dir="$(tool_dir "$name" "$version")-crds"
+  if [ ! -f "$dir/.complete" ]; then
+    rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+    (cd "$HACK_DIR/tools/$name" && "$@" "$dir.tmp") || die "making the $label CRDs failed"
+    touch "$dir.tmp/.complete"
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  mkdir -p "$CLUSTER_DIR/crds"
+  for f in "$dir"/*.yaml; do ln -sfn "$f" "$CLUSTER_DIR/crds/$(basename "$f")"; done
+  log "$label CRDs: $CLUSTER_DIR/crds"
+}
+copy_podgroup_crd() { # out
+  cp "$(go list -m -f '{{.Dir}}' sigs.k8s.io/scheduler-plugins)/config/crd/bases/scheduling.x-k8s.io_podgroups.yaml" "$1/"
+}
+generate_podgroup_crd() { # out
+  "$CLUSTER_DIR/bin/controller-gen" crd:crdVersions=v1 paths=volcano.sh/apis/pkg/apis/scheduling/v1beta1 \
+    output:crd:dir="$1"
+  # Only the PodGroup: the Queue's CRD is not needed (the tests make no Volcano Queue).
+  find "$1" -name '*.yaml' ! -name 'scheduling.volcano.sh_podgroups.yaml' -delete
+}
+crds coscheduling "$SCHEDULER_PLUGINS_VERSION" scheduler-plugins copy_podgroup_crd
+crds volcano "$VOLCANO_APIS_VERSION" Volcano generate_podgroup_crd
 
 log "toolchain ready in $((SECONDS - total_start))s: $CLUSTER_DIR/bin"

@@ -9,6 +9,11 @@ K8S_VERSION=v1.37.2
 ETCD_VERSION=v3.6.16
 KWOK_VERSION=v0.8.0
 HELM_VERSION=v3.22.0
+# Gang schedulers of other projects (spec.scheduling.gang.provider): scheduler-plugins' scheduler,
+# run as a second scheduler by the tests, with its PodGroup CRD; Volcano's PodGroup CRD only.
+SCHEDULER_PLUGINS_VERSION=v0.34.7
+VOLCANO_APIS_VERSION=v1.13.0
+CONTROLLER_TOOLS_VERSION=v0.19.0
 
 # CI and fresh shells may not have Go on PATH yet.
 command -v go >/dev/null 2>&1 || export PATH=$PATH:/usr/local/go/bin

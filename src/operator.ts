@@ -6,6 +6,7 @@ import { loadKubeConfig } from './kube/config.ts';
 import { leaseStore } from './kube/lease.ts';
 import { apiErrorFields } from './kube/errors.ts';
 import { POD_DELETION_COST } from './builders/labels.ts';
+import { GANG_KEYS } from './builders/gang.ts';
 import { budgetSource, customSource, nodeSource, podSource, serviceSource } from './kube/sources.ts';
 import type { V1Node, V1Pod, V1PodDisruptionBudget, V1Service } from './kube/types.ts';
 import type { OperatorConfig } from './config.ts';
@@ -31,6 +32,8 @@ import { TokenBucket, defaultControllerRateLimiter } from './runtime/ratelimit.t
 
 /** Pods and Services the operator made carry this label; the caches hold nothing else. */
 export const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=gaffer';
+/** The pod annotations a controller reads: the deletion cost, and Volcano's gang (whether a pod is a member). */
+const POD_ANNOTATIONS = [POD_DELETION_COST, GANG_KEYS.volcanoGroup];
 
 export interface Caches {
   clusters: CacheSet<ComputeCluster>;
@@ -81,7 +84,7 @@ function buildCaches(cfg: OperatorConfig, client: KubeClient, metrics: Metrics, 
       customSource<ComputeJob>(client, cr(KINDS.ComputeJob.plural), { namespace: ns }),
     ),
     // The cache keeps, of a pod's annotations, only those a controller reads.
-    pods: cacheFor(cfg, informer, (ns) => podSource(client, { ...managed(ns), annotations: [POD_DELETION_COST] })),
+    pods: cacheFor(cfg, informer, (ns) => podSource(client, { ...managed(ns), annotations: POD_ANNOTATIONS })),
     services: cacheFor(cfg, informer, (ns) => serviceSource(client, managed(ns))),
     budgets: cacheFor(cfg, informer, (ns) => budgetSource(client, managed(ns))),
     nodes: new CacheSet([informer(nodeSource(client))]),

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Api } from '../bench/api.ts';
 import { CLUSTER_DIR, ROOT } from '../kubectl.ts';
 import type { FaultProxy } from '../fault-proxy.ts';
-import type { CounterCheck, OrphanCheck, PodView, Snapshot } from './invariants.ts';
+import { hitByNode, type CounterCheck, type OrphanCheck, type PodView, type Snapshot } from './invariants.ts';
 import type { Replica } from './operators.ts';
 import { leadership } from './operators.ts';
 import { pickOne, type FaultEvent, type FaultKind } from './schedule.ts';
@@ -122,9 +122,15 @@ export interface World {
 
 type Outcome = Omit<FaultRecord, 'at' | 'kind'>;
 
+/** How long after a node made NotReady is Ready again the pods placed on it before then are still credited. */
+const READY_GRACE_MS = 5000;
+
 export class Injector {
   readonly records: FaultRecord[] = [];
-  /** Nodes made NotReady, until when (ms): pods seen on them until then are credited. */
+  /**
+   * Nodes made NotReady, until when (ms): Infinity while down, then READY_GRACE_MS past the
+   * moment it was Ready again; pods seen on them until then are credited if placed before it.
+   */
   readonly notReady = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly pending = new Set<Promise<unknown>>();
@@ -342,7 +348,7 @@ export class Injector {
     // Pods seen on it up to a little after it is Ready again are credited (the runner's snapshots).
     this.later(ev.duration, async () => {
       await retry(() => this.labelNode(name, null));
-      this.notReady.set(name, Date.now() + 5000);
+      this.notReady.set(name, Date.now() + READY_GRACE_MS);
     });
     return { target: `node ${name}` };
   }
@@ -382,8 +388,12 @@ export class Injector {
   creditNodes(s: Snapshot): void {
     const now = Date.now();
     for (const [node, until] of this.notReady) if (until < now) this.notReady.delete(node);
-    const down = (node: string) => this.notReady.has(node) || !!s.notReadyNodes?.has(node);
-    for (const p of s.pods) if ((p.node && down(p.node)) || p.disrupted) this.w.counters.disrupted(p as PodView, s.at);
+    const hit = (p: PodView, node: string) => {
+      const until = this.notReady.get(node);
+      const byFault = until !== undefined && hitByNode(p, until === Infinity ? undefined : until - READY_GRACE_MS);
+      return byFault || (!!s.downNodes?.has(node) && hitByNode(p, s.downNodes.get(node)));
+    };
+    for (const p of s.pods) if ((p.node && hit(p, p.node)) || p.disrupted) this.w.counters.disrupted(p, s.at);
   }
 
   /** Lifts every fault still in force (nodes Ready, no 429s) and waits for those in progress. */
@@ -396,7 +406,7 @@ export class Injector {
     for (const [node, until] of this.notReady)
       if (until === Infinity) {
         await this.labelNode(node, null).catch((e) => this.w.log(`node ${node}: ${e}`));
-        this.notReady.set(node, Date.now() + 5000);
+        this.notReady.set(node, Date.now() + READY_GRACE_MS);
       }
     await Promise.allSettled([...this.pending]);
   }

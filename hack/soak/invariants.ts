@@ -42,7 +42,19 @@ export interface PodView {
   faulted: boolean;
   /** Kubernetes is taking it away (a DisruptionTarget condition: the taint manager, an eviction, preemption). */
   disrupted: boolean;
+  /** metadata.creationTimestamp, epoch ms. */
+  created?: number;
 }
+
+/**
+ * Whether a node's fault hit the pod: the node is down now (`readySince` undefined), or it was
+ * and the pod was made before it came back. A pod placed on it after that was never on a down
+ * node; credited, it would spend its one credit (CounterCheck) on nothing, and a real loss of
+ * it later would read as a counter jump (seen: a replacement master placed a second after its
+ * node's fault ended, lost to the next fault on that node).
+ */
+export const hitByNode = (p: Pick<PodView, 'created'>, readySince: number | undefined): boolean =>
+  readySince === undefined || (p.created ?? -Infinity) < readySince;
 
 export interface ClusterView {
   ns: string;
@@ -77,8 +89,11 @@ export interface JobView {
 
 export interface Snapshot {
   at: number;
-  /** Nodes whose Ready condition is not True (a fault's label may be off while the node still is). */
-  notReadyNodes?: ReadonlySet<string>;
+  /**
+   * Nodes whose pods are hit: NotReady (undefined; a fault's label may be off while the node
+   * still is), or Ready again since the time given while still tainted to evict (hitByNode).
+   */
+  downNodes?: ReadonlyMap<string, number | undefined>;
   pods: PodView[];
   clusters: ClusterView[];
   jobs: JobView[];
@@ -118,6 +133,7 @@ export function podView(p: any): PodView {
     node: p.spec?.nodeName,
     faulted: Object.keys(p.metadata.annotations ?? {}).some((a) => FAULT_ANNOTATIONS.includes(a)),
     disrupted: cond(p, 'DisruptionTarget')?.status === 'True',
+    created: p.metadata.creationTimestamp ? Date.parse(p.metadata.creationTimestamp) : undefined,
   };
 }
 

@@ -198,12 +198,18 @@ export class Soak {
       (n.spec?.taints ?? []).some(
         (t: any) => t.effect === 'NoExecute' && /^node\.kubernetes\.io\/(not-ready|unreachable)$/.test(t.key),
       );
-    const notReadyNodes = new Set<string>(
-      (await list('/api/v1/nodes')).filter((n) => !ready(n) || evicting(n)).map((n) => n.metadata.name),
+    const readySince = (n: any) =>
+      ready(n)
+        ? Date.parse(n.status.conditions.find((c: any) => c.type === 'Ready').lastTransitionTime ?? '') || 0
+        : undefined;
+    const downNodes = new Map<string, number | undefined>(
+      (await list('/api/v1/nodes'))
+        .filter((n) => !ready(n) || evicting(n))
+        .map((n) => [n.metadata.name, readySince(n)]),
     );
     return {
       at: Date.now(),
-      notReadyNodes,
+      downNodes,
       pods: pods.map(podView),
       clusters: clusters.map(clusterView),
       jobs: jobs.map(jobView),

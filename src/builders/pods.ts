@@ -6,6 +6,7 @@ import { labelOf, nameOf, namespaceOf, uidOf } from '../kube/meta.ts';
 import { revisionHash } from './hash.ts';
 import { LABELS, baseLabels, names, type Role } from './labels.ts';
 import { defaultGroup, groupNamed, groupOf, type WorkerGroup } from './groups.ts';
+import { gangMembership, gangProvider, PROVIDER_SCHEDULERS } from './gang.ts';
 import { controllerRef, type Owner } from './owner.ts';
 import { masterPorts } from './services.ts';
 
@@ -49,13 +50,15 @@ export interface Scheduling {
   schedulerName?: string;
   priorityClassName?: string;
   gang?: true;
+  /** The gang's provider but Kubernetes (absent for it, so that its pods keep their revision). */
+  gangProvider?: 'Coscheduling' | 'Volcano';
 }
 
 interface PodParts {
   name: string;
   scheduling?: Scheduling;
-  /** The PodGroup of the gang the pod joins when scheduling.gang is set (masters and workers). */
-  podGroup?: string;
+  /** How the pod joins the gang's PodGroup when scheduling.gang is set (masters and workers; gangMembership). */
+  gang?: ReturnType<typeof gangMembership>;
   namespace: string;
   template: V1PodTemplateSpec;
   labels: Record<string, string>;
@@ -72,8 +75,8 @@ function buildPod(p: PodParts): V1Pod {
   if (spec.initContainers) spec.initContainers = injectEnv(spec.initContainers, p.env);
   if (p.scheduling?.schedulerName) spec.schedulerName ??= p.scheduling.schedulerName;
   if (p.scheduling?.priorityClassName) spec.priorityClassName ??= p.scheduling.priorityClassName;
-  // The field is newer than the client's types (core/v1 PodSpec.schedulingGroup, Kubernetes 1.36).
-  if (p.scheduling?.gang && p.podGroup) Object.assign(spec, { schedulingGroup: { podGroupName: p.podGroup } });
+  // spec.schedulingGroup is newer than the client's types (core/v1 PodSpec, Kubernetes 1.36).
+  if (p.gang?.spec) Object.assign(spec, p.gang.spec);
   if (p.hostname) spec.hostname = p.hostname;
   if (p.subdomain) spec.subdomain = p.subdomain;
   return {
@@ -83,8 +86,12 @@ function buildPod(p: PodParts): V1Pod {
       name: p.name,
       namespace: p.namespace,
       // The template's labels first: Gaffer's own must win, the selectors depend on them.
-      labels: { ...(p.template.metadata?.labels ?? {}), ...p.labels },
-      annotations: { ...(p.template.metadata?.annotations ?? {}), ...(p.annotations ?? {}) },
+      labels: { ...(p.template.metadata?.labels ?? {}), ...p.labels, ...(p.gang?.labels ?? {}) },
+      annotations: {
+        ...(p.template.metadata?.annotations ?? {}),
+        ...(p.annotations ?? {}),
+        ...(p.gang?.annotations ?? {}),
+      },
       ownerReferences: [controllerRef(p.owner.ref, p.owner.apiVersion, p.owner.kind)],
     },
     spec,
@@ -109,18 +116,25 @@ interface PodInputs {
   scheduling?: Scheduling;
 }
 
-/** spec.scheduling if it sets anything (absent keys left out: the revision hashes it). */
-const schedulingOf = (c: ComputeCluster): Scheduling | undefined => {
+/**
+ * spec.scheduling as it applies to a pod, if it sets anything (absent keys left out: the
+ * revision hashes it). A gang member goes to the provider's scheduler when none is named;
+ * a driver is no member.
+ */
+const schedulingOf = (c: ComputeCluster, member: boolean): Scheduling | undefined => {
   const s = c.spec.scheduling;
+  const provider = member ? gangProvider(c) : undefined;
+  const schedulerName = s?.schedulerName ?? (provider && PROVIDER_SCHEDULERS[provider]);
   const out: Scheduling = {
-    ...(s?.schedulerName ? { schedulerName: s.schedulerName } : {}),
+    ...(schedulerName ? { schedulerName } : {}),
     ...(s?.priorityClassName ? { priorityClassName: s.priorityClassName } : {}),
-    ...(s?.gang ? { gang: true as const } : {}),
+    ...(provider ? { gang: true as const } : {}),
+    ...(provider && provider !== 'Kubernetes' ? { gangProvider: provider } : {}),
   };
   return Object.keys(out).length ? out : undefined;
 };
 const inputs = (c: ComputeCluster, template: V1PodTemplateSpec): PodInputs => {
-  const scheduling = schedulingOf(c);
+  const scheduling = schedulingOf(c, true);
   return { template, wiring: wiringOf(c), ...(scheduling ? { scheduling } : {}) };
 };
 const masterInputs = (c: ComputeCluster): PodInputs => inputs(c, c.spec.master.template);
@@ -249,7 +263,7 @@ export function buildMasterPod(c: ComputeCluster): V1Pod {
   return buildPod({
     name: names.master(cluster),
     scheduling,
-    podGroup: names.podGroup(cluster),
+    gang: gangMembership(c, 'master'),
     namespace: namespaceOf(c),
     template,
     labels: { ...baseLabels(cluster), [LABELS.role]: 'master', [LABELS.revision]: masterRevision(c) },
@@ -271,7 +285,7 @@ export function buildWorkerPod(
   return buildPod({
     name,
     scheduling,
-    podGroup: names.podGroup(cluster),
+    gang: gangMembership(c, g.name),
     namespace: namespaceOf(c),
     template,
     labels: {
@@ -306,7 +320,7 @@ export function buildDriverPod(
   return buildPod({
     name: names.driver(jobName, attempt),
     // The driver is no member of the gang: it starts once the cluster is Ready, never with it.
-    scheduling: schedulingOf(cluster),
+    scheduling: schedulingOf(cluster, false),
     namespace: namespaceOf(job),
     template,
     labels: {

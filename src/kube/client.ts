@@ -42,8 +42,13 @@ const APPLY_PATCH = 'application/apply-patch+yaml';
 const STRATEGIC_MERGE_PATCH = 'application/strategic-merge-patch+json';
 const core = (plural: string, namespace?: string, name?: string) =>
   resourcePath({ group: '', version: 'v1', plural, namespace, name });
-const podGroups = (namespace: string, name: string) =>
-  resourcePath({ group: 'scheduling.k8s.io', version: 'v1beta1', plural: 'podgroups', namespace, name });
+/** An API group and version, as a PodGroup's provider serves it. */
+export interface GroupVersion {
+  group: string;
+  version: string;
+}
+const podGroups = (api: GroupVersion, namespace: string, name: string) =>
+  resourcePath({ ...api, plural: 'podgroups', namespace, name });
 const budgets = (namespace: string, name: string) =>
   resourcePath({ group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', namespace, name });
 const leases = (namespace: string, name?: string) =>
@@ -211,20 +216,20 @@ export class KubeClient {
     return this.send('patch', 'services', 'PATCH', path, o, this.opts.writes);
   }
 
-  /** Server-side apply of a scheduling.k8s.io/v1beta1 PodGroup (gang scheduling). */
-  applyPodGroup<T extends HasMetadata>(namespace: string, body: T): Promise<T> {
-    const path = podGroups(namespace, nameOf(body));
+  /** Server-side apply of a gang scheduler's PodGroup (`api`: the provider's group and version). */
+  applyPodGroup<T extends HasMetadata>(api: GroupVersion, namespace: string, body: T): Promise<T> {
+    const path = podGroups(api, namespace, nameOf(body));
     const o = { body, contentType: APPLY_PATCH, query: { fieldManager: FIELD_MANAGER, force: true } };
     return this.send('patch', 'podgroups', 'PATCH', path, o, this.opts.writes);
   }
 
-  getPodGroup<T>(namespace: string, name: string): Promise<T> {
-    return this.send('get', 'podgroups', 'GET', podGroups(namespace, name), {});
+  getPodGroup<T>(api: GroupVersion, namespace: string, name: string): Promise<T> {
+    return this.send('get', 'podgroups', 'GET', podGroups(api, namespace, name), {});
   }
 
-  deletePodGroup(namespace: string, name: string, uid: string): Promise<unknown> {
+  deletePodGroup(api: GroupVersion, namespace: string, name: string, uid: string): Promise<unknown> {
     const body = deleteOptions({ preconditions: { uid } });
-    return this.send('delete', 'podgroups', 'DELETE', podGroups(namespace, name), { body }, this.opts.writes);
+    return this.send('delete', 'podgroups', 'DELETE', podGroups(api, namespace, name), { body }, this.opts.writes);
   }
 
   /** A live read of a PodDisruptionBudget, past the cache (the cache holds only Gaffer's). */

@@ -13,6 +13,7 @@ export type {
   V1Pod,
   V1PodCondition,
   V1PodDisruptionBudget,
+  V1PodSpec,
   V1PodTemplateSpec,
   V1Service,
   V1ServicePort,

@@ -2,7 +2,14 @@
 // scheduler binds the pods, the priority admission plugin resolves the PriorityClass, and the
 // disruption controller (kube-controller-manager) and the Eviction API enforce the budgets.
 import { expect } from 'chai';
-import { apply, cond, envOf, k, live, podNames, setup, waitFor, whileRefused } from './harness.ts';
+import { apply, cond, envOf, k, live, podNames, setup, sleep, waitFor, whileRefused } from './harness.ts';
+import {
+  COSCHEDULER_NAME,
+  installGangCrds,
+  removeGangCrds,
+  startCoscheduler,
+  type RunningScheduler,
+} from '../../hack/gang-schedulers.ts';
 
 const image = 'registry.invalid/compute:1';
 const container = (name: string, ports: number[] = []) => ({
@@ -59,6 +66,38 @@ describe('ComputeCluster worker groups, scheduling and disruption budgets', func
       ['create', '--raw', `/api/v1/namespaces/${s.ns.name}/pods/${pod}/eviction`, '-f', '-'],
       JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod, namespace: s.ns.name } }),
     );
+
+  /** A gang of the master and `workers` workers of 20 CPUs each (a fake node of 32 CPUs holds one). */
+  const gangOf = (name: string, workers: number, gang: Record<string, any> = {}) =>
+    manifest(name, workers, undefined, {
+      scheduling: { gang: { minMember: 'AllReplicas', timeoutSeconds: 5, ...gang } },
+      workersExtra: {
+        template: {
+          spec: { containers: [{ ...container('worker'), resources: { requests: { cpu: '20' } } }] },
+        },
+      },
+    });
+  const gang = (name: string, workers: number) => gangOf(name, workers);
+  /**
+   * Applies a gang of `workers` too many for the nodes, waits for the scheduler's own reason past
+   * timeoutSeconds (GangTimeout until it has written one), and checks that no pod was bound
+   * (each fits a node on its own: a scheduler without the gang would bind one worker per node).
+   */
+  const unplaced = async (name: string, workers: number, gang: Record<string, any> = {}) => {
+    await s.ns.apply(gangOf(name, workers, gang));
+    const c = await s.ns.until(
+      'computecluster',
+      name,
+      "Scheduled=False with the scheduler's reason",
+      (x) => cond(x, 'Scheduled')?.reason === 'Unschedulable',
+      90_000,
+    );
+    const all = await pods(name);
+    expect(all).to.have.length(workers + 1);
+    expect(all.filter((p) => p.spec.nodeName).map((p) => p.metadata.name)).to.deep.equal([]);
+    expect(cond(c, 'Scheduled').message).to.match(/^0 of the gang's \d+ pod\(s\) bound/);
+    return { c, all };
+  };
 
   before(async () => {
     await apply({
@@ -301,38 +340,14 @@ describe('ComputeCluster worker groups, scheduling and disruption budgets', func
   });
 
   describe('gang scheduling (kube-scheduler PodGroups, scheduling.k8s.io/v1beta1)', () => {
-    /** A gang of the master and `workers` workers of 20 CPUs each: a fake node (32 CPUs) holds one. */
-    const gang = (name: string, workers: number) =>
-      manifest(name, workers, undefined, {
-        scheduling: { gang: { minMember: 'AllReplicas', timeoutSeconds: 5 } },
-        workersExtra: {
-          template: {
-            spec: { containers: [{ ...container('worker'), resources: { requests: { cpu: '20' } } }] },
-          },
-        },
-      });
     let nodeCount = 0;
     before(async () => {
       nodeCount = (await s.ns.list('nodes')).length;
     });
 
     it('binds no pod of a gang too big for the nodes, and says why once timeoutSeconds pass', async () => {
-      await s.ns.apply(gang('toobig', nodeCount + 1));
-      const c = await s.ns.until(
-        'computecluster',
-        'toobig',
-        'Scheduled=False past the timeout',
-        // The scheduler's own reason, once timeoutSeconds pass (GangTimeout until it has written one).
-        (x) => cond(x, 'Scheduled')?.reason === 'Unschedulable',
-        90_000,
-      );
-      const all = await pods('toobig');
-      expect(all).to.have.length(nodeCount + 2);
-      // Without a gang the scheduler would have bound the master and one worker per node.
-      expect(all.filter((p) => p.spec.nodeName).map((p) => p.metadata.name)).to.deep.equal([]);
+      const { c, all } = await unplaced('toobig', nodeCount + 1);
       for (const p of all) expect(p.spec.schedulingGroup, p.metadata.name).to.deep.equal({ podGroupName: 'toobig' });
-      // Each pod fits a node on its own: only the gang (minCount) keeps them all unbound.
-      expect(cond(c, 'Scheduled').message).to.match(/^0 of the gang's \d+ pod\(s\) bound/);
       expect(cond(c, 'Scheduled').message).to.match(/minCount \(\d+\) cannot be satisfied/);
       const group = await s.ns.get('podgroups.scheduling.k8s.io', 'toobig');
       expect(group.spec.schedulingPolicy.gang.minCount).to.equal(nodeCount + 2);
@@ -353,6 +368,34 @@ describe('ComputeCluster worker groups, scheduling and disruption budgets', func
       for (const p of all) expect(p.spec.nodeName, p.metadata.name).to.be.a('string');
     });
 
+    it('leaves alone a PodGroup whose priority admission filled in (a default PriorityClass), across an operator restart', async () => {
+      const name = `gaffer-test-default-${Date.now()}`;
+      await apply({
+        apiVersion: 'scheduling.k8s.io/v1',
+        kind: 'PriorityClass',
+        metadata: { name },
+        value: 10,
+        globalDefault: true,
+        description: 'worker-groups test: a cluster-wide default',
+      });
+      try {
+        await s.ns.apply(gang('defprio', 1));
+        await ready('defprio', 'Ready', (x) => cond(x, 'Scheduled')?.status === 'True');
+        const before = await s.ns.get('podgroups.scheduling.k8s.io', 'defprio');
+        expect(before.spec.priorityClassName, 'filled in by admission').to.equal(name);
+        // A new process reads the PodGroup again: it must not take the default for a change.
+        await s.op.stop();
+        await s.startOperator();
+        await sleep(8000);
+        const after = await s.ns.get('podgroups.scheduling.k8s.io', 'defprio');
+        expect(after.metadata.uid, 'the PodGroup was made again').to.equal(before.metadata.uid);
+        expect(s.op.logs.filter((l) => /deleted the gang PodGroup/.test(l.message ?? ''))).to.deep.equal([]);
+        await s.ns.delete('computecluster', 'defprio');
+      } finally {
+        await k(['delete', 'priorityclass', name, '--ignore-not-found']);
+      }
+    });
+
     it('binds the replacement of a failed worker of a placed gang (the gang counts its bound pods)', async () => {
       const [w] = (await pods('fits')).filter((p) => p.metadata.name === 'fits-worker-0');
       await s.ns.annotate('pod', 'fits-worker-0', { 'sim.gaffer.dev/fail-after': '0s' });
@@ -362,6 +405,158 @@ describe('ComputeCluster worker groups, scheduling and disruption budgets', func
       });
       const c = await ready('fits', 'Ready again', (x) => cond(x, 'Scheduled')?.status === 'True');
       expect(c.status.recovery.podsReplaced).to.equal(1);
+    });
+  });
+
+  describe("gang scheduling by other projects' schedulers (scheduler-plugins' Coscheduling, Volcano)", () => {
+    let nodeCount = 0;
+    let scheduler: RunningScheduler | undefined;
+    before(async () => {
+      nodeCount = (await s.ns.list('nodes')).length;
+      // The kube-scheduler gangs above hold a node each: these need them all.
+      await s.ns.delete('computecluster', 'fits', '--ignore-not-found');
+      await waitFor(
+        'the pods of fits gone',
+        async () => (await s.ns.list('pods', 'compute.gaffer.dev/cluster=fits')).length === 0,
+      );
+    });
+    after(async () => {
+      await scheduler?.stop();
+      await removeGangCrds();
+    });
+
+    it("says that the provider's PodGroups are not served, and creates the pods anyway", async () => {
+      await s.ns.apply(gangOf('unserved', 1, { provider: 'Coscheduling' }));
+      const c = await s.ns.until(
+        'computecluster',
+        'unserved',
+        'PodGroupRefused',
+        (x) => cond(x, 'Scheduled')?.reason === 'PodGroupRefused',
+      );
+      expect(cond(c, 'Scheduled').message).to.match(/does not serve scheduling.x-k8s.io\/v1alpha1 PodGroups/);
+      await waitFor('the pods created', async () => (await pods('unserved')).length === 2);
+      await s.ns.delete('computecluster', 'unserved');
+    });
+
+    it('holds the rollout when moved to a provider that is not installed, keeps the PodGroup in use, and is back at once when moved back', async () => {
+      await s.ns.apply(gangOf('switch', 1, { provider: 'Kubernetes' }));
+      await ready('switch', 'Ready', (x) => cond(x, 'Scheduled')?.status === 'True');
+      const uids = (await pods('switch')).map((p) => p.metadata.uid).sort();
+      const group = (await s.ns.get('podgroups.scheduling.k8s.io', 'switch')).metadata.uid;
+      await s.ns.apply(gangOf('switch', 1, { provider: 'Coscheduling' }));
+      await s.ns.until(
+        'computecluster',
+        'switch',
+        'PodGroupRefused',
+        (x) => cond(x, 'Scheduled')?.reason === 'PodGroupRefused',
+      );
+      await sleep(5000);
+      // Nothing rolled onto a gang nothing places, and the PodGroup the pods use is still there.
+      expect((await pods('switch')).map((p) => p.metadata.uid).sort(), 'pods').to.deep.equal(uids);
+      expect((await s.ns.get('podgroups.scheduling.k8s.io', 'switch')).metadata.uid, 'PodGroup').to.equal(group);
+      await s.ns.apply(gangOf('switch', 1, { provider: 'Kubernetes' }));
+      await ready('switch', 'Scheduled again', (x) => cond(x, 'Scheduled')?.status === 'True', 30_000);
+      expect((await pods('switch')).map((p) => p.metadata.uid).sort(), 'pods').to.deep.equal(uids);
+      expect((await s.ns.get('podgroups.scheduling.k8s.io', 'switch')).metadata.uid, 'PodGroup').to.equal(group);
+      await s.ns.delete('computecluster', 'switch');
+    });
+
+    describe("Coscheduling: scheduler-plugins' scheduler, built from its Go module, beside kube-scheduler", () => {
+      before(async () => {
+        await installGangCrds();
+        scheduler = await startCoscheduler();
+      });
+
+      it('binds no pod of a gang too big for the nodes, and says why once timeoutSeconds pass', async () => {
+        const { c, all } = await unplaced('cotoobig', nodeCount + 1, { provider: 'Coscheduling' });
+        for (const p of all) {
+          expect(p.metadata.labels['scheduling.x-k8s.io/pod-group'], p.metadata.name).to.equal('cotoobig');
+          expect(p.spec.schedulerName, p.metadata.name).to.equal(COSCHEDULER_NAME);
+        }
+        expect(cond(c, 'Scheduled').message, "Coscheduling's own word").to.match(
+          /Coscheduling|podgroup|PodGroup|sibling/i,
+        );
+        const group = await s.ns.get('podgroups.scheduling.x-k8s.io', 'cotoobig');
+        expect(group.spec).to.deep.equal({
+          minMember: nodeCount + 2,
+          minResources: { cpu: String(20 * (nodeCount + 1)) },
+          scheduleTimeoutSeconds: 5,
+        });
+        expect(group.metadata.ownerReferences[0]).to.include({
+          kind: 'ComputeCluster',
+          name: 'cotoobig',
+          controller: true,
+        });
+        await s.ns.delete('computecluster', 'cotoobig');
+      });
+
+      it('binds every pod of a gang that fits, through the second scheduler, and reports it Scheduled', async () => {
+        await s.ns.apply(gangOf('cofits', nodeCount - 1, { provider: 'Coscheduling' }));
+        const c = await ready('cofits', 'Ready', (x) => cond(x, 'Scheduled')?.status === 'True');
+        expect(cond(c, 'Scheduled').reason).to.equal('GangScheduled');
+        const all = await pods('cofits');
+        expect(all).to.have.length(nodeCount);
+        for (const p of all) expect(p.spec.nodeName, p.metadata.name).to.be.a('string');
+        // Bound by scheduler-plugins' scheduler: its Scheduled events name it.
+        const by = (await s.ns.events('Scheduled'))
+          .filter((e) => e.regarding.name.startsWith('cofits-'))
+          .map((e) => e.reportingController);
+        expect(by).to.have.length(nodeCount);
+        expect(new Set(by)).to.deep.equal(new Set([COSCHEDULER_NAME]));
+        await s.ns.delete('computecluster', 'cofits');
+      });
+    });
+
+    describe('Volcano: its PodGroup CRD, generated from its API module (no Volcano scheduler runs here)', () => {
+      it('owns a Volcano PodGroup sized per task with the queue, and the pods join it; none is bound', async () => {
+        await s.ns.apply(gangOf('vc', 2, { provider: 'Volcano', queue: 'research' }));
+        const c = await s.ns.until(
+          'computecluster',
+          'vc',
+          'GangTimeout (nothing schedules for volcano)',
+          (x) => cond(x, 'Scheduled')?.reason === 'GangTimeout',
+          60_000,
+        );
+        expect(cond(c, 'Scheduled').message).to.match(/^0 of the gang's 3 pod\(s\) bound/);
+        // What survived the CRD's structural schema (unknown fields would have been pruned).
+        const group = await s.ns.get('podgroups.scheduling.volcano.sh', 'vc');
+        expect(group.spec).to.deep.equal({
+          minMember: 3,
+          minTaskMember: { master: 1, worker: 2 },
+          minResources: { cpu: '40' },
+          queue: 'research',
+        });
+        const all = await pods('vc');
+        expect(all).to.have.length(3);
+        for (const p of all) {
+          expect(p.metadata.annotations['scheduling.k8s.io/group-name'], p.metadata.name).to.equal('vc');
+          expect(p.spec.schedulerName).to.equal('volcano');
+          expect(p.spec.nodeName).to.equal(undefined);
+        }
+        expect(all.map((p) => p.metadata.annotations['volcano.sh/task-spec']).sort()).to.deep.equal([
+          'master',
+          'worker',
+          'worker',
+        ]);
+      });
+
+      it("moved to the Kubernetes provider: the Volcano PodGroup goes, kube-scheduler's comes, the pods roll and bind", async () => {
+        const before = await s.ns.get('podgroups.scheduling.volcano.sh', 'vc');
+        await s.ns.apply(gangOf('vc', 2, { provider: 'Kubernetes' }));
+        await ready('vc', 'Ready', (x) => cond(x, 'Scheduled')?.status === 'True');
+        await waitFor(
+          'the Volcano PodGroup deleted',
+          async () => (await s.ns.run(['get', 'podgroups.scheduling.volcano.sh', 'vc'])).code !== 0,
+        );
+        const group = await s.ns.get('podgroups.scheduling.k8s.io', 'vc');
+        expect(group.spec.schedulingPolicy.gang.minCount).to.equal(3);
+        expect(before.metadata.uid).to.be.a('string');
+        for (const p of await pods('vc')) {
+          expect(p.spec.schedulingGroup, p.metadata.name).to.deep.equal({ podGroupName: 'vc' });
+          expect(p.metadata.annotations?.['scheduling.k8s.io/group-name'], p.metadata.name).to.equal(undefined);
+          expect(p.spec.nodeName, p.metadata.name).to.be.a('string');
+        }
+      });
     });
   });
 });

@@ -1,7 +1,7 @@
 // spec.scheduling.gang: the PodGroup, the pods that name it, and the Scheduled condition (pure).
 import { expect } from 'chai';
 import type { ValidComputeCluster } from '../../src/api/v1alpha1/index.ts';
-import { buildPodGroup, gangMinCount } from '../../src/builders/gang.ts';
+import { buildPodGroup, gangMinCount, isGangMember } from '../../src/builders/gang.ts';
 import { groupNamed } from '../../src/builders/groups.ts';
 import {
   buildDriverPod,
@@ -108,6 +108,28 @@ describe('gang scheduling', () => {
     }
   });
 
+  it("holds a rollout while the gang's PodGroup is refused (a provider not installed): no outdated pod goes, a failed one is still replaced", () => {
+    const before = cluster({ provider: 'Kubernetes' }, (c) => (c.spec.workerGroups = []));
+    const old = [buildMasterPod(before), ...[0, 1, 2, 3].map((i) => buildWorkerPod(before, i, 4))].map((p) =>
+      withState(p, {}),
+    );
+    const moved = cluster({ provider: 'Volcano' }, (c) => (c.spec.workerGroups = []));
+    const free = planCluster(moved, old, nodes(node('n1')), NOW);
+    expect(
+      deletesOf(free.actions).map((d) => d.name),
+      'not held',
+    ).to.include.members(['c-master', 'c-worker-0']);
+    const held = planCluster(moved, old, nodes(node('n1')), NOW, undefined, 'refused');
+    expect(deletesOf(held.actions)).to.deep.equal([]);
+    expect(held.progress).to.include.members([
+      'the outdated master waits: refused',
+      '4 outdated worker(s) wait: refused',
+    ]);
+    const failed = old.map((p) => (p.metadata!.name === 'c-worker-2' ? withState(p, { phase: 'Failed' }) : p));
+    const still = planCluster(moved, failed, nodes(node('n1')), NOW, undefined, 'refused');
+    expect(deletesOf(still.actions).map((d) => d.name)).to.deep.equal(['c-worker-2']);
+  });
+
   describe('the Scheduled condition', () => {
     const c = cluster({ timeoutSeconds: 60, minMember: 'MinReplicas' }, (x) => (x.spec.workerGroups = []));
     // the gang: master + 2 workers (minReplicas 2)
@@ -186,6 +208,118 @@ describe('gang scheduling', () => {
       expect(
         gangScheduled(cluster(undefined), observe([], nodes(), c.spec.podRecovery, NOW).observed, undefined, NOW),
       ).to.deep.equal({});
+    });
+  });
+
+  describe('providers: the PodGroup of scheduler-plugins (Coscheduling) and of Volcano, and how pods join it', () => {
+    const sized = (provider: string, extra: object = {}) =>
+      cluster({ provider, minMember: 'MinReplicas', timeoutSeconds: 120, ...extra }, (c) => {
+        c.spec.master.template.spec.containers[0].resources = { requests: { cpu: '1', memory: '2Gi' } };
+        c.spec.workers.template.spec.containers[0].resources = { requests: { cpu: '500m' } };
+        c.spec.workerGroups[0].template.spec.containers[0].resources = { limits: { 'nvidia.com/gpu': '1' } };
+      });
+    // minReplicas: master 1, workers 2, gpu 1
+    const minResources = { cpu: '2', memory: '2147483648', 'nvidia.com/gpu': '1' };
+    const cases: { provider: string; extra?: object; apiVersion: string; spec: object }[] = [
+      {
+        provider: 'Kubernetes',
+        apiVersion: 'scheduling.k8s.io/v1beta1',
+        spec: { schedulingPolicy: { gang: { minCount: 4 } } },
+      },
+      {
+        provider: 'Coscheduling',
+        apiVersion: 'scheduling.x-k8s.io/v1alpha1',
+        spec: { minMember: 4, minResources, scheduleTimeoutSeconds: 120 },
+      },
+      {
+        provider: 'Volcano',
+        apiVersion: 'scheduling.volcano.sh/v1beta1',
+        // No queue asked for: Volcano picks it (the namespace's, else default).
+        spec: { minMember: 4, minTaskMember: { master: 1, worker: 2, gpu: 1 }, minResources },
+      },
+      {
+        provider: 'Volcano',
+        extra: { queue: 'research' },
+        apiVersion: 'scheduling.volcano.sh/v1beta1',
+        spec: { minMember: 4, minTaskMember: { master: 1, worker: 2, gpu: 1 }, minResources, queue: 'research' },
+      },
+    ];
+    for (const t of cases)
+      it(`${t.provider}${t.extra ? ' ' + JSON.stringify(t.extra) : ''}: ${t.apiVersion}, sized from the cluster`, () => {
+        const g = buildPodGroup(sized(t.provider, t.extra))!;
+        expect(g.apiVersion).to.equal(t.apiVersion);
+        expect(g.metadata.name).to.equal('c');
+        expect(g.spec).to.deep.equal(t.spec);
+        // What was applied, compared instead of fields the API server may default (a PriorityClass, a queue).
+        expect(g.metadata.annotations).to.have.keys(
+          'compute.gaffer.dev/podgroup-spec',
+          'compute.gaffer.dev/priority-class-name',
+        );
+      });
+
+    it('the spec annotation changes with the spec, and only then', () => {
+      const hash = (c: ValidComputeCluster) =>
+        buildPodGroup(c)!.metadata.annotations!['compute.gaffer.dev/podgroup-spec'];
+      const a = sized('Volcano');
+      expect(hash(sized('Volcano'))).to.equal(hash(a));
+      expect(hash(sized('Volcano', { queue: 'q' }))).to.not.equal(hash(a));
+      expect(hash(sized('Volcano', { minMember: 'AllReplicas' }))).to.not.equal(hash(a));
+    });
+
+    it("carries spec.scheduling.priorityClassName where the provider has one (Kubernetes', Volcano's)", () => {
+      const high = (provider: string) =>
+        buildPodGroup(cluster({ provider }, (c) => (c.spec.scheduling.priorityClassName = 'high')))!.spec;
+      expect(high('Volcano').priorityClassName).to.equal('high');
+      expect(high('Coscheduling')).to.not.have.property('priorityClassName');
+    });
+
+    const joins: { provider: string; check: (p: V1Pod, task: string) => void; scheduler: string }[] = [
+      {
+        provider: 'Coscheduling',
+        scheduler: 'scheduler-plugins-scheduler',
+        check: (p) => expect(p.metadata!.labels!['scheduling.x-k8s.io/pod-group']).to.equal('c'),
+      },
+      {
+        provider: 'Volcano',
+        scheduler: 'volcano',
+        check: (p, task) =>
+          expect(p.metadata!.annotations).to.include({
+            'scheduling.k8s.io/group-name': 'c',
+            'volcano.sh/task-spec': task,
+          }),
+      },
+    ];
+    for (const t of joins)
+      it(`${t.provider}: the master and workers join the gang and go to ${t.scheduler} unless spec.scheduling names a scheduler; drivers do not`, () => {
+        const c = cluster({ provider: t.provider });
+        const members: [V1Pod, string][] = [
+          [buildMasterPod(c), 'master'],
+          [buildWorkerPod(c, 0, 4), 'worker'],
+          [buildWorkerPod(c, 0, 3, groupNamed(c, 'gpu')), 'gpu'],
+        ];
+        for (const [p, task] of members) {
+          t.check(p, task);
+          expect(p.spec!.schedulerName).to.equal(t.scheduler);
+          expect(schedulingGroup(p), 'no Kubernetes gang field').to.equal(undefined);
+          expect(isGangMember(c, p)).to.equal(true);
+        }
+        const driver = buildDriverPod(testJob(), c, 0, 4);
+        expect(driver.spec!.schedulerName).to.equal(undefined);
+        expect(isGangMember(c, driver)).to.equal(false);
+        const named = cluster({ provider: t.provider }, (x) => (x.spec.scheduling.schedulerName = 'batch'));
+        expect(buildMasterPod(named).spec!.schedulerName).to.equal('batch');
+        expect(buildDriverPod(testJob(), named, 0, 4).spec!.schedulerName).to.equal('batch');
+      });
+
+    it('a pod of another provider is no member: a change of provider rolls the pods', () => {
+      const k = cluster({ provider: 'Kubernetes' });
+      const v = cluster({ provider: 'Volcano' });
+      expect(isGangMember(v, buildWorkerPod(k, 0, 4))).to.equal(false);
+      expect(isGangMember(k, buildWorkerPod(v, 0, 4))).to.equal(false);
+      const revisions = ['Kubernetes', 'Coscheduling', 'Volcano'].map((provider) =>
+        workerRevision(cluster({ provider })),
+      );
+      expect(new Set(revisions).size).to.equal(3);
     });
   });
 });

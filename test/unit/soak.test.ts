@@ -9,6 +9,7 @@ import {
   checkPods,
   clusterView,
   creditsFor,
+  hitByNode,
   jobView,
   podView,
   summary,
@@ -262,6 +263,24 @@ describe('soak: invariants', () => {
     it(`credits for ${c.name}`, () => {
       expect(creditsFor(c.pod).map((x) => `${x.uid}/${x.counter}`)).to.deep.equal(c.credits);
     });
+
+  describe('which pods a node fault hit', () => {
+    const T = Date.parse('2026-11-27T01:44:54Z');
+    const cases: { name: string; created?: number; readySince?: number; hit: boolean }[] = [
+      { name: 'the node is down now: every pod on it', created: T + 60_000, readySince: undefined, hit: true },
+      { name: 'Ready again: a pod placed before', created: T - 1000, readySince: T, hit: true },
+      // Seen in the soak: a replacement master placed a second after its node came back.
+      { name: 'Ready again: a pod placed after is not', created: T + 1000, readySince: T, hit: false },
+      { name: 'Ready again: a pod of unknown age is', created: undefined, readySince: T, hit: true },
+    ];
+    for (const t of cases) it(t.name, () => expect(hitByNode({ created: t.created }, t.readySince)).to.equal(t.hit));
+    it('reads creationTimestamp into the pod view', () => {
+      const p = podView({
+        metadata: { name: 'p', namespace: 'n', uid: 'u', creationTimestamp: '2026-11-27T01:44:54Z' },
+      });
+      expect(p.created).to.equal(T);
+    });
+  });
 
   describe('counters', () => {
     const run = (

@@ -363,11 +363,19 @@ export const podRecoverySchema = obj(
 const gangSchema = obj(
   {
     provider: opt(
-      oneOf(['Kubernetes'] as const, {
+      oneOf(['Kubernetes', 'Coscheduling', 'Volcano'] as const, {
         description:
-          "Kubernetes: kube-scheduler's own gang scheduling, a PodGroup <cluster> (scheduling.k8s.io/v1beta1, feature gate GenericWorkload) that every master and worker pod names in spec.schedulingGroup.",
+          "Which gang scheduler places the pods, through a PodGroup <cluster> owned by the cluster. Kubernetes: kube-scheduler's own gang scheduling (scheduling.k8s.io/v1beta1, feature gate GenericWorkload); every master and worker pod names the PodGroup in spec.schedulingGroup. Coscheduling: the Coscheduling plugin of kubernetes-sigs/scheduler-plugins (scheduling.x-k8s.io/v1alpha1 PodGroup with minMember, minResources, scheduleTimeoutSeconds); pods carry the label scheduling.x-k8s.io/pod-group and go to schedulerName, default scheduler-plugins-scheduler. Volcano: the Volcano scheduler (scheduling.volcano.sh/v1beta1 PodGroup with minMember, minTaskMember per role and worker group, minResources, queue); pods carry the annotations scheduling.k8s.io/group-name and volcano.sh/task-spec and go to schedulerName, default volcano.",
       }),
       { default: 'Kubernetes' },
+    ),
+    queue: opt(
+      str({
+        maxLength: 253,
+        pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+        description:
+          'Volcano only: the Volcano Queue whose quota the PodGroup is admitted from (spec.queue of the PodGroup). Unset: default, the queue Volcano makes itself.',
+      }),
     ),
     minMember: opt(
       oneOf(['AllReplicas', 'MinReplicas'] as const, {
@@ -388,7 +396,15 @@ const gangSchema = obj(
   },
   {
     description:
-      'All-or-nothing placement: the master and the minimum workers are bound together or not at all, so half-started clusters do not hold resources and deadlock each other. A change of it (on or off) rolls the pods out.',
+      'All-or-nothing placement: the master and the minimum workers are bound together or not at all, so half-started clusters do not hold resources and deadlock each other. A change of it (on or off, or of provider) rolls the pods out.',
+    rules: [
+      {
+        rule: "!has(self.queue) || self.provider == 'Volcano'",
+        message: 'queue is a Volcano queue: set provider: Volcano, or remove queue',
+        fieldPath: '.queue',
+        check: (g: { provider?: string; queue?: string }) => g.queue === undefined || g.provider === 'Volcano',
+      },
+    ],
   },
 );
 

@@ -103,7 +103,14 @@ export const retiringMaster = (c: ValidComputeCluster): MasterStep => ({
   clearMasterUid: true,
 });
 
-export function planMaster(c: ValidComputeCluster, obs: Observed, gate: BackoffGate, now: number): MasterStep {
+/** `held`: why template changes wait (rolloutHeld in plan.ts); a lost master is replaced anyway. */
+export function planMaster(
+  c: ValidComputeCluster,
+  obs: Observed,
+  gate: BackoffGate,
+  now: number,
+  held?: string,
+): MasterStep {
   const m = obs.master;
   if (c.spec.suspend) return suspendMaster(m);
   // It existed, and nobody here retired it: it was deleted behind our back.
@@ -113,7 +120,9 @@ export function planMaster(c: ValidComputeCluster, obs: Observed, gate: BackoffG
     const prob = obs.masterProblem ?? { reason: CLUSTER_REASONS.PodFailed, message: disappeared };
     return lostMaster(c, obs, prob, gate, now);
   }
-  if (m && !isTerminating(m) && !isCurrentMaster(c, m, obs.staleWiring)) return outdatedMaster(m);
+  if (m && !isTerminating(m) && !isCurrentMaster(c, m, obs.staleWiring)) {
+    return held ? { ...none(), progress: [`the outdated master waits: ${held}`] } : outdatedMaster(m);
+  }
   if (!m) return { ...none(), actions: [createPod(buildMasterPod(c))], progress: ['creating the master'] };
   return none();
 }

@@ -84,6 +84,7 @@ function planWorkers(
   otherDeletes: DeletePod[],
   gate: ReturnType<typeof backoffGate>,
   now: number,
+  held?: string,
 ) {
   if (master.restartCluster) return { broken: skipped, scaled: skipped };
   const deleting = new Set([...otherDeletes, ...deletesOf(master.actions)].map((d) => d.name));
@@ -91,32 +92,45 @@ function planWorkers(
   for (const d of deletesOf(broken.actions)) deleting.add(d.name);
   const removed = removedGroups(c, obs, deleting);
   for (const d of deletesOf(removed.actions)) deleting.add(d.name);
-  const scaled = merged([removed, ...groupsOf(c, obs).map((g) => scaleAndRoll(c, obs, g, deleting, now))]);
+  const scaled = merged([removed, ...groupsOf(c, obs).map((g) => scaleAndRoll(c, obs, g, deleting, now, held))]);
   return { broken, scaled };
 }
 
 /** Deletes counted already and sent again (status.recovery.retiring), and the master's step given them. */
-function retirements(c: ValidComputeCluster, obs: Observed, gate: ReturnType<typeof backoffGate>, now: number) {
+function retirements(
+  c: ValidComputeCluster,
+  obs: Observed,
+  gate: ReturnType<typeof backoffGate>,
+  now: number,
+  held?: string,
+) {
   const pods = [obs.master, ...obs.workers].filter((p): p is V1Pod => !!p);
   const pending: RetiringPod[] = pendingRetirements(c, pods);
   const redo = redoRetirements(pending, pods);
   const masterRetiring = !!obs.master && redo.some((d) => d.uid === uidOf(obs.master!));
-  const master = masterRetiring ? retiringMaster(c) : planMaster(c, obs, gate, now);
+  const master = masterRetiring ? retiringMaster(c) : planMaster(c, obs, gate, now, held);
   return { pending, redo, master };
 }
 
-/** `staleWiring`: template-only pods whose live env lacks the current wiring (hasCurrentWiring), by uid. */
+/**
+ * `staleWiring`: template-only pods whose live env lacks the current wiring (hasCurrentWiring),
+ * by uid. `rolloutHeld`: why outdated pods must not be replaced now (the gang's PodGroup is
+ * refused: pods of the new revision would join a gang nothing places); failures, scaling and
+ * creation go on.
+ */
 export function planCluster(
   c: ValidComputeCluster,
   pods: V1Pod[],
   nodes: NodeLookup,
   now: number,
   staleWiring?: StaleWiring,
+  rolloutHeld?: string,
 ): ClusterPlan {
   const seen = observe(pods, nodes, c.spec.podRecovery, now, staleWiring);
   const gate = backoffGate(c, now);
-  const { pending, redo, master } = retirements(c, seen.observed, gate, now);
-  const { broken, scaled } = planWorkers(c, seen.observed, master, [...seen.forceDeletes, ...redo], gate, now);
+  const { pending, redo, master } = retirements(c, seen.observed, gate, now, rolloutHeld);
+  const otherDeletes = [...seen.forceDeletes, ...redo];
+  const { broken, scaled } = planWorkers(c, seen.observed, master, otherDeletes, gate, now, rolloutHeld);
   const startup = startupDeadline(seen.observed, c.spec.podRecovery.startupDeadlineSeconds, now);
   const gang = gangScheduled(c, seen.observed, undefined, now);
   const intent = recoveryIntent(

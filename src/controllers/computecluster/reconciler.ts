@@ -162,18 +162,18 @@ export class ComputeClusterReconciler implements Reconciler {
     const budgetError = await this.budgets.ensure(step);
     // Before the pods: they name the gang's PodGroup, and the scheduler holds them until it exists.
     const podGroupError = await this.gang.ensure(step);
-    const plan = await this.plan(key, c, now, log);
+    const plan = await this.plan(key, c, now, log, podGroupError);
     const behind = await this.cacheBehind(c, plan);
     if (behind) {
       log.info('the pod cache is behind the API server; counting nothing until it catches up', { why: behind });
       return { requeueAfterMs: CACHE_CATCH_UP_MS };
     }
     const activeJobs = this.d.jobs.byIndex('cluster', key).filter((j) => ACTIVE_JOB_PHASES.has(j.status?.phase ?? ''));
-    const statusOf = (base: ComputeCluster, createError?: string, podConflict?: string) =>
+    const statusOf = (base: ComputeCluster, createError?: string, podConflict?: string, p: ClusterPlan = plan) =>
       computeClusterStatus(
         { ...c, status: base.status },
         {
-          plan,
+          plan: p,
           activeJobs: activeJobs.length,
           now: new Date(now),
           createError,
@@ -205,10 +205,16 @@ export class ComputeClusterReconciler implements Reconciler {
       ? this.reportConflicts(key, obj, c, outcome.conflicts, now)
       : this.conflicts.message(key);
 
-    const status = statusOf(current, outcome.refused, conflict);
+    const status = statusOf(current, outcome.refused, conflict, this.withDeletes(key, plan));
     if (!statusEqual(status, current.status)) await writeStatus(this.d.client, CLUSTER_REF, current, status);
     announce(status);
     return { requeueAfterMs: this.requeueAfter(key, plan) };
+  }
+
+  /** The plan for the status written after acting: pods just deleted, still cached, count as gone (a Ready master). */
+  private withDeletes(key: string, plan: ClusterPlan): ClusterPlan {
+    const deleting = this.expectations.waitingFor(key)?.deleting;
+    return deleting ? { ...plan, deleting } : plan;
   }
 
   /**
@@ -253,11 +259,19 @@ export class ComputeClusterReconciler implements Reconciler {
    * it plans none (the cache would make it pick a second victim), as ReplicaSets wait for
    * their expectations; otherwise it adopts matching orphans first.
    */
-  private async plan(key: string, c: ValidComputeCluster, now: number, log: ReconcileContext['log']) {
+  private async plan(
+    key: string,
+    c: ValidComputeCluster,
+    now: number,
+    log: ReconcileContext['log'],
+    podGroupError?: string,
+  ) {
     const waiting = this.expectations.satisfied(key) ? undefined : this.expectations.waitingFor(key);
     const pods = waiting ? this.podsOf(key, c) : await this.claim(key, c, this.podsOf(key), log);
     const nodes = await this.nodeCheck.lookup(pods, now, (n) => readNodeLive(this.d.client, n, log));
-    const plan = planCluster(c, pods, nodes, now, this.staleWiring(key, c));
+    // Pods of a new revision would join a gang whose PodGroup is not there: the old ones stay.
+    const held = podGroupError && c.spec.scheduling?.gang ? "the gang's PodGroup is refused" : undefined;
+    const plan = planCluster(c, pods, nodes, now, this.staleWiring(key, c), held);
     return waiting ? holdPodWrites(c, plan, waiting) : plan;
   }
 

@@ -7,6 +7,7 @@ import { LABELS, names, roleSelector, selectorString } from '../../builders/labe
 import { isCurrentWorker, masterRevision, workerRevision } from '../../builders/pods.ts';
 import { masterPorts } from '../../builders/services.ts';
 import { isTerminating, nameOf, uidOf } from '../../kube/meta.ts';
+import type { V1Pod } from '../../kube/types.ts';
 import { setConditions, type ConditionInput } from '../common/conditions.ts';
 import { isReady } from '../common/podhealth.ts';
 import { gangScheduled } from './gang.ts';
@@ -71,13 +72,19 @@ const groupReady = (g: GroupTally) =>
 
 const sum = (gs: GroupTally[], k: 'desired' | 'workers' | 'ready' | 'updated') => gs.reduce((n, g) => n + g[k], 0);
 
+/** The master as status tells it: not one terminating, nor one deleted by us that the cache does not show so yet. */
+function liveMaster(plan: ClusterPlan): V1Pod | undefined {
+  const seen = plan.observed.master;
+  return seen && !isTerminating(seen) && !plan.deleting?.has(uidOf(seen)) ? seen : undefined;
+}
+
 function tally(c: ValidComputeCluster, plan: ClusterPlan, serviceError: string | undefined): Tally {
   const obs = plan.observed;
   const groups = workerGroups(c).map((g) => groupTally(c, obs, g));
   const [desired, workers, ready, updated] = (['desired', 'workers', 'ready', 'updated'] as const).map((k) =>
     sum(groups, k),
   ) as [number, number, number, number];
-  const m = obs.master && !isTerminating(obs.master) ? obs.master : undefined;
+  const m = liveMaster(plan);
   const masterReady = !!m && isReady(m) && !obs.masterProblem;
   // Workers of a removed group are deleted: the cluster is not ready until they are (terminating
   // ones are not counted, as for any group: one held by a finalizer must not keep it unready).
@@ -124,9 +131,7 @@ function masterCondition(c: ValidComputeCluster, plan: ClusterPlan, t: Tally): C
   const type = CONDITIONS.MasterReady;
   if (t.masterReady)
     return { type, status: 'True', reason: R.PodReady, message: `${names.master(nameOf(c))} is ready` };
-  const seen = plan.observed.master;
-  // Terminating, or deleted by us and not yet shown so by the cache: not the live master.
-  const m = seen && !isTerminating(seen) && !plan.deleting?.has(uidOf(seen)) ? seen : undefined;
+  const m = liveMaster(plan);
   const problem = plan.observed.masterProblem;
   const fallback = m
     ? { reason: R.PodNotReady, message: `${nameOf(m)} is not ready` }
@@ -211,9 +216,7 @@ function phaseOf(prev: ComputeClusterStatus, plan: ClusterPlan, t: Tally): Compu
 function masterStatus(c: ValidComputeCluster, plan: ClusterPlan, t: Tally): ComputeClusterStatus['master'] {
   const cluster = nameOf(c);
   const prev = c.status?.master;
-  const seen = plan.observed.master;
-  // Terminating, or deleted by us and not yet shown so by the cache: not the live master.
-  const m = seen && !isTerminating(seen) && !plan.deleting?.has(uidOf(seen)) ? seen : undefined;
+  const m = liveMaster(plan);
   const port = masterPorts(c)[0]?.port;
   const host = `${names.masterService(cluster)}.${c.metadata.namespace}.svc`;
   const liveUid = m ? uidOf(m) : '';

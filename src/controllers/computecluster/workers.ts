@@ -212,8 +212,18 @@ function rollingVictims(
  * strategy: the scheduler would hold the new members until minCount of them exist, which the
  * old workers, holding their places, keep from ever happening.
  */
-function rollOut(c: ValidComputeCluster, g: WorkerGroup, obs: Observed, counts: Census, desired: number): WorkersStep {
+function rollOut(
+  c: ValidComputeCluster,
+  g: WorkerGroup,
+  obs: Observed,
+  counts: Census,
+  desired: number,
+  held?: string,
+): WorkersStep {
   const outdated = [...counts.waiting, ...counts.live].filter(({ pod }) => !isCurrentWorker(c, pod, obs.staleWiring));
+  if (outdated.length && held) {
+    return { actions: [], progress: [`${outdated.length} outdated ${workersOf(g)} wait: ${held}`], replaced: 0 };
+  }
   const joining = !!c.spec.scheduling?.gang && outdated.some(({ pod }) => !isGangMember(c, pod));
   const strategy = joining ? 'Recreate' : g.pool.updateStrategy.type;
   if (!outdated.length || strategy === 'OnDelete') return { actions: [], progress: [], replaced: 0 };
@@ -223,13 +233,14 @@ function rollOut(c: ValidComputeCluster, g: WorkerGroup, obs: Observed, counts: 
   return { actions, progress, replaced: 0 };
 }
 
-/** Scale first; only a group at its desired size rolls out a new template. */
+/** Scale first; only a group at its desired size rolls out a new template (unless `held` says why not). */
 export function scaleAndRoll(
   c: ValidComputeCluster,
   obs: Observed,
   group: GroupPods,
   deleting: Set<string>,
   now: number,
+  held?: string,
 ): WorkersStep {
   const g = group.group;
   const desired = desiredCount(c, g);
@@ -237,7 +248,7 @@ export function scaleAndRoll(
   const excess = counts.live.length + counts.waiting.length - desired;
   if (excess > 0) return scaleDown(obs, g, counts, excess, desired);
   if (excess < 0) return scaleUp(c, g, counts, -excess, desired, now);
-  return rollOut(c, g, obs, counts, desired);
+  return rollOut(c, g, obs, counts, desired, held);
 }
 
 /** Why the workers of a group taken out of spec.workerGroups go. */
