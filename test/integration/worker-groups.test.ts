@@ -473,9 +473,9 @@ describe('ComputeCluster worker groups, scheduling and disruption budgets', func
           expect(p.metadata.labels['scheduling.x-k8s.io/pod-group'], p.metadata.name).to.equal('cotoobig');
           expect(p.spec.schedulerName, p.metadata.name).to.equal(COSCHEDULER_NAME);
         }
-        expect(cond(c, 'Scheduled').message, "Coscheduling's own word").to.match(
-          /Coscheduling|podgroup|PodGroup|sibling/i,
-        );
+        // Coscheduling's own word: its minResources check ("resource gap"), or its PostFilter rejecting the group.
+        const why = cond(c, 'Scheduled').message;
+        expect(why, why).to.match(/after timeoutSeconds 5: .*(resource gap|PodGroup|sibling|rejection in PostFilter)/);
         const group = await s.ns.get('podgroups.scheduling.x-k8s.io', 'cotoobig');
         expect(group.spec).to.deep.equal({
           minMember: nodeCount + 2,

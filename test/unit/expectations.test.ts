@@ -71,7 +71,7 @@ describe('Expectations (in-flight creates and deletes per owner, issue 11 #13)',
     e.expectDelete(KEY, 'u1');
     e.expectCreate(KEY, 'c-worker-1');
     expect(e.satisfied('ns/other')).to.equal(true);
-    expect(e.waitingFor(KEY)).to.deep.equal({ creates: 1, deletes: 1, expiresAt: 1000 });
+    expect(e.waitingFor(KEY)).to.deep.equal({ creates: 1, deletes: 1, deleting: new Set(['u1']), expiresAt: 1000 });
     e.forget(KEY);
     expect(e.satisfied(KEY)).to.equal(true);
     expect(e.waitingFor(KEY)).to.equal(undefined);
