@@ -374,7 +374,7 @@ const gangSchema = obj(
         maxLength: 253,
         pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
         description:
-          'Volcano only: the Volcano Queue whose quota the PodGroup is admitted from (spec.queue of the PodGroup). Unset: default, the queue Volcano makes itself.',
+          "Volcano only: the Volcano Queue whose quota the PodGroup is admitted from (the PodGroup's spec.queue). Unset: Volcano's choice (the namespace's queue, else default).",
       }),
     ),
     minMember: opt(
