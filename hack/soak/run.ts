@@ -11,7 +11,7 @@ import { build } from '../bench/operator.ts';
 import { CLUSTER_DIR, KUBECONFIG } from '../kubectl.ts';
 import { OPERATOR_KUBECONFIG, OPERATOR_NAMESPACE, ensureCluster } from '../local-cluster.ts';
 import { clusterFaultProxy, kubeconfigFileVia, type FaultProxy } from '../fault-proxy.ts';
-import { deletionsBefore, readDeletions } from './deletions.ts';
+import { DeletionTail, deletionsBefore, isDisruption, readDeletions } from './deletions.ts';
 import { Injector, NOT_READY_LABEL, type FaultRecord } from './faults.ts';
 import {
   Convergence,
@@ -101,9 +101,12 @@ export class Soak {
   private leaderlessSince: number | undefined;
   readonly leaderless: number[] = [];
   private cleaned = false;
+  /** The audit log's pod deletions, read as they come (creditDisruptions). */
+  private readonly deletions: DeletionTail;
 
   constructor(readonly o: SoakOptions) {
     this.namespaces = Array.from({ length: o.namespaces }, (_, i) => `soak-${this.id}-${String.fromCharCode(97 + i)}`);
+    this.deletions = new DeletionTail(join(CLUSTER_DIR, 'logs', 'audit.log'), this.namespaces);
     this.random = rng(o.seed ^ 0x5eed);
   }
 
@@ -166,6 +169,21 @@ export class Soak {
     }
   }
 
+  /**
+   * Credits the pods Kubernetes took away since the last snapshot, as the audit log tells: the
+   * taint manager's evictions (a pod placed on a node whose not-ready taint outlived the node's
+   * recovery is evicted 300 s later, with no node down then) and Eviction API calls. The pod is
+   * the one of that name in the snapshot before (its replacement may be in this one).
+   */
+  private creditDisruptions(before: Snapshot | undefined, s: Snapshot): void {
+    for (const d of this.deletions.next().filter(isDisruption)) {
+      const named = (x?: Snapshot) =>
+        x?.pods.find((p) => p.ns === d.ns && p.name === d.pod && (p.created ?? 0) <= d.at);
+      const pod = named(before) ?? named(s);
+      if (pod) this.counters.disrupted(pod, d.at);
+    }
+  }
+
   /** One snapshot (pods first, then the owners: see OrphanCheck) and every check on it. */
   async sample(): Promise<void> {
     this.injector?.supervise();
@@ -178,8 +196,10 @@ export class Soak {
       return;
     }
     this.snapshots++;
+    const before = this.latest;
     this.latest = s;
     this.injector?.creditNodes(s);
+    this.creditDisruptions(before, s);
     this.record([...checkPods(s), ...this.orphans.observe(s), ...this.counters.observe(s)]);
     // The fault proxy keeps every request it saw: not needed here.
     if (this.proxy) this.proxy.seen.length = 0;
