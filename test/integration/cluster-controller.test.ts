@@ -943,9 +943,19 @@ describe('ComputeCluster controller', function () {
 
     it("reports a ResourceQuota refusal as ReplicaFailure with the server's message", async () => {
       await create('quota', { replicas: 1 });
-      // Cap pods at what the namespace uses now, once the quota controller has counted them.
+      // Cap pods at what the namespace uses now, once the quota controller's count is the namespace's live
+      // pods: a pod of an earlier test still terminating may be in its first count, and when it goes there
+      // would be room for one more pod.
       await s.ns.k(['create', 'quota', 'pods-cap', '--hard=pods=1000']);
-      const used = (await s.ns.until('quota', 'pods-cap', 'usage', (q) => q.status?.used?.pods)).status.used.pods;
+      let used = '';
+      await waitFor('quota usage = live pods', async () => {
+        const q = await s.ns.get('quota', 'pods-cap');
+        const running = (await s.ns.list('pod')).filter(
+          (p) => !p.metadata.deletionTimestamp && !['Succeeded', 'Failed'].includes(p.status?.phase),
+        );
+        used = q.status?.used?.pods ?? '';
+        return used === String(running.length);
+      });
       await s.ns.patch('quota', 'pods-cap', { spec: { hard: { pods: used } } });
       await s.ns.until('quota', 'pods-cap', 'capped', (q) => q.status?.hard?.pods === used);
       try {
