@@ -63,6 +63,7 @@ if [ "$REAL_NODE" = 1 ]; then
   bash "$HACK_DIR/real-node-check.sh"
 fi
 bash "$HACK_DIR/build-tools.sh"
+bash "$HACK_DIR/build-kueue.sh"
 for port in $ETCD_PORT $ETCD_PEER_PORT $ETCD_METRICS_PORT $API_PORT $KCM_PORT $SCHED_PORT $KWOK_PORT; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     die "port $port on 127.0.0.1 is already in use (another control plane?); stop it or run npm run cluster:down"

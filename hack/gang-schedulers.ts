@@ -6,7 +6,7 @@
 //                           Coscheduling plugin, as scheduler-plugins-scheduler; stopped by pid
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, readdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort, track } from './processes.ts';
 import { join } from 'node:path';
 import { get } from 'node:https';
 import { execFile } from 'node:child_process';
@@ -38,16 +38,6 @@ export async function installGangCrds(): Promise<void> {
 export async function removeGangCrds(): Promise<void> {
   await kubectl(['delete', '--ignore-not-found', '--wait=true', ...crdFiles().flatMap((f) => ['-f', f])]);
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 
 /** Whether https://127.0.0.1:<port>/healthz answers 200 (its serving certificate is self-signed). */
 const healthy = (port: number) =>
@@ -114,24 +104,12 @@ export async function startCoscheduler(): Promise<RunningScheduler> {
     ],
     { stdio: ['ignore', out, out] },
   );
-  const pid = child.pid!;
-  let exited: number | null | undefined;
-  const gone = new Promise<void>((r) =>
-    child.on('exit', (code) => {
-      exited = code;
-      r();
-    }),
-  );
-  const stop = async () => {
-    if (exited !== undefined) return;
-    process.kill(pid, 'SIGTERM');
-    const killed = await Promise.race([gone.then(() => true), new Promise((r) => setTimeout(() => r(false), 5000))]);
-    if (!killed && exited === undefined) process.kill(pid, 'SIGKILL');
-    await gone;
-  };
+  const proc = track(child);
+  const stop = () => proc.stop(5000);
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (exited !== undefined) throw new Error(`scheduler-plugins' scheduler exited (${exited}); see ${log}`);
+    if (proc.exitCode() !== undefined)
+      throw new Error(`scheduler-plugins' scheduler exited (${proc.exitCode()}); see ${log}`);
     const ok = await healthy(port);
     if (ok) break;
     if (Date.now() > deadline) {
@@ -140,5 +118,5 @@ export async function startCoscheduler(): Promise<RunningScheduler> {
     }
     await new Promise((r) => setTimeout(r, 500));
   }
-  return { pid, log, stop };
+  return { pid: proc.pid, log, stop };
 }

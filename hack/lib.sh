@@ -14,6 +14,8 @@ HELM_VERSION=v3.22.0
 SCHEDULER_PLUGINS_VERSION=v0.34.7
 VOLCANO_APIS_VERSION=v1.13.0
 CONTROLLER_TOOLS_VERSION=v0.19.0
+# Kueue (hack/build-kueue.sh, hack/kueue.ts): its manager and CRDs, for the Kueue integration's tests.
+KUEUE_VERSION=v0.17.0
 
 # CI and fresh shells may not have Go on PATH yet.
 command -v go >/dev/null 2>&1 || export PATH=$PATH:/usr/local/go/bin
@@ -39,9 +41,9 @@ stop_process() { # name pid [start]: TERM, up to 5 s, then KILL; only while it i
 # The cache directory for one wrapper module: keyed by its version and a hash of its
 # go.mod, go.sum, this machine's Go version and the build script, so a change to any
 # of them builds afresh and never reuses a stale binary.
-tool_dir() {
-  local name=$1 version=$2 hash
-  hash=$( { cat "$HACK_DIR/tools/$name/go.mod" "$HACK_DIR/tools/$name/go.sum" "$HACK_DIR/build-tools.sh"; go version; } | sha256sum | cut -c1-12)
+tool_dir() { # name version [build-script]
+  local name=$1 version=$2 script=${3:-$HACK_DIR/build-tools.sh} hash
+  hash=$( { cat "$HACK_DIR/tools/$name/go.mod" "$HACK_DIR/tools/$name/go.sum" "$script"; go version; } | sha256sum | cut -c1-12)
   printf '%s/bin/%s-%s-%s\n' "$GAFFER_CACHE" "$name" "$version" "$hash"
 }
 

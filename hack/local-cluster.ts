@@ -102,7 +102,11 @@ export function ensureCluster(): Promise<void> {
     await kubectl(['create', 'namespace', OPERATOR_NAMESPACE]);
     const rendered = execFileSync(
       `${CLUSTER_DIR}/bin/helm`,
-      ['template', 'gaffer', `${ROOT}charts/gaffer`, '-n', OPERATOR_NAMESPACE, '--set', 'crds.install=false'],
+      // With the Kueue integration's RBAC: the Kueue tests run an operator with --kueue.
+      ['template', 'gaffer', `${ROOT}charts/gaffer`, '-n', OPERATOR_NAMESPACE, '--set', 'crds.install=false'].concat([
+        '--set',
+        'integrations.kueue.enabled=true',
+      ]),
       { encoding: 'utf8' },
     );
     const rbacKinds = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);

@@ -26,6 +26,7 @@ export interface OperatorConfig {
   backoffMaxMs: number;
   resyncPeriodMs: number;
   identity: string;
+  kueue: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -79,6 +80,13 @@ const FLAGS: Flag[] = [
     default: '400',
     min: 1,
     help: 'API writes allowed in a burst above --kube-api-qps',
+  },
+  {
+    name: 'kueue',
+    key: 'kueue',
+    kind: 'bool',
+    default: 'false',
+    help: "the Kueue integration: a ComputeJob labelled kueue.x-k8s.io/queue-name waits for Kueue's admission of its Workload (needs Kueue's CRDs)",
   },
   {
     name: 'leader-elect',

@@ -7,6 +7,8 @@ import { leaseStore } from './kube/lease.ts';
 import { apiErrorFields } from './kube/errors.ts';
 import { POD_DELETION_COST } from './builders/labels.ts';
 import { GANG_KEYS } from './builders/gang.ts';
+import type { ResourceFlavor, Workload } from './builders/workload.ts';
+import { FLAVOR_REF, WORKLOAD_REF } from './controllers/computejob/workload.ts';
 import { budgetSource, customSource, nodeSource, podSource, serviceSource } from './kube/sources.ts';
 import type { V1Node, V1Pod, V1PodDisruptionBudget, V1Service } from './kube/types.ts';
 import type { OperatorConfig } from './config.ts';
@@ -42,6 +44,9 @@ export interface Caches {
   services: CacheSet<V1Service>;
   budgets: CacheSet<V1PodDisruptionBudget>;
   nodes: CacheSet<V1Node>;
+  /** With --kueue: Gaffer's Kueue Workloads and Kueue's ResourceFlavors. */
+  workloads?: CacheSet<Workload>;
+  flavors?: CacheSet<ResourceFlavor>;
 }
 
 export interface Operator {
@@ -88,6 +93,21 @@ function buildCaches(cfg: OperatorConfig, client: KubeClient, metrics: Metrics, 
     services: cacheFor(cfg, informer, (ns) => serviceSource(client, managed(ns))),
     budgets: cacheFor(cfg, informer, (ns) => budgetSource(client, managed(ns))),
     nodes: new CacheSet([informer(nodeSource(client))]),
+    ...(cfg.kueue ? kueueCaches(cfg, client, informer) : {}),
+  };
+}
+
+/** The Kueue integration's caches: only Gaffer's Workloads (by label), all ResourceFlavors (cluster-scoped). */
+function kueueCaches(
+  cfg: OperatorConfig,
+  client: KubeClient,
+  informer: <T extends KObject>(source: ListWatchSource<T>) => Informer<T>,
+): Pick<Caches, 'workloads' | 'flavors'> {
+  return {
+    workloads: cacheFor(cfg, informer, (ns) =>
+      customSource<Workload>(client, WORKLOAD_REF, { namespace: ns, labelSelector: MANAGED_SELECTOR }),
+    ),
+    flavors: new CacheSet([informer(customSource<ResourceFlavor>(client, FLAVOR_REF, {}))]),
   };
 }
 
@@ -157,7 +177,10 @@ export function buildOperator(cfg: OperatorConfig, log: Logger): Operator {
   const events = new EventRecorder(client, cfg.identity, (e) =>
     log.warn('event not recorded', { error: apiErrorFields(e) }),
   );
-  const controllers = buildControllers(cfg, { client, events, resyncMs: cfg.resyncPeriodMs, ...caches }, log, metrics);
+  const kueue =
+    caches.workloads && caches.flavors ? { workloads: caches.workloads, flavors: caches.flavors } : undefined;
+  const deps = { client, events, resyncMs: cfg.resyncPeriodMs, ...caches, kueue };
+  const controllers = buildControllers(cfg, deps, log, metrics);
   const elector = buildElector(cfg, client, log, () => manager);
   // A write is refused the moment leadership ends, even before the renew loop has noticed.
   if (elector) client.guardWrites(() => elector.writeBlocked());
@@ -166,7 +189,7 @@ export function buildOperator(cfg: OperatorConfig, log: Logger): Operator {
     metrics,
     elector,
     controllers,
-    informers: Object.values(caches).flatMap((c: Caches[keyof Caches]): RunnableInformer[] => c.parts),
+    informers: Object.values(caches).flatMap((c: Caches[keyof Caches]): RunnableInformer[] => c?.parts ?? []),
     healthAddr: { host: cfg.bindAddress, port: cfg.healthPort },
     metricsAddr: { host: cfg.bindAddress, port: cfg.metricsPort },
     gracefulShutdownMs: cfg.gracefulShutdownMs,

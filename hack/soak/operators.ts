@@ -4,23 +4,13 @@
 // the delay a fault chose, or after 1 s when it exited by itself.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../processes.ts';
 import { join } from 'node:path';
 import { CLUSTER_DIR, ROOT } from '../kubectl.ts';
 import { OPERATOR_NAMESPACE } from '../local-cluster.ts';
 import { ENTRY, parseMetrics } from '../bench/operator.ts';
 
-/** A free loopback port (bound and released: the operator binds it next). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface ReplicaOptions {
   kubeconfig: string;

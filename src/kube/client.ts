@@ -260,6 +260,11 @@ export class KubeClient {
     return this.send('update', `${ref.plural}/status`, 'PUT', path, o, this.opts.writes);
   }
 
+  /** A live read of a custom object (`namespace` undefined: a cluster-scoped one). */
+  getCustom<T>(ref: CustomResourceRef, namespace: string | undefined, name: string): Promise<T> {
+    return this.send('get', ref.plural, 'GET', resourcePath({ ...ref, namespace, name }), {});
+  }
+
   /** Creates a custom object; resolves with it as the server stored it. */
   createCustom<T>(ref: CustomResourceRef, namespace: string, body: T): Promise<T> {
     const o = { body, query: { fieldManager: FIELD_MANAGER } };

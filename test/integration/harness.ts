@@ -345,6 +345,8 @@ export function operatorsPerTest() {
 export interface SuiteOptions {
   /** Run an operator for the namespace (--leader-elect=false --namespaces <ns>) with these extra arguments. */
   operator?: string[];
+  /** Runs once the namespace exists, before the operator starts (what it needs at start, such as Kueue). */
+  beforeOperator?: (ns: Namespace) => Promise<void>;
 }
 
 /** What setup() gives a describe block: filled in by its before hook. */
@@ -372,6 +374,7 @@ export function setup(prefix: string, o: SuiteOptions = {}): Suite {
   before(async () => {
     await ensureCluster();
     suite.ns = new Namespace(await testNamespace(prefix));
+    await o.beforeOperator?.(suite.ns);
     if (o.operator) await suite.startOperator();
   });
   afterEach(function () {

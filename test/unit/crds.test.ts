@@ -81,6 +81,8 @@ describe('crds/', () => {
       'Attempts',
       'Age',
       'Duration',
+      'Queue',
+      'Queued',
     ]);
   });
 

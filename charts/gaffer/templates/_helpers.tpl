@@ -49,4 +49,13 @@ app.kubernetes.io/component: operator
 - apiGroups: [compute.gaffer.dev]
   resources: [computeclusters/finalizers, computejobs/finalizers]
   verbs: [update]
+{{- if .Values.integrations.kueue.enabled }}
+# The Kueue integration: the Workloads of queued jobs (created, replaced, their quota released, finished).
+- apiGroups: [kueue.x-k8s.io]
+  resources: [workloads]
+  verbs: [get, list, watch, create, delete]
+- apiGroups: [kueue.x-k8s.io]
+  resources: [workloads/status]
+  verbs: [update]
+{{- end }}
 {{- end -}}

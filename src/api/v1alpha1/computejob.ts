@@ -254,10 +254,13 @@ export const computeJobStatusSchema = obj(
       int({ format: 'int64', description: 'The metadata.generation this status was computed from.' }),
     ),
     phase: opt(
-      oneOf(['Pending', 'WaitingForCluster', 'Running', 'Retrying', 'Suspended', 'Succeeded', 'Failed'] as const, {
-        description:
-          'Pending, WaitingForCluster, Running, Retrying (until nextAttemptTime), Suspended, Succeeded or Failed; the last two are final.',
-      }),
+      oneOf(
+        ['Pending', 'Queued', 'WaitingForCluster', 'Running', 'Retrying', 'Suspended', 'Succeeded', 'Failed'] as const,
+        {
+          description:
+            'Pending, Queued (labelled kueue.x-k8s.io/queue-name: waiting for Kueue to admit its Workload, or evicted by Kueue), WaitingForCluster, Running, Retrying (until nextAttemptTime), Suspended, Succeeded or Failed; the last two are final.',
+        },
+      ),
     ),
     reason: opt(
       str({
@@ -266,7 +269,11 @@ export const computeJobStatusSchema = obj(
       }),
     ),
     message: opt(str({ description: 'Human-readable details of reason.' })),
-    conditions: opt(conditionsSchema('Ready, Reconciling, Stalled, Complete, Failed, Suspended')),
+    conditions: opt(
+      conditionsSchema(
+        'Ready, Reconciling, Stalled, Complete, Failed, Suspended, and Queued for a job queued with Kueue',
+      ),
+    ),
     clusterName: opt(
       str({ description: "The ComputeCluster the job runs on: clusterRef.name, or the job's name (clusterTemplate)." }),
     ),

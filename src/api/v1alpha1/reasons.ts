@@ -19,6 +19,8 @@ export const CONDITIONS = {
   // ComputeJob
   Complete: 'Complete',
   Failed: 'Failed',
+  /** Only for a job labelled kueue.x-k8s.io/queue-name: True while Kueue has not admitted it. */
+  Queued: 'Queued',
 } as const;
 export type ConditionType = (typeof CONDITIONS)[keyof typeof CONDITIONS];
 
@@ -121,6 +123,10 @@ export const ATTEMPT_END_REASONS = {
   NodeLost: 'NodeLost',
   PodDeleted: 'PodDeleted',
   Suspended: 'Suspended',
+  /** Kueue preempted the job's Workload (for a job of higher priority, or to reclaim quota): not counted. */
+  Preempted: 'Preempted',
+  /** Kueue evicted the job's Workload for another reason (deactivated, an admission check): not counted. */
+  Requeued: 'Requeued',
   StartupTimeout: 'StartupTimeout',
   Unschedulable: 'Unschedulable',
   ...DISRUPTION_REASONS,
@@ -143,6 +149,9 @@ export const JOB_REASONS = {
   WaitingForMaster: 'WaitingForMaster',
   // Ready/Reconciling of a job whose next attempt waits for an earlier attempt's driver to stop
   WaitingForDriverStop: 'WaitingForDriverStop',
+  // Queued (a job queued with Kueue): waiting for admission (Kueue's reason where it gave one), admitted
+  Queued: 'Queued',
+  Admitted: 'Admitted',
   // events
   JobSucceeded: 'JobSucceeded',
   AttemptStarted: 'AttemptStarted',

@@ -82,6 +82,8 @@ export const computeJobKind: KindDefinition = {
     { name: 'Attempts', type: 'integer', jsonPath: '.status.attemptCount' },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
     { name: 'Duration', type: 'string', jsonPath: '.status.duration' },
+    { name: 'Queue', type: 'string', jsonPath: '.metadata.labels.kueue\\.x-k8s\\.io/queue-name', priority: 1 },
+    { name: 'Queued', type: 'string', jsonPath: '.status.conditions[?(@.type=="Queued")].message', priority: 1 },
   ],
 };
 

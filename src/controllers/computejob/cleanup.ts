@@ -11,7 +11,8 @@ export function stopDrivers(ctx: JobContext, out: Outcome): void {
 
 /** Deletes the job's ephemeral cluster (uid precondition: never another job's cluster of the same name). */
 export function deleteOwnedCluster(ctx: JobContext, out: Outcome): void {
-  if (ctx.ownedCluster) out.act({ kind: 'deleteCluster', name: ctx.clusterName, uid: uidOf(ctx.ownedCluster) });
+  if (ctx.ownedCluster && !isTerminating(ctx.ownedCluster))
+    out.act({ kind: 'deleteCluster', name: ctx.clusterName, uid: uidOf(ctx.ownedCluster) });
 }
 
 /** A finished job's ephemeral cluster: Delete always, KeepOnFailure only after success, Keep never. */

@@ -9,6 +9,7 @@ import type { PodConflict } from '../common/claim.ts';
 import type { NodeLookup } from '../common/podhealth.ts';
 import { iso, soonest } from '../common/time.ts';
 import type { JobAction } from './actions.ts';
+import type { Queue } from './queue.ts';
 
 type CreateAction = Extract<JobAction, { kind: 'createCluster' | 'createDriver' }>;
 
@@ -42,6 +43,8 @@ export interface JobContext {
    * its podUID, is known to have existed; once missing it is gone, not still to create.
    */
   createdDriver?: CreatedDriver;
+  /** A job queued with Kueue (labelled kueue.x-k8s.io/queue-name): where its Workload stands. */
+  queue?: Queue;
   nodes: NodeLookup;
   now: number;
 }
@@ -71,6 +74,7 @@ export interface Observed {
   driverConflict?: DriverConflict;
   refused?: Refused;
   createdDriver?: CreatedDriver;
+  queue?: Queue;
 }
 
 export function jobContext(
@@ -84,7 +88,7 @@ export function jobContext(
   const ephemeral = !!job.spec.clusterTemplate;
   const owned = ephemeral && cluster && isControlledBy(cluster, uidOf(job)) ? cluster : undefined;
   const clusterName = job.spec.clusterRef?.name ?? nameOf(job);
-  const { gone = [], masters, driverConflict, refused = {}, createdDriver } = seen;
+  const { gone = [], masters, driverConflict, refused = {}, createdDriver, queue } = seen;
   return {
     job,
     cluster,
@@ -97,6 +101,7 @@ export function jobContext(
     driverConflict,
     refused,
     createdDriver,
+    queue,
     nodes,
     now,
   };

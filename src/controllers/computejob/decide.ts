@@ -9,6 +9,7 @@ import {
 } from '../../api/v1alpha1/index.ts';
 import { JOB_REASONS } from '../../api/v1alpha1/reasons.ts';
 import { buildEphemeralCluster } from '../../builders/cluster.ts';
+import { placeCluster } from '../../builders/workload.ts';
 import { isTerminating, nameOf, uidOf } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
 import type { NodeLookup } from '../common/podhealth.ts';
@@ -18,6 +19,7 @@ import { createUnlessRefused, jobContext, Outcome, type JobContext, type Observe
 import { activeDeadlineExceeded } from './deadlines.ts';
 import { finished } from './phases/finished.ts';
 import { running } from './phases/running.ts';
+import { queued, queueEvents } from './phases/queued.ts';
 import { suspended } from './phases/suspended.ts';
 import { waiting } from './phases/waiting.ts';
 import { finalStatus, finish } from './status.ts';
@@ -59,7 +61,9 @@ function leavingCluster(ctx: JobContext, c: ValidComputeCluster): string | undef
 function ensureCluster(ctx: JobContext, out: Outcome): void {
   if (!ctx.ephemeral || ctx.ownedCluster) return;
   if (!ctx.cluster) {
-    const cluster = buildEphemeralCluster(ctx.job);
+    const built = buildEphemeralCluster(ctx.job);
+    // Admitted by Kueue: its pods go where the flavors Kueue assigned them say.
+    const cluster = built && ctx.queue?.admitted ? placeCluster(built, ctx.queue.placements) : built;
     if (cluster) createUnlessRefused(ctx, out, { kind: 'createCluster', cluster });
     return;
   }
@@ -97,7 +101,9 @@ export function decideJob(
   out.status.observedGeneration = job.metadata.generation;
   if (!out.finished) {
     if (job.spec.suspend) suspended(ctx, out);
+    else if (ctx.queue && !ctx.queue.admitted) queued(ctx, out, ctx.queue);
     else unfinished(ctx, out);
+    queueEvents(ctx, out);
   }
   if (out.finished) finished(ctx, out);
   return { status: finalStatus(ctx, out), actions: out.actions, wakeAt: out.wakeAt };

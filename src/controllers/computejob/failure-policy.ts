@@ -23,12 +23,20 @@ export function ruleAction(
   return 'Count';
 }
 
+/** Attempt ends that break a streak of failures: a success, and the job stopped from outside (suspend, Kueue). */
+const NOT_FAILURES = new Set<string | undefined>([
+  ATTEMPT_END_REASONS.Succeeded,
+  ATTEMPT_END_REASONS.Suspended,
+  ATTEMPT_END_REASONS.Preempted,
+  ATTEMPT_END_REASONS.Requeued,
+]);
+
 /** Failed attempts in a row, counted or not: no hot loop on a flapping master. */
 function failureStreak(attempts: Attempt[]): number {
   let streak = 0;
   for (let i = attempts.length - 1; i >= 0; i--) {
     const reason = attempts[i]?.reason;
-    if (reason === ATTEMPT_END_REASONS.Succeeded || reason === ATTEMPT_END_REASONS.Suspended) break;
+    if (NOT_FAILURES.has(reason)) break;
     streak++;
   }
   return streak;

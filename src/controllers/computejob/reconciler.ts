@@ -42,6 +42,10 @@ import { whyDriverNotAdoptable } from './claim.ts';
 import { decideJob } from './decide.ts';
 import { DepartedDrivers } from './departed.ts';
 import { jobKeyOf } from './watches.ts';
+import { JobWorkloads, type KueueCaches } from './workload.ts';
+import type { Queue } from './queue.ts';
+import { queueOf } from '../../builders/workload.ts';
+import { hasExited } from '../../kube/meta.ts';
 
 export const JOB_REF = { group: GROUP, version: VERSION, plural: KINDS.ComputeJob.plural };
 
@@ -53,6 +57,8 @@ export interface JobDeps {
   nodes: Cache<V1Node>;
   events: EventRecorder;
   resyncMs: number;
+  /** With the Kueue integration on (--kueue): the Workloads and ResourceFlavors. */
+  kueue?: KueueCaches;
 }
 
 /**
@@ -88,9 +94,12 @@ export class ComputeJobReconciler implements Reconciler {
   private readonly memories = new JobMemories();
   /** A driver's node absent from the cache is confirmed gone live before the driver is judged lost. */
   private readonly nodeCheck: LiveNodeCheck;
+  /** The Kueue Workloads of queued jobs, when the integration is on. */
+  private readonly workloads?: JobWorkloads;
 
   constructor(private readonly d: JobDeps) {
     this.nodeCheck = new LiveNodeCheck(d.nodes);
+    if (d.kueue) this.workloads = new JobWorkloads(d.client, d.kueue, d.events);
     d.pods.on((e) => {
       if (e.type !== 'delete') return;
       for (const key of jobKeyOf(e.obj)) this.departed.record(key, e.obj, Date.now());
@@ -116,7 +125,9 @@ export class ComputeJobReconciler implements Reconciler {
       log.debug('waiting for the cache to show driver writes', { creates: waiting.creates, deletes: waiting.deletes });
       return { requeueAfterMs: Math.max(0, waiting.expiresAt - Date.now()) + 50 };
     }
-    const { status, actions, wakeAt } = await this.decide(key, mem, job, log);
+    const workload = this.workloads?.of(key, job);
+    const queue = this.workloads && queueOf(job) ? this.workloads.standing(job, workload) : undefined;
+    const { status, actions, wakeAt } = await this.decide(key, mem, job, log, queue);
     // A conflict lasts while the job still wants that driver: each create tries the name again.
     if (!actions.some((a) => a.kind === 'createDriver')) mem.clearConflict();
     if (!statusEqual(status, obj.status)) await writeStatus(this.d.client, JOB_REF, obj, status);
@@ -124,19 +135,46 @@ export class ComputeJobReconciler implements Reconciler {
       const done = await this.run(key, mem, obj, job, a, log);
       if (done && a.kind === 'deleteJob') return; // the job is gone: nothing left to requeue
     }
+    const workloadWake = await this.workloads?.sync(
+      job,
+      status,
+      workload,
+      this.clusterOf(job),
+      this.running(key, job),
+      log,
+    );
     // A create refused (or its name taken) just now is said on the job's conditions by the next reconcile, at once.
     if (mem.reportNow) {
       mem.reportNow = false;
       return { requeueAfterMs: 0 };
     }
-    const due = [wakeAt, mem.conflictRetryAt]
+    const due = [wakeAt, mem.conflictRetryAt, workloadWake]
       .filter((t): t is number => t !== undefined)
       .map((t) => Math.max(0, t - Date.now()) + 50);
     return { requeueAfterMs: Math.min(this.d.resyncMs, ...due) };
   }
 
+  /** The job's cluster from the cache: its clusterRef, or its ephemeral cluster of the job's name. */
+  private clusterOf(job: ValidComputeJob): ComputeCluster | undefined {
+    return this.d.clusters.get(namespacedKey(namespaceOf(job), job.spec.clusterRef?.name ?? nameOf(job)));
+  }
+
+  /**
+   * Whether pods of the job may still run, as the cache shows: a driver that has not exited, or its
+   * ephemeral cluster (or its pods) not gone yet. Kueue's quota is released only once none does.
+   */
+  private running(key: string, job: ValidComputeJob): boolean {
+    const drivers = this.d.pods.byIndex('job', key).filter((p) => isControlledBy(p, uidOf(job)) && !hasExited(p));
+    if (drivers.length || !job.spec.clusterTemplate) return drivers.length > 0;
+    const cluster = this.clusterOf(job);
+    const ownCluster = !!cluster && isControlledBy(cluster, uidOf(job));
+    return ownCluster || this.d.pods.byIndex('cluster', namespacedKey(namespaceOf(job), nameOf(job))).length > 0;
+  }
+
   /** The job is gone: what was kept for it goes too. */
   private forget(key: string): void {
+    const uid = this.memories.get(key)?.uid;
+    if (uid) this.workloads?.forget(uid);
     this.expectations.forget(key);
     this.memories.forget(key);
   }
@@ -156,7 +194,7 @@ export class ComputeJobReconciler implements Reconciler {
   }
 
   /** The decision from the caches: the job's cluster, drivers, its master pod and the drivers' nodes. */
-  private async decide(key: string, mem: JobMemory, job: ValidComputeJob, log: ReconcileContext['log']) {
+  private async decide(key: string, mem: JobMemory, job: ValidComputeJob, log: ReconcileContext['log'], queue?: Queue) {
     const clusterName = job.spec.clusterRef?.name ?? nameOf(job);
     // The API server applies the CRD's defaults whenever it serves an object (also to objects
     // stored before a default was added), so a cached cluster has every defaulted field: the
@@ -175,6 +213,7 @@ export class ComputeJobReconciler implements Reconciler {
       driverConflict: mem.driverConflict,
       refused: this.refusedOf(mem, job.metadata.generation, now),
       createdDriver: mem.created,
+      queue,
     });
   }
 

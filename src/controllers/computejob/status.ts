@@ -1,7 +1,7 @@
 // ComputeJob status: how a job finishes, and its kstatus conditions from its phase (pure).
 import { MAX_ATTEMPT_HISTORY } from '../../api/v1alpha1/computejob.ts';
 import type { ComputeJobStatus } from '../../api/v1alpha1/index.ts';
-import { CONDITIONS, JOB_REASONS, type JobReason, type Reason } from '../../api/v1alpha1/reasons.ts';
+import { CONDITIONS, external, JOB_REASONS, type JobReason, type Reason } from '../../api/v1alpha1/reasons.ts';
 import { setConditions, type ConditionInput } from '../common/conditions.ts';
 import { formatDuration, iso, ms } from '../common/time.ts';
 import type { JobContext, Outcome } from './context.ts';
@@ -34,6 +34,8 @@ function progressOf(st: ComputeJobStatus): string {
       return `retrying at ${st.nextAttemptTime}`;
     case 'Suspended':
       return 'suspended';
+    case 'Queued':
+      return 'waiting for Kueue to admit it';
     default:
       return st.phase ?? 'Pending';
   }
@@ -70,6 +72,18 @@ export function jobConditions(st: ComputeJobStatus, progress?: { reason: Reason;
   ];
 }
 
+/**
+ * Queued, for a job queued with Kueue: True while it waits, with Kueue's reason and message (which
+ * queue, what quota is missing, why it was evicted); False once admitted.
+ */
+function queuedCondition(ctx: JobContext, st: ComputeJobStatus): ConditionInput | undefined {
+  const q = ctx.queue;
+  if (!q) return undefined;
+  if (st.phase === 'Queued' && !q.admitted)
+    return { type: CONDITIONS.Queued, status: 'True', reason: external(q.reason), message: q.message };
+  return { type: CONDITIONS.Queued, status: 'False', reason: JOB_REASONS.Admitted, message: 'admitted by Kueue' };
+}
+
 /** The status to write: bounded attempt history, phase, conditions. */
 export function finalStatus(ctx: JobContext, out: Outcome): ComputeJobStatus {
   const st: ComputeJobStatus = { ...out.status, attempts: out.status.attempts.slice(-MAX_ATTEMPT_HISTORY) };
@@ -78,7 +92,7 @@ export function finalStatus(ctx: JobContext, out: Outcome): ComputeJobStatus {
   const generation = ctx.job.metadata.generation;
   st.conditions = setConditions(
     ctx.job.status?.conditions,
-    jobConditions(st, out.progress),
+    [...jobConditions(st, out.progress), ...[queuedCondition(ctx, st)].filter((c) => !!c)],
     generation,
     new Date(out.now),
   );

@@ -3,6 +3,7 @@
 // enqueue keys, and lower the job's expectations as its driver writes show.
 import type { ComputeCluster, ComputeJob } from '../../api/v1alpha1/index.ts';
 import { LABELS } from '../../builders/labels.ts';
+import { KUEUE } from '../../builders/workload.ts';
 import type { V1Pod } from '../../kube/types.ts';
 import type { Controller } from '../../runtime/controller.ts';
 import type { KObject } from '../../runtime/informer.ts';
@@ -36,26 +37,51 @@ const clusterSignalChanged = changedBy((c: ComputeCluster) => [
   c.status?.observedGeneration,
 ]);
 
-export function addJobIndexes(d: Pick<JobDeps, 'pods' | 'jobs'>): void {
+export function addJobIndexes(d: Pick<JobDeps, 'pods' | 'jobs' | 'kueue'>): void {
   d.pods.addIndex('job', jobKeyOf);
   d.jobs.addIndex('target', (j) => [targetClusterKey(j)]);
+  d.kueue?.workloads.addIndex('job', workloadJobKey);
 }
+
+/** The job a Workload of Gaffer's is for, by its job label. */
+const workloadJobKey = (w: KObject): string[] => {
+  const j = w.metadata?.labels?.[LABELS.job];
+  return j ? [namespacedKey(namespaceOf(w), j)] : [];
+};
+
+/** Kueue's side of queued jobs: their Workloads (admission, eviction), and the flavors that place their pods. */
+function watchKueue(ctl: Controller, d: Pick<JobDeps, 'jobs' | 'kueue'>): void {
+  if (!d.kueue) return;
+  d.kueue.workloads.on((e) => {
+    for (const k of workloadJobKey(e.obj)) ctl.enqueue(k);
+  });
+  // A flavor a job's admission names may arrive after the admission: the queued jobs look again.
+  d.kueue.flavors.on(() => {
+    for (const j of d.jobs.list()) if (j.metadata.labels?.[KUEUE.queueLabel]) ctl.enqueue(objectKey(j));
+  });
+}
+
+/** A job's queue: adding, changing or removing kueue.x-k8s.io/queue-name changes what the job waits for. */
+const queueChanged = changedBy((j: ComputeJob) => [j.metadata?.labels?.[KUEUE.queueLabel]]);
 
 /** A master pod's change that can end the attempts running against it: it failed, exited or is going. */
 const masterEnded = changedBy((p: V1Pod) => [p.status?.phase, !!p.metadata?.deletionTimestamp]);
 
 export function watchJobs(
   ctl: Controller,
-  d: Pick<JobDeps, 'jobs' | 'pods' | 'clusters' | 'nodes'>,
+  d: Pick<JobDeps, 'jobs' | 'pods' | 'clusters' | 'nodes' | 'kueue'>,
   expectations: Expectations,
 ): void {
+  watchKueue(ctl, d);
   const enqueueJobOf = (p: KObject) => {
     for (const k of jobKeyOf(p)) ctl.enqueue(k);
   };
   const enqueueJobsOn = (clusterKey: string) => {
     for (const j of d.jobs.byIndex('target', clusterKey)) ctl.enqueue(objectKey(j));
   };
-  d.jobs.on(filterUpdates(anyOf(generationChanged, deletionStarted), (e) => ctl.enqueue(objectKey(e.obj))));
+  d.jobs.on(
+    filterUpdates(anyOf(generationChanged, deletionStarted, queueChanged), (e) => ctl.enqueue(objectKey(e.obj))),
+  );
   // Not batched (unlike the cluster's pods): a driver's events are few, and an evicted driver's
   // intermediate state (DisruptionTarget while terminating) must be read before it is gone.
   d.pods.on((e) => {

@@ -4,6 +4,7 @@ import type { ValidComputeCluster } from '../../../api/v1alpha1/index.ts';
 import { CONDITIONS, JOB_REASONS } from '../../../api/v1alpha1/reasons.ts';
 import { names } from '../../../builders/labels.ts';
 import { buildDriverPod } from '../../../builders/pods.ts';
+import { placeSpec, POD_SETS } from '../../../builders/workload.ts';
 import { nameOf } from '../../../kube/meta.ts';
 import { desiredWorkerCount } from '../../computecluster/workers.ts';
 import { iso, ms } from '../../common/time.ts';
@@ -41,7 +42,10 @@ function startAttempt(ctx: JobContext, out: Outcome, cluster: ValidComputeCluste
   st.phase = 'Running';
   delete st.nextAttemptTime;
   delete st.clusterWaitStartTime;
-  out.act({ kind: 'createDriver', pod: buildDriverPod(ctx.job, cluster, index, desiredWorkerCount(cluster)) });
+  const pod = buildDriverPod(ctx.job, cluster, index, desiredWorkerCount(cluster));
+  // Admitted by Kueue: the driver goes where the flavor Kueue assigned its pod set says.
+  if (ctx.queue?.admitted) pod.spec = placeSpec(pod.spec!, ctx.queue.placements.get(POD_SETS.driver));
+  out.act({ kind: 'createDriver', pod });
   out.event('Normal', JOB_REASONS.AttemptStarted, `attempt ${index} started on ${ctx.clusterName} (driver ${podName})`);
 }
 

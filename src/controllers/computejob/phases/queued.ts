@@ -1,0 +1,39 @@
+// Phase Queued (a job labelled kueue.x-k8s.io/queue-name whose Workload Kueue has not admitted,
+// or has evicted): nothing of the job runs. A running attempt ends uncounted (Preempted when Kueue
+// preempted it, else Requeued), its driver stops and the ephemeral cluster goes, as on suspend;
+// the deadlines restart at the next admission, as Kueue's own integrations restart a Job's.
+import { CONDITIONS, JOB_REASONS } from '../../../api/v1alpha1/reasons.ts';
+import { deleteOwnedCluster, stopDrivers } from '../cleanup.ts';
+import type { JobContext, Outcome } from '../context.ts';
+import { WL, type Queue } from '../queue.ts';
+
+export function queued(ctx: JobContext, out: Outcome, q: Extract<Queue, { admitted: false }>): void {
+  const st = out.status;
+  const active = out.active;
+  if (active) {
+    const reason = q.evicted?.reason === WL.Preempted ? JOB_REASONS.Preempted : JOB_REASONS.Requeued;
+    const message = `Kueue evicted the job's Workload (${q.evicted?.reason ?? q.reason}): ${q.evicted?.message ?? q.message}`;
+    out.endAttempt(active, { reason, message, counted: false });
+    out.event('Normal', reason, `attempt ${active.index} stopped, not counted: ${message}`);
+  }
+  stopDrivers(ctx, out);
+  deleteOwnedCluster(ctx, out);
+  st.phase = 'Queued';
+  out.progress = { reason: JOB_REASONS.Queued, message: q.message };
+  delete st.startTime;
+  delete st.nextAttemptTime;
+  delete st.clusterWaitStartTime;
+}
+
+/**
+ * Events of a queued job's standing, when it changes: Queued with Kueue's message (each new one:
+ * which queue, what quota is missing), Admitted once Kueue admits it.
+ */
+export function queueEvents(ctx: JobContext, out: Outcome): void {
+  const q = ctx.queue;
+  if (!q || out.finished) return;
+  const prev = ctx.job.status?.conditions?.find((c) => c.type === CONDITIONS.Queued);
+  if (!q.admitted && (prev?.status !== 'True' || prev.message !== q.message))
+    out.event('Normal', JOB_REASONS.Queued, q.message);
+  if (q.admitted && prev?.status !== 'False') out.event('Normal', JOB_REASONS.Admitted, 'admitted by Kueue');
+}

@@ -1,0 +1,136 @@
+// A queued job's standing with Kueue, read from its Workload (pure), and the Workload status
+// writes Kueue's protocol leaves to the job's controller: releasing the quota of an evicted
+// workload once the job has stopped, and marking it finished (as Kueue's jobframework does).
+import { iso } from '../common/time.ts';
+import {
+  placements,
+  type Placement,
+  type ResourceFlavor,
+  type Workload,
+  type WorkloadCondition,
+} from '../../builders/workload.ts';
+
+/** Kueue's Workload condition types and the reasons Gaffer reads or writes. */
+export const WL = {
+  QuotaReserved: 'QuotaReserved',
+  Admitted: 'Admitted',
+  Evicted: 'Evicted',
+  Requeued: 'Requeued',
+  Finished: 'Finished',
+  Preempted: 'Preempted',
+  NodeFailures: 'NodeFailures',
+} as const;
+
+/**
+ * Where a queued job stands: admitted (with each pod set's placement), or waiting, with Kueue's
+ * reason and message (why it waits, or why it was evicted).
+ */
+export type Queue =
+  | { admitted: true; placements: Map<string, Placement> }
+  | { admitted: false; reason: string; message: string; evicted?: { reason: string; message: string } };
+
+const condition = (w: Workload, type: string): WorkloadCondition | undefined =>
+  w.status?.conditions?.find((c) => c.type === type);
+const isTrue = (w: Workload, type: string) => condition(w, type)?.status === 'True';
+
+export const hasQuota = (w: Workload): boolean => isTrue(w, WL.QuotaReserved) && !!w.status?.admission;
+export const isFinished = (w: Workload): boolean => isTrue(w, WL.Finished);
+
+/** Why a job with this Workload waits: Kueue's own words where it gave some. */
+function waitingFor(w: Workload, queueName: string): { reason: string; message: string } {
+  const reserved = condition(w, WL.QuotaReserved);
+  if (isFinished(w))
+    return {
+      reason: 'WorkloadFinished',
+      message: `Workload ${w.metadata.name} is finished: ${condition(w, WL.Finished)?.message}`,
+    };
+  if (reserved?.status === 'True')
+    return {
+      reason: 'AdmissionChecks',
+      message: condition(w, WL.Admitted)?.message || 'quota reserved; waiting for admission checks',
+    };
+  if (reserved?.message)
+    return { reason: reserved.reason || 'Pending', message: `LocalQueue ${queueName}: ${reserved.message}` };
+  return {
+    reason: 'Pending',
+    message: `waiting for Kueue to admit Workload ${w.metadata.name} in LocalQueue ${queueName}`,
+  };
+}
+
+/** The job's standing from its Workload (none yet: waiting for it to be created). */
+export function queueOfWorkload(
+  w: Workload | undefined,
+  queueName: string,
+  flavor: (name: string) => ResourceFlavor | undefined,
+): Queue {
+  if (!w) return { admitted: false, reason: 'Pending', message: `creating its Workload for LocalQueue ${queueName}` };
+  const evicted = condition(w, WL.Evicted);
+  const ev = evicted?.status === 'True' ? { reason: evicted.reason, message: evicted.message } : undefined;
+  if (!ev && isTrue(w, WL.Admitted) && hasQuota(w) && !isFinished(w)) {
+    const ps = placements(w, flavor);
+    if (ps) return { admitted: true, placements: ps };
+    const names = [...new Set(w.status!.admission!.podSetAssignments.flatMap((a) => Object.values(a.flavors ?? {})))];
+    return {
+      admitted: false,
+      reason: 'FlavorNotFound',
+      message: `ResourceFlavor ${names.filter((n) => !flavor(n)).join(', ')} not found`,
+    };
+  }
+  const why = ev && hasQuota(w) ? { reason: ev.reason, message: ev.message } : waitingFor(w, queueName);
+  return { admitted: false, ...why, ...(ev ? { evicted: ev } : {}) };
+}
+
+function setCondition(
+  conds: WorkloadCondition[],
+  c: WorkloadCondition,
+  now: number,
+  generation?: number,
+): WorkloadCondition[] {
+  const prev = conds.find((x) => x.type === c.type);
+  const lastTransitionTime = prev && prev.status === c.status ? prev.lastTransitionTime : iso(now);
+  const next = { ...c, lastTransitionTime, ...(generation !== undefined ? { observedGeneration: generation } : {}) };
+  return [...conds.filter((x) => x.type !== c.type), next];
+}
+
+/**
+ * An evicted Workload whose job has stopped: its quota released (no admission, QuotaReserved and
+ * Admitted False) and Requeued set, True when Kueue requeues it by itself (a preemption, lost nodes).
+ */
+export function releasedStatus(w: Workload, now: number): Workload['status'] {
+  const ev = condition(w, WL.Evicted)!;
+  const gen = w.metadata.generation;
+  const requeue = ev.reason === WL.Preempted || ev.reason === WL.NodeFailures;
+  let conds = w.status?.conditions ?? [];
+  conds = setCondition(
+    conds,
+    { type: WL.Requeued, status: requeue ? 'True' : 'False', reason: ev.reason, message: ev.message },
+    now,
+    gen,
+  );
+  conds = setCondition(
+    conds,
+    { type: WL.QuotaReserved, status: 'False', reason: 'Pending', message: ev.message },
+    now,
+    gen,
+  );
+  if (condition(w, WL.Admitted))
+    conds = setCondition(
+      conds,
+      { type: WL.Admitted, status: 'False', reason: 'NoReservation', message: 'The workload has no reservation' },
+      now,
+      gen,
+    );
+  const { admission: _, ...rest } = w.status ?? {};
+  return { ...rest, conditions: conds };
+}
+
+/** The Workload of a finished job: Finished, with the job's outcome (Succeeded or Failed) and message. */
+export function finishedStatus(w: Workload, succeeded: boolean, message: string, now: number): Workload['status'] {
+  const c: WorkloadCondition = {
+    type: WL.Finished,
+    status: 'True',
+    reason: succeeded ? 'Succeeded' : 'Failed',
+    message,
+  };
+  return { ...(w.status ?? {}), conditions: setCondition(w.status?.conditions ?? [], c, now, w.metadata.generation) };
+}

@@ -1,0 +1,263 @@
+// The Kueue integration against a real Kueue (hack/kueue.ts: v0.17.0 built from its Go module,
+// its webhooks on loopback): queued ComputeJobs wait for admission within a ClusterQueue's quota,
+// are preempted by higher-priority jobs without a counted failure, and run their pods where the
+// flavors Kueue assigned each pod set say.
+import { expect } from 'chai';
+import { startKueue, type RunningKueue } from '../../hack/kueue.ts';
+import { apply, cond, k, setup, waitFor } from './harness.ts';
+
+const image = 'registry.invalid/compute:1';
+const POOL = 'gaffer-test/pool';
+const GPU_TAINT = 'gaffer-test/gpu';
+/** Names of the cluster-scoped Kueue objects the suite makes (removed after). */
+const CQ = { small: 'gaffer-test-small', flavors: 'gaffer-test-flavors' };
+const RF = { general: 'gaffer-test-general', gpu: 'gaffer-test-gpu' };
+const WPC = { low: 'gaffer-test-low', high: 'gaffer-test-high' };
+const NODES = { 'kwok-node-0': 'general', 'kwok-node-1': 'general', 'kwok-node-2': 'gpu' };
+
+const kueueObjects = (ns: string) => [
+  {
+    apiVersion: 'kueue.x-k8s.io/v1beta2',
+    kind: 'ResourceFlavor',
+    metadata: { name: RF.general },
+    spec: { nodeLabels: { [POOL]: 'general' } },
+  },
+  {
+    apiVersion: 'kueue.x-k8s.io/v1beta2',
+    kind: 'ResourceFlavor',
+    metadata: { name: RF.gpu },
+    spec: {
+      nodeLabels: { [POOL]: 'gpu' },
+      tolerations: [{ key: GPU_TAINT, operator: 'Exists', effect: 'NoSchedule' }],
+    },
+  },
+  // Room for one 3-CPU driver at a time; a higher priority preempts a lower one.
+  clusterQueue(CQ.small, [flavor(RF.general, '4')], { withinClusterQueue: 'LowerPriority' }),
+  clusterQueue(CQ.flavors, [flavor(RF.general, '10'), flavor(RF.gpu, '10')]),
+  localQueue(ns, 'small', CQ.small),
+  localQueue(ns, 'flavors', CQ.flavors),
+  { apiVersion: 'kueue.x-k8s.io/v1beta2', kind: 'WorkloadPriorityClass', metadata: { name: WPC.low }, value: 100 },
+  { apiVersion: 'kueue.x-k8s.io/v1beta2', kind: 'WorkloadPriorityClass', metadata: { name: WPC.high }, value: 1000 },
+];
+
+function flavor(name: string, cpu: string) {
+  return { name, resources: [{ name: 'cpu', nominalQuota: cpu }] };
+}
+function clusterQueue(name: string, flavors: object[], preemption?: object) {
+  return {
+    apiVersion: 'kueue.x-k8s.io/v1beta2',
+    kind: 'ClusterQueue',
+    metadata: { name },
+    spec: {
+      namespaceSelector: {},
+      resourceGroups: [{ coveredResources: ['cpu'], flavors }],
+      ...(preemption ? { preemption } : {}),
+    },
+  };
+}
+function localQueue(namespace: string, name: string, clusterQueue: string) {
+  return {
+    apiVersion: 'kueue.x-k8s.io/v1beta2',
+    kind: 'LocalQueue',
+    metadata: { name, namespace },
+    spec: { clusterQueue },
+  };
+}
+
+const container = (name: string, cpu: string, ports?: object[]) => ({
+  name,
+  image,
+  resources: { requests: { cpu } },
+  ...(ports ? { ports } : {}),
+});
+
+/** A job on the shared cluster whose driver asks `cpu` and exits 0 after `after`. */
+function queuedJob(name: string, o: { queue: string; cpu: string; after: string; priority?: string }) {
+  return {
+    apiVersion: 'compute.gaffer.dev/v1alpha1',
+    kind: 'ComputeJob',
+    metadata: {
+      name,
+      labels: {
+        'kueue.x-k8s.io/queue-name': o.queue,
+        ...(o.priority ? { 'kueue.x-k8s.io/priority-class': o.priority } : {}),
+      },
+    },
+    spec: {
+      clusterRef: { name: 'shared' },
+      backoffLimit: 0,
+      backoff: { initialSeconds: 1, maxSeconds: 2 },
+      template: {
+        metadata: { annotations: { 'sim.gaffer.dev/complete-after': o.after } },
+        spec: { restartPolicy: 'Never', containers: [container('driver', o.cpu)] },
+      },
+    },
+  };
+}
+
+describe('Kueue integration (a real Kueue)', function () {
+  this.timeout(300_000);
+  let kueue: RunningKueue | undefined;
+  const s = setup('kq', {
+    operator: ['--kueue', '--resync-period', '1m'],
+    beforeOperator: async (ns) => {
+      kueue = await startKueue();
+      for (const [node, pool] of Object.entries(NODES))
+        await k(['label', 'node', node, `${POOL}=${pool}`, '--overwrite']);
+      await apply(kueueObjects(ns.name));
+    },
+  });
+  after(async () => {
+    // After setup's own after: the operator is stopped and the namespace (its LocalQueues) deleted.
+    await k(['delete', '--ignore-not-found', 'clusterqueue', ...Object.values(CQ)]).catch(() => undefined);
+    await k(['delete', '--ignore-not-found', 'resourceflavor', ...Object.values(RF)]).catch(() => undefined);
+    await k(['delete', '--ignore-not-found', 'workloadpriorityclass', ...Object.values(WPC)]).catch(() => undefined);
+    for (const node of Object.keys(NODES)) await k(['label', 'node', node, `${POOL}-`]).catch(() => undefined);
+    await kueue?.stop();
+  });
+
+  const job = (name: string) => s.ns.get('computejob', name);
+  const phase = (name: string, p: string, timeout = 90_000) =>
+    s.ns.until('computejob', name, p, (j) => j.status?.phase === p, timeout, 200);
+  const workloadOf = async (name: string) => {
+    const [w] = await s.ns.list('workloads.kueue.x-k8s.io', `compute.gaffer.dev/job=${name}`);
+    return w;
+  };
+  const drivers = async (name: string) =>
+    (await s.ns.list('pods', `compute.gaffer.dev/job=${name}`)).filter((p: any) => !p.metadata.deletionTimestamp);
+
+  before(async () => {
+    await s.ns.apply({
+      apiVersion: 'compute.gaffer.dev/v1alpha1',
+      kind: 'ComputeCluster',
+      metadata: { name: 'shared' },
+      spec: {
+        master: { template: { spec: { containers: [container('master', '100m', [{ containerPort: 7077 }])] } } },
+        workers: { replicas: 1, template: { spec: { containers: [container('worker', '100m')] } } },
+      },
+    });
+    await waitFor(
+      'shared Ready',
+      async () => cond(await s.ns.get('computecluster', 'shared'), 'Ready')?.status === 'True',
+    );
+  });
+
+  it("runs one of two jobs that together exceed the quota; the other waits Queued with Kueue's message, then runs", async () => {
+    await s.ns.apply(queuedJob('first', { queue: 'small', cpu: '3', after: '10s' }));
+    await phase('first', 'Running');
+    await s.ns.apply(queuedJob('second', { queue: 'small', cpu: '3', after: '1s' }));
+    const waiting = await s.ns.until('computejob', 'second', 'Queued with a message', (j) =>
+      /insufficient/.test(cond(j, 'Queued')?.message ?? ''),
+    );
+    expect(waiting.status.phase).to.equal('Queued');
+    expect(cond(waiting, 'Queued').status).to.equal('True');
+    expect(cond(waiting, 'Queued').message).to.match(/LocalQueue small: .*insufficient unused quota for cpu/);
+    expect(cond(waiting, 'Ready').reason).to.equal('Queued');
+    expect(await drivers('second')).to.have.length(0);
+    // kubectl shows why: the Phase column, and the Queued column with -o wide; an event says it too.
+    const wide = await s.ns.k(['get', 'computejob', 'second', '-o', 'wide']);
+    expect(wide)
+      .to.match(/Queued/)
+      .and.to.match(/insufficient unused quota/);
+    expect((await s.ns.events('Queued', 'second')).map((e: any) => e.note ?? e.message).join('\n')).to.match(
+      /insufficient/,
+    );
+
+    // Nothing ran before Kueue admitted it: its driver was made after the Workload's admission.
+    const admittedAt = Date.parse(cond(await workloadOf('first'), 'Admitted').lastTransitionTime);
+    const firstDriver = await s.ns.get('pod', 'first-driver-0');
+    expect(Date.parse(firstDriver.metadata.creationTimestamp)).to.be.at.least(admittedAt);
+    const first = await phase('first', 'Succeeded');
+    expect(cond(first, 'Queued')).to.include({ status: 'False', reason: 'Admitted' });
+    // Marked finished, its quota is free: the second job is admitted and runs to the end.
+    await waitFor(
+      'first Workload Finished',
+      async () => cond(await workloadOf('first'), 'Finished')?.status === 'True',
+    );
+    expect(cond(await workloadOf('first'), 'Finished').reason).to.equal('Succeeded');
+    const second = await phase('second', 'Succeeded');
+    expect(second.status.attemptCount).to.equal(1);
+    expect(Date.parse(second.status.attempts[0].startTime)).to.be.at.least(Date.parse(first.status.completionTime));
+  });
+
+  it('lets a higher-priority job preempt a running lower one, which resumes later and succeeds with no failure counted', async () => {
+    await s.ns.apply(queuedJob('low', { queue: 'small', cpu: '3', after: '15s', priority: WPC.low }));
+    await phase('low', 'Running');
+    await waitFor('low driver running', async () => (await drivers('low'))[0]?.status?.phase === 'Running');
+    await s.ns.apply(queuedJob('high', { queue: 'small', cpu: '3', after: '2s', priority: WPC.high }));
+
+    const preempted = await s.ns.until('computejob', 'low', 'preempted', (j) => j.status?.attempts?.[0]?.finishTime);
+    expect(preempted.status.attempts[0]).to.include({ reason: 'Preempted', counted: false });
+    expect(preempted.status.phase).to.equal('Queued');
+    await phase('high', 'Succeeded');
+
+    const low = await phase('low', 'Succeeded');
+    expect(low.status.failed ?? 0).to.equal(0);
+    expect(low.status.attemptCount).to.equal(2);
+    expect(low.status.attempts.map((a: any) => a.reason)).to.deep.equal(['Preempted', 'Succeeded']);
+    const w = await workloadOf('low');
+    expect(w.spec.priority).to.equal(100);
+    expect(w.spec.priorityClassRef).to.deep.include({ kind: 'WorkloadPriorityClass', name: WPC.low });
+    expect(cond(w, 'Finished')?.status).to.equal('True');
+  });
+
+  it("puts each pod set's flavor on its pods: the gpu group on the gpu nodes, the rest on general", async () => {
+    await s.ns.apply({
+      apiVersion: 'compute.gaffer.dev/v1alpha1',
+      kind: 'ComputeJob',
+      metadata: { name: 'grouped', labels: { 'kueue.x-k8s.io/queue-name': 'flavors' } },
+      spec: {
+        clusterTemplate: {
+          spec: {
+            master: { template: { spec: { containers: [container('master', '1', [{ containerPort: 7077 }])] } } },
+            workers: { replicas: 2, template: { spec: { containers: [container('worker', '1')] } } },
+            workerGroups: [
+              {
+                name: 'gpu',
+                replicas: 1,
+                template: { spec: { nodeSelector: { [POOL]: 'gpu' }, containers: [container('worker', '2')] } },
+              },
+            ],
+          },
+        },
+        template: {
+          metadata: { annotations: { 'sim.gaffer.dev/complete-after': '5s' } },
+          spec: { restartPolicy: 'Never', containers: [container('driver', '1')] },
+        },
+      },
+    });
+    await phase('grouped', 'Running');
+    const w = await workloadOf('grouped');
+    expect(w.spec.podSets.map((p: any) => [p.name, p.count])).to.deep.equal([
+      ['master', 1],
+      ['workers', 2],
+      ['gpu', 1],
+      ['driver', 1],
+    ]);
+    const flavors = Object.fromEntries(w.status.admission.podSetAssignments.map((a: any) => [a.name, a.flavors.cpu]));
+    expect(flavors).to.deep.equal({ master: RF.general, workers: RF.general, gpu: RF.gpu, driver: RF.general });
+
+    const pods = (await s.ns.list('pods')).filter(
+      (p: any) => p.metadata.labels['compute.gaffer.dev/cluster'] === 'grouped' && !p.metadata.deletionTimestamp,
+    );
+    const where = Object.fromEntries(pods.map((p: any) => [p.metadata.name, p.spec.nodeSelector?.[POOL]]));
+    expect(where).to.deep.equal({
+      'grouped-master': 'general',
+      'grouped-worker-0': 'general',
+      'grouped-worker-1': 'general',
+      'grouped-gpu-0': 'gpu',
+      'grouped-driver-0': 'general',
+    });
+    const gpu = pods.find((p: any) => p.metadata.name === 'grouped-gpu-0');
+    expect(gpu.spec.tolerations).to.deep.include({ key: GPU_TAINT, operator: 'Exists', effect: 'NoSchedule' });
+    // Placed where the flavors say: every pod bound to a node of its pool.
+    for (const p of pods) {
+      const node = JSON.parse(await k(['get', 'node', p.spec.nodeName, '-o', 'json']));
+      expect(node.metadata.labels[POOL], p.metadata.name).to.equal(where[p.metadata.name]);
+    }
+    // The job's spec is untouched: the placement lives on the pods (and the ephemeral cluster) only.
+    expect((await job('grouped')).spec.clusterTemplate.spec.workers.template.spec.nodeSelector).to.equal(undefined);
+    await phase('grouped', 'Succeeded');
+    await waitFor('Workload Finished', async () => cond(await workloadOf('grouped'), 'Finished')?.status === 'True');
+  });
+});
