@@ -87,8 +87,8 @@ export default tseslint.config(
       'src/controllers/computecluster/budgets.ts',
       // The gang's PodGroup: applied and deleted by the reconcile (no cache of PodGroups).
       'src/controllers/computecluster/podgroup.ts',
-      // A queued job's Kueue Workload: created, deleted and its status written by the job's reconcile.
-      'src/controllers/computejob/workload.ts',
+      // A queued job's or cluster's Kueue Workload: created, deleted and its status written by their reconciles.
+      'src/controllers/common/workloads.ts',
       // What those steps share (their context, reporting refusals as events and conditions).
       'src/controllers/computecluster/owned.ts',
     ],

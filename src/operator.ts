@@ -8,7 +8,7 @@ import { apiErrorFields } from './kube/errors.ts';
 import { POD_DELETION_COST } from './builders/labels.ts';
 import { GANG_KEYS } from './builders/gang.ts';
 import type { ResourceFlavor, Workload } from './builders/workload.ts';
-import { FLAVOR_REF, WORKLOAD_REF } from './controllers/computejob/workload.ts';
+import { FLAVOR_REF, WORKLOAD_REF } from './controllers/common/workloads.ts';
 import { budgetSource, customSource, nodeSource, podSource, serviceSource } from './kube/sources.ts';
 import type { V1Node, V1Pod, V1PodDisruptionBudget, V1Service } from './kube/types.ts';
 import type { OperatorConfig } from './config.ts';

@@ -23,8 +23,11 @@ export const KUEUE = {
   jobUidLabel: 'kueue.x-k8s.io/job-uid',
 } as const;
 
-/** The pod set names: the master, the default workers, each named group by its name, the driver. */
-export const POD_SETS = { master: 'master', workers: 'workers', driver: 'driver' } as const;
+/**
+ * The pod set names: the master, the default workers (`worker`), each named group by its name, the
+ * driver. Group names cannot be worker, master or driver, so none collides.
+ */
+export const POD_SETS = { master: 'master', workers: DEFAULT_GROUP, driver: 'driver' } as const;
 
 export interface PodSet {
   name: string;
@@ -89,12 +92,16 @@ export interface ResourceFlavor {
 export const queueOf = (job: { metadata: V1ObjectMeta }): string | undefined =>
   job.metadata.labels?.[KUEUE.queueLabel] || undefined;
 
+/** The kinds that can be Kueue workloads, and the label that names the owner on its Workload. */
+export type OwnerKind = 'ComputeJob' | 'ComputeCluster';
+const OWNER_LABEL: Record<OwnerKind, string> = { ComputeJob: LABELS.job, ComputeCluster: LABELS.cluster };
+
 /**
  * The Workload's name: Kueue's convention for its integrations (`<kind>-<name>-<hash>`), the hash
- * of the job's uid, so a job recreated under the same name gets a Workload of its own.
+ * of the owner's uid, so an object recreated under the same name gets a Workload of its own.
  */
-export const workloadName = (job: ValidComputeJob): string =>
-  `computejob-${nameOf(job)}-${revisionHash(uidOf(job)).slice(0, 5)}`;
+export const workloadName = (kind: OwnerKind, owner: { metadata: V1ObjectMeta }): string =>
+  `${kind.toLowerCase()}-${nameOf(owner)}-${revisionHash(uidOf(owner)).slice(0, 5)}`;
 
 /**
  * The part of a pod template that Kueue reads: requests (containers, init containers and sidecars,
@@ -123,15 +130,15 @@ function quotaTemplate(spec: V1PodSpec | undefined, priorityClassName: string | 
   return { spec: picked };
 }
 
-/** The pod sets of an ephemeral cluster: the master, then each worker group with its desired count. */
-function clusterPodSets(c: ValidComputeCluster): PodSet[] {
+/** The pod sets of a cluster: the master, then each worker group with its desired count. */
+export function clusterPodSets(c: ValidComputeCluster): PodSet[] {
   const priority = c.spec.scheduling?.priorityClassName;
   const sets: PodSet[] = [
     { name: POD_SETS.master, count: 1, template: quotaTemplate(c.spec.master.template.spec, priority) },
   ];
   for (const g of workerGroups(c)) {
     const count = desiredCount(c, g);
-    if (count === 0) continue; // Kueue wants count >= 1; an empty group needs no quota
+    if (count === 0) continue; // an empty group needs no quota
     const name = g.name === DEFAULT_GROUP ? POD_SETS.workers : g.name;
     sets.push({ name, count, template: quotaTemplate(g.pool.template.spec, priority) });
   }
@@ -155,17 +162,18 @@ const ephemeralSpecOf = (job: ValidComputeJob): Pick<ComputeCluster, 'metadata' 
   spec: job.spec.clusterTemplate!.spec,
 });
 
-/** The PriorityClass Kueue orders the job by: its WorkloadPriorityClass label, else its pods'. */
-export function priorityClassOf(job: ValidComputeJob, podSets: PodSet[]): PriorityClassRef | undefined {
-  const wpc = job.metadata.labels?.[KUEUE.priorityLabel];
+/** The PriorityClass Kueue orders the owner by: its WorkloadPriorityClass label, else its pods'. */
+export function priorityClassOf(owner: { metadata: V1ObjectMeta }, podSets: PodSet[]): PriorityClassRef | undefined {
+  const wpc = owner.metadata.labels?.[KUEUE.priorityLabel];
   if (wpc) return { group: 'kueue.x-k8s.io', kind: 'WorkloadPriorityClass', name: wpc };
   const pc = podSets.map((p) => p.template.spec?.priorityClassName).find((n) => !!n);
   return pc ? { group: 'scheduling.k8s.io', kind: 'PriorityClass', name: pc } : undefined;
 }
 
-/** The Workload of a queued job, controlled by it (deleting the job deletes it). */
+/** The Workload of a queued job or cluster, controlled by it (deleting the owner deletes it). */
 export function buildWorkload(
-  job: ValidComputeJob,
+  kind: OwnerKind,
+  owner: { metadata: V1ObjectMeta },
   podSets: PodSet[],
   priority: { ref?: PriorityClassRef; value: number },
 ): Workload {
@@ -173,13 +181,13 @@ export function buildWorkload(
     apiVersion: `${KUEUE.group}/${KUEUE.version}`,
     kind: 'Workload',
     metadata: {
-      name: workloadName(job),
-      namespace: namespaceOf(job),
-      labels: { [LABELS.managedBy]: 'gaffer', [LABELS.job]: nameOf(job), [KUEUE.jobUidLabel]: uidOf(job) },
-      ownerReferences: [controllerRef(job, API_VERSION, KINDS.ComputeJob.kind)],
+      name: workloadName(kind, owner),
+      namespace: namespaceOf(owner),
+      labels: { [LABELS.managedBy]: 'gaffer', [OWNER_LABEL[kind]]: nameOf(owner), [KUEUE.jobUidLabel]: uidOf(owner) },
+      ownerReferences: [controllerRef(owner, API_VERSION, KINDS[kind].kind)],
     },
     spec: {
-      queueName: queueOf(job)!,
+      queueName: queueOf(owner)!,
       podSets,
       ...(priority.ref ? { priorityClassRef: priority.ref } : {}),
       priority: priority.value,
@@ -205,11 +213,18 @@ export function podSetsMatch(w: Workload, want: PodSet[]): boolean {
 const sameTemplate = (a: V1PodTemplateSpec, b: V1PodTemplateSpec): boolean =>
   stableStringify(normalize(a.spec)) === stableStringify(normalize(b.spec));
 
+/** What a Go client writes back or leaves out alike: nothing, an empty list, an empty object (`resources: {}`). */
+const isEmpty = (x: unknown): boolean =>
+  x === undefined ||
+  x === null ||
+  (Array.isArray(x) && x.length === 0) ||
+  (typeof x === 'object' && !Array.isArray(x) && Object.values(x as object).every(isEmpty));
+
 function normalize(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(normalize);
   if (v && typeof v === 'object') {
     const entries = Object.entries(v as Record<string, unknown>)
-      .filter(([, x]) => x !== undefined && x !== null && !(Array.isArray(x) && x.length === 0))
+      .filter(([, x]) => !isEmpty(x))
       .sort(([a], [b]) => (a < b ? -1 : 1));
     return Object.fromEntries(entries.map(([k, x]) => [k, normalize(x)]));
   }

@@ -120,6 +120,29 @@ describe('Helm chart', function () {
     );
   });
 
+  it('grants Kueue RBAC only with integrations.kueue.enabled, and passes --kueue to the operator', () => {
+    const kueueRules = (objs: any[]) =>
+      objs
+        .filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole')
+        .flatMap((o) =>
+          o.rules
+            .filter((r: any) => r.apiGroups.includes('kueue.x-k8s.io'))
+            .map((r: any) => [o.metadata.name, ...r.resources]),
+        );
+    const args = (objs: any[]) => objs.find((o) => o.kind === 'Deployment').spec.template.spec.containers[0].args;
+    const off = render();
+    expect(kueueRules(off)).to.deep.equal([]);
+    expect(args(off)).to.include('--kueue=false');
+    const on = render('integrations.kueue.enabled=true');
+    expect(kueueRules(on)).to.deep.equal([
+      ['gaffer-kueue', 'resourceflavors'],
+      ['gaffer-kueue', 'workloadpriorityclasses'],
+      ['gaffer', 'workloads'],
+      ['gaffer', 'workloads/status'],
+    ]);
+    expect(args(on)).to.include('--kueue=true');
+  });
+
   for (const p of permissions) {
     const sub = p.subresource ? `/${p.subresource}` : '';
     it(`the chart ServiceAccount ${p.answer === 'yes' ? 'may' : 'may not'} ${p.verb} ${p.what}${sub} in ${p.ns}`, async () => {

@@ -119,8 +119,8 @@ describe('Kueue integration (a real Kueue)', function () {
   const job = (name: string) => s.ns.get('computejob', name);
   const phase = (name: string, p: string, timeout = 90_000) =>
     s.ns.until('computejob', name, p, (j) => j.status?.phase === p, timeout, 200);
-  const workloadOf = async (name: string) => {
-    const [w] = await s.ns.list('workloads.kueue.x-k8s.io', `compute.gaffer.dev/job=${name}`);
+  const workloadOf = async (name: string, owner: 'job' | 'cluster' = 'job') => {
+    const [w] = await s.ns.list('workloads.kueue.x-k8s.io', `compute.gaffer.dev/${owner}=${name}`);
     return w;
   };
   const drivers = async (name: string) =>
@@ -230,12 +230,12 @@ describe('Kueue integration (a real Kueue)', function () {
     const w = await workloadOf('grouped');
     expect(w.spec.podSets.map((p: any) => [p.name, p.count])).to.deep.equal([
       ['master', 1],
-      ['workers', 2],
+      ['worker', 2],
       ['gpu', 1],
       ['driver', 1],
     ]);
     const flavors = Object.fromEntries(w.status.admission.podSetAssignments.map((a: any) => [a.name, a.flavors.cpu]));
-    expect(flavors).to.deep.equal({ master: RF.general, workers: RF.general, gpu: RF.gpu, driver: RF.general });
+    expect(flavors).to.deep.equal({ master: RF.general, worker: RF.general, gpu: RF.gpu, driver: RF.general });
 
     const pods = (await s.ns.list('pods')).filter(
       (p: any) => p.metadata.labels['compute.gaffer.dev/cluster'] === 'grouped' && !p.metadata.deletionTimestamp,
@@ -259,5 +259,136 @@ describe('Kueue integration (a real Kueue)', function () {
     expect((await job('grouped')).spec.clusterTemplate.spec.workers.template.spec.nodeSelector).to.equal(undefined);
     await phase('grouped', 'Succeeded');
     await waitFor('Workload Finished', async () => cond(await workloadOf('grouped'), 'Finished')?.status === 'True');
+  });
+
+  it('queues a ComputeCluster: no pods until admitted, then placed; a second waits; a scale past the admission is held', async () => {
+    const queuedCluster = (name: string) => ({
+      apiVersion: 'compute.gaffer.dev/v1alpha1',
+      kind: 'ComputeCluster',
+      metadata: { name, labels: { 'kueue.x-k8s.io/queue-name': 'small' } },
+      spec: {
+        master: { template: { spec: { containers: [container('master', '1', [{ containerPort: 7077 }])] } } },
+        workers: { replicas: 2, template: { spec: { containers: [container('worker', '1')] } } },
+      },
+    });
+    const clusterPods = async (name: string) =>
+      (await s.ns.list('pods', `compute.gaffer.dev/cluster=${name}`)).filter((p: any) => !p.metadata.deletionTimestamp);
+    await s.ns.apply(queuedCluster('qa'));
+    await waitFor('qa Ready', async () => cond(await s.ns.get('computecluster', 'qa'), 'Ready')?.status === 'True');
+    const wa = await workloadOf('qa', 'cluster');
+    expect(wa.spec.podSets.map((p: any) => [p.name, p.count])).to.deep.equal([
+      ['master', 1],
+      ['worker', 2],
+    ]);
+    expect((await clusterPods('qa')).map((p: any) => p.spec.nodeSelector?.[POOL])).to.deep.equal([
+      'general',
+      'general',
+      'general',
+    ]);
+
+    // 3 of the 4 CPUs are taken: the second cluster waits, with no pod, and says why.
+    await s.ns.apply(queuedCluster('qb'));
+    const qb = await s.ns.until('computecluster', 'qb', 'Queued', (c) =>
+      /insufficient/.test(cond(c, 'Queued')?.message ?? ''),
+    );
+    expect(qb.status.phase).to.equal('Queued');
+    expect(cond(qb, 'Ready')).to.include({ status: 'False', reason: 'Queued' });
+    expect(cond(qb, 'Suspended')?.status).to.equal('False');
+    expect(await clusterPods('qb')).to.have.length(0);
+
+    // Scaled past what Kueue admitted: held at the admitted count, and said so.
+    await s.ns.scale('computecluster', 'qa', 3);
+    const held = await s.ns.until('computecluster', 'qa', 'held', (c) =>
+      /held at the admitted count/.test(cond(c, 'Queued')?.message ?? ''),
+    );
+    expect(cond(held, 'Queued').status).to.equal('False');
+    expect(held.status.workers.desiredReplicas).to.equal(2);
+    expect((await clusterPods('qa')).map((p: any) => p.metadata.name).sort()).to.deep.equal([
+      'qa-master',
+      'qa-worker-0',
+      'qa-worker-1',
+    ]);
+
+    // The first cluster goes: its Workload with it (owner reference), and the second is admitted and runs.
+    await s.ns.delete('computecluster', 'qa');
+    await waitFor(
+      'qb Ready',
+      async () => cond(await s.ns.get('computecluster', 'qb'), 'Ready')?.status === 'True',
+      90_000,
+    );
+    expect(cond(await s.ns.get('computecluster', 'qb'), 'Queued')).to.include({ status: 'False', reason: 'Admitted' });
+    expect(await clusterPods('qb')).to.have.length(3);
+    await s.ns.delete('computecluster', 'qb');
+    await waitFor('qb Workload gone', async () => !(await workloadOf('qb', 'cluster')));
+  });
+
+  it("releases a preempted ephemeral job's quota though an earlier attempt's driver is kept, failed: the preemptor runs", async () => {
+    // Review finding: exited drivers carry the cluster's label; counted as running, they held the quota forever.
+    await s.ns.apply({
+      apiVersion: 'compute.gaffer.dev/v1alpha1',
+      kind: 'ComputeJob',
+      metadata: {
+        name: 'eph',
+        labels: { 'kueue.x-k8s.io/queue-name': 'small', 'kueue.x-k8s.io/priority-class': WPC.low },
+      },
+      spec: {
+        backoffLimit: 3,
+        backoff: { initialSeconds: 1, maxSeconds: 1 },
+        clusterTemplate: {
+          spec: {
+            master: { template: { spec: { containers: [container('master', '1', [{ containerPort: 7077 }])] } } },
+            workers: { replicas: 1, template: { spec: { containers: [container('worker', '1')] } } },
+          },
+        },
+        template: { spec: { restartPolicy: 'Never', containers: [container('driver', '1')] } },
+      },
+    });
+    await phase('eph', 'Running');
+    await waitFor('eph driver 0 running', async () => (await drivers('eph'))[0]?.status?.phase === 'Running');
+    // Attempt 0 fails (its driver is kept, Failed, for its logs); attempt 1 runs.
+    await s.ns.annotate('pod', 'eph-driver-0', { 'sim.gaffer.dev/fail-after': '1s' });
+    await s.ns.until(
+      'computejob',
+      'eph',
+      'attempt 1 running',
+      (j) => j.status?.attemptCount === 2 && j.status.phase === 'Running',
+    );
+    await s.ns.apply(queuedJob('urgent', { queue: 'small', cpu: '3', after: '2s', priority: WPC.high }));
+    await phase('urgent', 'Succeeded', 60_000);
+    const eph = await s.ns.until(
+      'computejob',
+      'eph',
+      'attempt 2 running',
+      (j) => j.status?.attemptCount === 3 && j.status.phase === 'Running',
+      90_000,
+    );
+    // The driver's own failure counted (its container's reason), the preemption not.
+    expect(eph.status.attempts.map((a: any) => a.counted)).to.deep.equal([true, false, undefined]);
+    expect(eph.status.attempts[1].reason).to.equal('Preempted');
+    expect(eph.status.failed).to.equal(1);
+    await waitFor('eph driver 2 running', async () =>
+      (await drivers('eph')).some((p: any) => p.metadata.name === 'eph-driver-2' && p.status?.phase === 'Running'),
+    );
+    await s.ns.annotate('pod', 'eph-driver-2', { 'sim.gaffer.dev/complete-after': '1s' });
+    await phase('eph', 'Succeeded');
+  });
+
+  it('asks no quota for a suspended queued job: its Workload goes, and a new one is made on resume', async () => {
+    await s.ns.apply(queuedJob('pause', { queue: 'small', cpu: '3', after: '300s' }));
+    await phase('pause', 'Running');
+    const before = await workloadOf('pause');
+    await s.ns.patch('computejob', 'pause', { spec: { suspend: true } });
+    const suspended = await phase('pause', 'Suspended');
+    expect(cond(suspended, 'Queued')).to.equal(undefined);
+    await waitFor('Workload deleted', async () => (await workloadOf('pause'))?.metadata.uid !== before.metadata.uid);
+    // The quota it held is free: another job runs meanwhile.
+    await s.ns.apply(queuedJob('meanwhile', { queue: 'small', cpu: '3', after: '1s' }));
+    await phase('meanwhile', 'Succeeded');
+    await s.ns.patch('computejob', 'pause', { spec: { suspend: false } });
+    await phase('pause', 'Running');
+    const after = await workloadOf('pause');
+    expect(after.metadata.uid).not.to.equal(before.metadata.uid);
+    expect(cond(after, 'Admitted')?.status).to.equal('True');
+    await s.ns.delete('computejob', 'pause');
   });
 });

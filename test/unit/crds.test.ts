@@ -74,6 +74,8 @@ describe('crds/', () => {
       'Phase',
       'Master',
       'Age',
+      'Queue',
+      'Queued',
     ]);
     expect(cj.versions[0].additionalPrinterColumns.map((c: any) => c.name)).to.deep.equal([
       'Cluster',

@@ -17,7 +17,7 @@ import {
 } from '../../src/builders/workload.ts';
 import { buildEphemeralCluster } from '../../src/builders/cluster.ts';
 import { decideJob } from '../../src/controllers/computejob/decide.ts';
-import { finishedStatus, queueOfWorkload, releasedStatus, type Queue } from '../../src/controllers/computejob/queue.ts';
+import { finishedStatus, queueOfWorkload, releasedStatus, type Queue } from '../../src/controllers/common/queue.ts';
 import { NOW, driverPod, node, nodes } from '../fixtures/pods.ts';
 import { minimalJob, readyCluster as readyClusterObject } from '../fixtures/specs.ts';
 
@@ -36,7 +36,7 @@ const templated = () =>
     const spec = readyClusterObject().spec;
     spec.workers.replicas = 2;
     spec.scheduling = { priorityClassName: 'batch' };
-    spec.workerGroups = [
+    (spec as any).workerGroups = [
       {
         name: 'gpu',
         replicas: 1,
@@ -62,7 +62,7 @@ describe('Workload of a queued job (builders/workload.ts)', () => {
     const sets = jobPodSets(templated(), undefined);
     expect(sets.map((p) => [p.name, p.count])).to.deep.equal([
       ['master', 1],
-      ['workers', 2],
+      ['worker', 2],
       ['gpu', 1],
       ['driver', 1],
     ]);
@@ -97,9 +97,9 @@ describe('Workload of a queued job (builders/workload.ts)', () => {
 
   it('is controlled by the job, named after it and its uid, in its queue', () => {
     const j = job();
-    const w = buildWorkload(j, jobPodSets(j, undefined), { value: 0 });
+    const w = buildWorkload('ComputeJob', j, jobPodSets(j, undefined), { value: 0 });
     expect(w.metadata.name)
-      .to.equal(workloadName(j))
+      .to.equal(workloadName('ComputeJob', j))
       .and.to.match(/^computejob-j-[0-9a-f]{5}$/);
     expect(w.metadata.ownerReferences?.[0]).to.include({ kind: 'ComputeJob', uid: 'uid-j', controller: true });
     expect(w.metadata.labels).to.include({
@@ -107,12 +107,22 @@ describe('Workload of a queued job (builders/workload.ts)', () => {
       'app.kubernetes.io/managed-by': 'gaffer',
     });
     expect(w.spec).to.include({ queueName: 'team', priority: 0 });
-    expect(workloadName(job((x) => (x.metadata.uid = 'other')))).not.to.equal(w.metadata.name);
+    expect(
+      workloadName(
+        'ComputeJob',
+        job((x) => (x.metadata.uid = 'other')),
+      ),
+    ).not.to.equal(w.metadata.name);
   });
 
   const matches: [string, (w: Workload) => void, boolean][] = [
     ['the same pod sets', () => {}, true],
     ['empty lists the server dropped', (w) => (w.spec.podSets[0]!.template.spec!.tolerations = []), true],
+    [
+      '`resources: {}` a Go client wrote back',
+      (w) => (w.spec.podSets[1]!.template.spec!.containers[0]!.resources = {}),
+      true,
+    ],
     ['another count', (w) => (w.spec.podSets[1]!.count = 3), false],
     [
       'other requests',
@@ -124,7 +134,7 @@ describe('Workload of a queued job (builders/workload.ts)', () => {
   for (const [name, mut, want] of matches)
     it(`compares pod sets: ${name} ${want ? 'match' : 'differ'}`, () => {
       const j = templated();
-      const w = buildWorkload(j, jobPodSets(j, undefined), { value: 0 });
+      const w = buildWorkload('ComputeJob', j, jobPodSets(j, undefined), { value: 0 });
       mut(w);
       expect(podSetsMatch(w, jobPodSets(j, undefined))).to.equal(want);
     });
@@ -148,14 +158,14 @@ const cond = (type: string, status: 'True' | 'False', reason = type, message = '
   message,
 });
 const workload = (status: Workload['status']): Workload => ({
-  ...buildWorkload(templated(), jobPodSets(templated(), undefined), { value: 0 }),
+  ...buildWorkload('ComputeJob', templated(), jobPodSets(templated(), undefined), { value: 0 }),
   status,
 });
-const admission = {
+const admission: NonNullable<NonNullable<Workload['status']>['admission']> = {
   clusterQueue: 'cq',
   podSetAssignments: [
     { name: 'master', flavors: { cpu: 'general' }, count: 1 },
-    { name: 'workers', flavors: { cpu: 'general' }, count: 2 },
+    { name: 'worker', flavors: { cpu: 'general' }, count: 2 },
     { name: 'gpu', flavors: { cpu: 'gpu', memory: 'gpu' }, count: 1 },
     { name: 'driver', flavors: { cpu: 'general' }, count: 1 },
   ],
@@ -276,6 +286,13 @@ describe('decideJob: queued with Kueue (phases/queued.ts)', () => {
   const ready = nodes(node('n1'));
   const cluster = () => validateCluster(readyClusterObject('m1')).value;
   const waiting: Queue = { admitted: false, reason: 'Pending', message: 'LocalQueue team: insufficient quota' };
+  const evicted: Queue = { ...waiting, reason: 'Preempted', evicted: { reason: 'Preempted', message: 'to make room' } };
+  /** A job admitted and its attempt 0 started. */
+  const startedJob = () => {
+    const j = job();
+    j.status = decideJob(j, cluster(), [], ready, NOW, { queue: { admitted: true, placements: new Map() } }).status;
+    return j;
+  };
 
   it("starts nothing before admission: phase Queued, Queued True with Kueue's message, an event", () => {
     const d = decideJob(job(), cluster(), [], ready, NOW, { queue: waiting });
@@ -301,13 +318,7 @@ describe('decideJob: queued with Kueue (phases/queued.ts)', () => {
   });
 
   it('ends a running attempt as Preempted, not counted, when Kueue evicts the job; its driver stops', () => {
-    const j = job();
-    j.status = decideJob(j, cluster(), [], ready, NOW, { queue: { admitted: true, placements: new Map() } }).status;
-    const evicted: Queue = {
-      ...waiting,
-      reason: 'Preempted',
-      evicted: { reason: 'Preempted', message: 'to make room' },
-    };
+    const j = startedJob();
     const d = decideJob(j, cluster(), [driverPod(j, 0, { phase: 'Running' })], ready, NOW + 1000, { queue: evicted });
     expect(d.status.phase).to.equal('Queued');
     expect(d.status.attempts![0]).to.include({ reason: 'Preempted', counted: false });
@@ -325,5 +336,28 @@ describe('decideJob: queued with Kueue (phases/queued.ts)', () => {
       NOW,
     );
     expect(d.status.conditions!.map((c) => c.type)).not.to.include('Queued');
+  });
+
+  it('recreates a driver that was never seen placed on its flavor too (a refused or lost create)', () => {
+    const admittedQ: Queue = { admitted: true, placements: placements(admitted(), flavor)! };
+    const j = job();
+    j.status = decideJob(j, cluster(), [], ready, NOW, { queue: admittedQ }).status;
+    const again = decideJob(j, cluster(), [], ready, NOW + 1000, { queue: admittedQ });
+    const create = again.actions.find((a) => a.kind === 'createDriver');
+    expect(create?.kind === 'createDriver' && create.pod.spec?.nodeSelector).to.deep.equal({ pool: 'general' });
+  });
+
+  it('keeps a success that came before the eviction: the job Succeeded, not requeued', () => {
+    const j = startedJob();
+    const d = decideJob(j, cluster(), [driverPod(j, 0, { phase: 'Succeeded', exitCode: 0 })], ready, NOW + 1000, {
+      queue: evicted,
+    });
+    expect(d.status.phase).to.equal('Succeeded');
+    expect(d.status.attempts![0]).to.include({ reason: 'Succeeded' });
+  });
+
+  it('wakes soon while an evicted job still holds its quota (the last pod going may wake nothing)', () => {
+    const releasing: Queue = { ...waiting, releasing: true, evicted: { reason: 'Preempted', message: 'm' } };
+    expect(decideJob(job(), cluster(), [], ready, NOW, { queue: releasing }).wakeAt).to.equal(NOW + 2000);
   });
 });

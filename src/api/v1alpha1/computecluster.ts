@@ -606,14 +606,14 @@ export const computeClusterStatusSchema = obj(
       int({ format: 'int64', description: 'The metadata.generation this status was computed from.' }),
     ),
     phase: opt(
-      oneOf(['Pending', 'Running', 'Degraded', 'Suspended', 'Failed'] as const, {
+      oneOf(['Pending', 'Queued', 'Running', 'Degraded', 'Suspended', 'Failed'] as const, {
         description:
-          "Summary for printer columns (the conditions say more): Pending until first Ready, Running, Degraded (it has run and now the master or a worker is broken or does not start), Suspended, Failed (Stalled by the master's restart limit or an invalid spec).",
+          "Summary for printer columns (the conditions say more): Pending until first Ready, Queued (labelled kueue.x-k8s.io/queue-name and not admitted by Kueue: no pods), Running, Degraded (it has run and now the master or a worker is broken or does not start), Suspended, Failed (Stalled by the master's restart limit or an invalid spec).",
       }),
     ),
     conditions: opt(
       conditionsSchema(
-        'Ready, Reconciling, Stalled, MasterReady, WorkersReady, ServicesReady, DisruptionBudgetsReady, ReplicaFailure, Suspended, and Scheduled with spec.scheduling.gang',
+        'Ready, Reconciling, Stalled, MasterReady, WorkersReady, ServicesReady, DisruptionBudgetsReady, ReplicaFailure, Suspended, Scheduled with spec.scheduling.gang, and Queued for a cluster queued with Kueue',
       ),
     ),
     master: opt(masterStatusSchema),

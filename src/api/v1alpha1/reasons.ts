@@ -19,7 +19,7 @@ export const CONDITIONS = {
   // ComputeJob
   Complete: 'Complete',
   Failed: 'Failed',
-  /** Only for a job labelled kueue.x-k8s.io/queue-name: True while Kueue has not admitted it. */
+  /** Only for a job or cluster labelled kueue.x-k8s.io/queue-name: True while Kueue has not admitted it. */
   Queued: 'Queued',
 } as const;
 export type ConditionType = (typeof CONDITIONS)[keyof typeof CONDITIONS];
@@ -49,6 +49,9 @@ const COMMON_REASONS = {
   PodConflict: 'PodConflict',
   /** A Normal event: an orphan pod with Gaffer's labels for exactly its name was adopted. */
   PodAdopted: 'PodAdopted',
+  // Queued (queued with Kueue): waiting for admission (Kueue's reason where it gave one), admitted
+  Queued: 'Queued',
+  Admitted: 'Admitted',
 } as const;
 
 /** Reasons of ComputeCluster conditions and events. */
@@ -149,9 +152,6 @@ export const JOB_REASONS = {
   WaitingForMaster: 'WaitingForMaster',
   // Ready/Reconciling of a job whose next attempt waits for an earlier attempt's driver to stop
   WaitingForDriverStop: 'WaitingForDriverStop',
-  // Queued (a job queued with Kueue): waiting for admission (Kueue's reason where it gave one), admitted
-  Queued: 'Queued',
-  Admitted: 'Admitted',
   // events
   JobSucceeded: 'JobSucceeded',
   AttemptStarted: 'AttemptStarted',

@@ -54,6 +54,12 @@ const root = (kind: string, spec: TSchema, status: TSchema, rules: Rule[]) =>
     { 'x-gaffer-rules': rules, description: `${kind} (${API_VERSION}); see docs/api.md.` },
   );
 
+/** With `-o wide`: the Kueue queue (the label), and why Kueue has not admitted it (the Queued condition). */
+const QUEUE_COLUMNS: PrinterColumn[] = [
+  { name: 'Queue', type: 'string', jsonPath: '.metadata.labels.kueue\\.x-k8s\\.io/queue-name', priority: 1 },
+  { name: 'Queued', type: 'string', jsonPath: '.status.conditions[?(@.type=="Queued")].message', priority: 1 },
+];
+
 export const computeClusterKind: KindDefinition = {
   ...KINDS.ComputeCluster,
   schema: root('ComputeCluster', computeClusterSpecSchema, computeClusterStatusSchema, [
@@ -65,6 +71,7 @@ export const computeClusterKind: KindDefinition = {
     { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
     { name: 'Master', type: 'boolean', jsonPath: '.status.master.ready', description: 'Master pod ready' },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    ...QUEUE_COLUMNS,
   ],
   scale: {
     specReplicasPath: '.spec.workers.replicas',
@@ -82,8 +89,7 @@ export const computeJobKind: KindDefinition = {
     { name: 'Attempts', type: 'integer', jsonPath: '.status.attemptCount' },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
     { name: 'Duration', type: 'string', jsonPath: '.status.duration' },
-    { name: 'Queue', type: 'string', jsonPath: '.metadata.labels.kueue\\.x-k8s\\.io/queue-name', priority: 1 },
-    { name: 'Queued', type: 'string', jsonPath: '.status.conditions[?(@.type=="Queued")].message', priority: 1 },
+    ...QUEUE_COLUMNS,
   ],
 };
 

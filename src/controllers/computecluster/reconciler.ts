@@ -48,6 +48,9 @@ import { GangPodGroups } from './podgroup.ts';
 import { Refusals } from './refusals.ts';
 import { serviceMatches } from './services.ts';
 import { computeClusterStatus } from './status.ts';
+import { queuedView } from './queue.ts';
+import { KueueWorkloads, type KueueCaches, type WorkloadOwner } from '../common/workloads.ts';
+import { clusterPodSets, queueOf } from '../../builders/workload.ts';
 
 export { serviceMatches }; // tests import it from here
 
@@ -63,6 +66,8 @@ export interface ClusterDeps {
   jobs: Cache<ComputeJob>;
   events: EventRecorder;
   resyncMs: number;
+  /** With the Kueue integration on (--kueue): the Workloads and ResourceFlavors. */
+  kueue?: KueueCaches;
 }
 
 /** API errors each action takes as done already. */
@@ -135,26 +140,23 @@ export class ComputeClusterReconciler implements Reconciler {
   private readonly budgets: DisruptionBudgets;
   /** The gang's PodGroup (podgroup.ts), with its refusals. */
   private readonly gang: GangPodGroups;
+  /** The Kueue Workloads of queued clusters, when the integration is on. */
+  private readonly workloads?: KueueWorkloads;
 
   constructor(private readonly d: ClusterDeps) {
     this.nodeCheck = new LiveNodeCheck(d.nodes);
+    if (d.kueue) this.workloads = new KueueWorkloads(d.client, d.kueue, d.events);
     this.budgets = new DisruptionBudgets(d);
     this.gang = new GangPodGroups(d);
   }
 
   async reconcile(key: string, { log }: ReconcileContext): Promise<ReconcileResult | void> {
     const obj = this.d.clusters.get(key);
-    if (!obj || obj.metadata.deletionTimestamp) {
-      // Owned objects go with it (GC).
-      for (const r of [this.createFailures, this.serviceFailures, this.conflicts]) r.clear(key);
-      this.budgets.forget(key);
-      this.gang.forget(key);
-      this.wiring.delete(key);
-      return this.expectations.forget(key);
-    }
+    if (!obj || obj.metadata.deletionTimestamp) return this.forget(key);
     const checked = validateStoredCluster(obj);
     if (!checked.ok) return stallInvalidSpec(this.d.client, CLUSTER_REF, obj, checked.errors, { phase: 'Failed' });
-    const c = checked.value;
+    const { owner, workload, queued } = this.queued(key, checked.value);
+    const c = queued?.view ?? checked.value;
     const now = Date.now();
 
     const serviceError = await this.ensureServices(key, obj, c, now, log);
@@ -181,6 +183,7 @@ export class ComputeClusterReconciler implements Reconciler {
           serviceError,
           budgetError,
           podGroupError,
+          queue: queued?.status,
         },
       );
 
@@ -208,7 +211,50 @@ export class ComputeClusterReconciler implements Reconciler {
     const status = statusOf(current, outcome.refused, conflict, this.withDeletes(key, plan));
     if (!statusEqual(status, current.status)) await writeStatus(this.d.client, CLUSTER_REF, current, status);
     announce(status);
-    return { requeueAfterMs: this.requeueAfter(key, plan) };
+    const workloadWake = owner && (await this.workloads!.sync(owner, workload, log));
+    const due = workloadWake === undefined ? [] : [Math.max(0, workloadWake - Date.now())];
+    return { requeueAfterMs: Math.min(this.requeueAfter(key, plan), ...due) };
+  }
+
+  /** The cluster is gone or going: what was kept for it goes too (its owned objects go with it: GC). */
+  private forget(key: string): void {
+    for (const r of [this.createFailures, this.serviceFailures, this.conflicts]) r.clear(key);
+    this.budgets.forget(key);
+    this.gang.forget(key);
+    this.wiring.delete(key);
+    this.expectations.forget(key);
+  }
+
+  /**
+   * With Kueue: the cluster's Workload, and the cluster as Kueue has it (queue.ts): no pods before
+   * admission; placed on its flavors and capped at the admitted counts after.
+   */
+  private queued(key: string, spec: ValidComputeCluster) {
+    const owner = this.workloadOwner(key, spec);
+    const workload = owner && this.workloads!.of(owner);
+    const queued =
+      owner && queueOf(spec) && !spec.spec.suspend
+        ? queuedView(spec, this.workloads!.standing(spec, workload), workload)
+        : undefined;
+    return { owner, workload, queued };
+  }
+
+  /**
+   * The cluster as its Kueue Workload sees it (common/workloads.ts), when the integration is on and
+   * the cluster is labelled with a queue (or has a Workload to remove). A job's ephemeral cluster
+   * never is: its job's Workload asks for its pods.
+   */
+  private workloadOwner(key: string, c: ValidComputeCluster): WorkloadOwner | undefined {
+    if (!this.workloads) return undefined;
+    if (c.metadata.ownerReferences?.some((r) => r.controller && r.kind === KINDS.ComputeJob.kind)) return undefined;
+    const base = { kind: 'ComputeCluster' as const, obj: c, key };
+    if (!queueOf(c) && !this.workloads.of(base)) return undefined;
+    return {
+      ...base,
+      podSets: () => clusterPodSets(c),
+      suspended: c.spec.suspend,
+      active: this.d.pods.byIndex('cluster', key).length > 0,
+    };
   }
 
   /** The plan for the status written after acting: pods just deleted, still cached, count as gone (a Ready master). */

@@ -1,6 +1,6 @@
 // ComputeCluster status, computed on a copy from what was observed and planned (pure).
 import type { ComputeClusterStatus, ValidComputeCluster } from '../../api/v1alpha1/index.ts';
-import { CLUSTER_REASONS as R, CONDITIONS } from '../../api/v1alpha1/reasons.ts';
+import { CLUSTER_REASONS as R, CONDITIONS, external } from '../../api/v1alpha1/reasons.ts';
 import { buildBudgets } from '../../builders/budgets.ts';
 import { desiredCount, groupNamed, namedGroupNames, workerGroups, type WorkerGroup } from '../../builders/groups.ts';
 import { LABELS, names, roleSelector, selectorString } from '../../builders/labels.ts';
@@ -12,6 +12,7 @@ import { setConditions, type ConditionInput } from '../common/conditions.ts';
 import { isReady } from '../common/podhealth.ts';
 import { gangScheduled } from './gang.ts';
 import type { ClusterPlan } from './plan.ts';
+import type { QueueStatus } from './queue.ts';
 
 export interface StatusInputs {
   plan: ClusterPlan;
@@ -26,6 +27,8 @@ export interface StatusInputs {
   budgetError?: string;
   /** Why the gang's PodGroup could not be applied (spec.scheduling.gang). */
   podGroupError?: string;
+  /** Queued with Kueue: why it waits, or that it was admitted (queue.ts). */
+  queue?: QueueStatus;
   now: Date;
 }
 
@@ -49,6 +52,8 @@ interface Tally {
   masterReady: boolean;
   workersReady: boolean;
   suspended: boolean;
+  /** Queued with Kueue and not admitted (the planner sees it suspended). */
+  queued?: { reason: string; message: string };
   stalled?: { reason: string; message: string };
   serviceError?: string;
   readyNow: boolean;
@@ -78,7 +83,12 @@ function liveMaster(plan: ClusterPlan): V1Pod | undefined {
   return seen && !isTerminating(seen) && !plan.deleting?.has(uidOf(seen)) ? seen : undefined;
 }
 
-function tally(c: ValidComputeCluster, plan: ClusterPlan, serviceError: string | undefined): Tally {
+function tally(
+  c: ValidComputeCluster,
+  plan: ClusterPlan,
+  serviceError: string | undefined,
+  queue?: QueueStatus,
+): Tally {
   const obs = plan.observed;
   const groups = workerGroups(c).map((g) => groupTally(c, obs, g));
   const [desired, workers, ready, updated] = (['desired', 'workers', 'ready', 'updated'] as const).map((k) =>
@@ -92,14 +102,15 @@ function tally(c: ValidComputeCluster, plan: ClusterPlan, serviceError: string |
     ([name, pods]) => !groupNamed(c, name) && [...pods.values()].some((p) => !isTerminating(p)),
   );
   const workersReady = groups.every(groupReady) && !leftovers;
-  const suspended = c.spec.suspend;
+  const queued = queue?.waiting;
+  const suspended = c.spec.suspend && !queued;
   // A pod that does not start stalls the cluster as a restart limit does (both wait for a fix).
   const blocked = plan.startupBlocked && { reason: plan.startupBlocked.reason, message: plan.startupBlocked.message };
   const stalled = plan.stalled ?? (suspended ? undefined : blocked);
   // Without its Services the cluster cannot be reached (GAFFER_MASTER_ADDR is the master Service).
-  const readyNow = !suspended && !stalled && !serviceError && masterReady && workersReady;
+  const readyNow = !c.spec.suspend && !stalled && !serviceError && masterReady && workersReady;
   const counts = { groups, desired, workers, ready, updated };
-  return { ...counts, masterReady, workersReady, suspended, stalled, serviceError, readyNow };
+  return { ...counts, masterReady, workersReady, suspended, queued, stalled, serviceError, readyNow };
 }
 
 function readyCondition(t: Tally): ConditionInput {
@@ -108,6 +119,7 @@ function readyCondition(t: Tally): ConditionInput {
     return { type: CONDITIONS.Ready, status: 'True', reason: R.Ready, message: `master ready, ${counts}` };
   if (t.suspended)
     return { type: CONDITIONS.Ready, status: 'False', reason: R.Suspended, message: 'the cluster is suspended' };
+  if (t.queued) return { type: CONDITIONS.Ready, status: 'False', reason: R.Queued, message: t.queued.message };
   if (t.stalled)
     return { type: CONDITIONS.Ready, status: 'False', reason: t.stalled.reason, message: t.stalled.message };
   if (t.serviceError)
@@ -136,7 +148,7 @@ function masterCondition(c: ValidComputeCluster, plan: ClusterPlan, t: Tally): C
   const fallback = m
     ? { reason: R.PodNotReady, message: `${nameOf(m)} is not ready` }
     : { reason: R.NoMaster, message: 'no master pod' };
-  const reason = t.suspended ? R.Suspended : (problem?.reason ?? fallback.reason);
+  const reason = (t.suspended && R.Suspended) || (t.queued && R.Queued) || problem?.reason || fallback.reason;
   return { type, status: 'False', reason, message: problem?.message ?? fallback.message };
 }
 
@@ -195,7 +207,21 @@ function conditions(c: ValidComputeCluster, s: StatusInputs, t: Tally): Conditio
           message: 'spec.suspend is true: pods deleted, Services kept',
         }
       : off(CONDITIONS.Suspended, R.NotSuspended),
+    ...[queuedCondition(s.queue)].filter((k): k is ConditionInput => !!k),
   ];
+}
+
+/** Only for a cluster queued with Kueue: True while it waits, with Kueue's reason and message; False once admitted. */
+function queuedCondition(q: QueueStatus | undefined): ConditionInput | undefined {
+  const type = CONDITIONS.Queued;
+  if (!q) return undefined;
+  if (q.waiting) return { type, status: 'True', reason: external(q.waiting.reason), message: q.waiting.message };
+  return {
+    type,
+    status: 'False',
+    reason: R.Admitted,
+    message: q.held ? `admitted by Kueue; ${q.held}` : 'admitted by Kueue',
+  };
 }
 
 /**
@@ -205,6 +231,7 @@ function conditions(c: ValidComputeCluster, s: StatusInputs, t: Tally): Conditio
  */
 function phaseOf(prev: ComputeClusterStatus, plan: ClusterPlan, t: Tally): ComputeClusterStatus['phase'] {
   if (t.suspended) return 'Suspended';
+  if (t.queued) return 'Queued';
   if (plan.stalled) return 'Failed';
   if (t.readyNow) return 'Running';
   const hasRun = prev.phase === 'Running' || prev.phase === 'Degraded';
@@ -243,7 +270,7 @@ function defaultGroupSelector(c: ValidComputeCluster): string {
 
 export function computeClusterStatus(c: ValidComputeCluster, s: StatusInputs): ComputeClusterStatus {
   const prev = c.status ?? {};
-  const t = tally(c, s.plan, s.serviceError);
+  const t = tally(c, s.plan, s.serviceError, s.queue);
   const [byDefault, ...named] = t.groups as [GroupTally, ...GroupTally[]];
   return {
     observedGeneration: c.metadata.generation,

@@ -1,6 +1,8 @@
 // What makes a ComputeCluster be reconciled: its own changes, and those of its pods,
 // Services, PodDisruptionBudgets, nodes and jobs. Handlers only enqueue keys.
 import type { ComputeJob } from '../../api/v1alpha1/index.ts';
+import { KUEUE } from '../../builders/workload.ts';
+import type { KueueCaches } from '../common/workloads.ts';
 import { LABELS } from '../../builders/labels.ts';
 import type { V1Pod } from '../../kube/types.ts';
 import type { Controller } from '../../runtime/controller.ts';
@@ -41,7 +43,8 @@ const jobPhaseOrClusterChanged: UpdatePredicate<ComputeJob> = ({ old, obj }) =>
 export const observeExpectations = (expectations: Expectations, e: InformerEvent<V1Pod>): void =>
   observePodEvent(expectations, clusterKeyOf(e.obj), e);
 
-export function addIndexes(d: Pick<ClusterDeps, 'pods' | 'services' | 'budgets' | 'jobs'>): void {
+export function addIndexes(d: Pick<ClusterDeps, 'pods' | 'services' | 'budgets' | 'jobs' | 'kueue'>): void {
+  d.kueue?.workloads.addIndex('cluster', clusterKeyOf);
   d.pods.addIndex('cluster', clusterKeyOf);
   d.pods.addIndex('node', (p) => (p.spec?.nodeName ? [p.spec.nodeName] : []));
   d.services.addIndex('cluster', clusterKeyOf);
@@ -51,9 +54,10 @@ export function addIndexes(d: Pick<ClusterDeps, 'pods' | 'services' | 'budgets' 
 
 export function watchClusters(
   ctl: Controller,
-  d: Pick<ClusterDeps, 'clusters' | 'pods' | 'services' | 'budgets' | 'nodes' | 'jobs'>,
+  d: Pick<ClusterDeps, 'clusters' | 'pods' | 'services' | 'budgets' | 'nodes' | 'jobs' | 'kueue'>,
   expectations: Expectations,
 ): void {
+  watchKueue(ctl, d.kueue, clusterKeyOf, () => d.clusters.list());
   const enqueueClusterOf = (o: KObject) => {
     for (const k of clusterKeyOf(o)) ctl.enqueue(k);
   };
@@ -82,4 +86,24 @@ export function watchClusters(
       for (const j of e.type === 'update' ? [e.obj, e.old] : [e.obj]) for (const k of jobClusterKey(j)) ctl.enqueue(k);
     }),
   );
+}
+
+/**
+ * Kueue's side of queued jobs or clusters: their Workloads (admission, eviction) wake their owner
+ * (`ownerOf`), and a flavor change wakes every queued one (an admission may name a flavor before
+ * the cache has it).
+ */
+export function watchKueue(
+  ctl: Controller,
+  kueue: KueueCaches | undefined,
+  ownerOf: (w: KObject) => string[],
+  owners: () => KObject[],
+): void {
+  if (!kueue) return;
+  kueue.workloads.on((e) => {
+    for (const k of ownerOf(e.obj)) ctl.enqueue(k);
+  });
+  kueue.flavors.on(() => {
+    for (const o of owners()) if (o.metadata?.labels?.[KUEUE.queueLabel]) ctl.enqueue(objectKey(o));
+  });
 }

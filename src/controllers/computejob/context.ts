@@ -9,7 +9,7 @@ import type { PodConflict } from '../common/claim.ts';
 import type { NodeLookup } from '../common/podhealth.ts';
 import { iso, soonest } from '../common/time.ts';
 import type { JobAction } from './actions.ts';
-import type { Queue } from './queue.ts';
+import type { Queue } from '../common/queue.ts';
 
 type CreateAction = Extract<JobAction, { kind: 'createCluster' | 'createDriver' }>;
 

@@ -10,7 +10,8 @@ import {
 import { JOB_REASONS } from '../../api/v1alpha1/reasons.ts';
 import { buildEphemeralCluster } from '../../builders/cluster.ts';
 import { placeCluster } from '../../builders/workload.ts';
-import { isTerminating, nameOf, uidOf } from '../../kube/meta.ts';
+import { hasExited, isTerminating, nameOf, uidOf } from '../../kube/meta.ts';
+import type { Queue } from '../common/queue.ts';
 import type { V1Pod } from '../../kube/types.ts';
 import type { NodeLookup } from '../common/podhealth.ts';
 import { iso } from '../common/time.ts';
@@ -87,6 +88,16 @@ function unfinished(ctx: JobContext, out: Outcome): void {
   if (!out.finished && !out.active) waiting(ctx, out);
 }
 
+/**
+ * Not admitted (or evicted) by Kueue. A driver that ended before the eviction is judged first, as
+ * Kueue's jobframework reads a finished job before an eviction: a success is not thrown away.
+ */
+function evicted(ctx: JobContext, out: Outcome, q: Extract<Queue, { admitted: false }>): void {
+  const a = out.active;
+  if (a && ctx.drivers.some((p) => nameOf(p) === a.podName && hasExited(p))) running(ctx, out, a);
+  if (!out.finished) queued(ctx, out, q);
+}
+
 export function decideJob(
   job: ValidComputeJob,
   cluster: ValidComputeCluster | undefined,
@@ -101,7 +112,7 @@ export function decideJob(
   out.status.observedGeneration = job.metadata.generation;
   if (!out.finished) {
     if (job.spec.suspend) suspended(ctx, out);
-    else if (ctx.queue && !ctx.queue.admitted) queued(ctx, out, ctx.queue);
+    else if (ctx.queue && !ctx.queue.admitted) evicted(ctx, out, ctx.queue);
     else unfinished(ctx, out);
     queueEvents(ctx, out);
   }

@@ -7,6 +7,7 @@ import {
   validateStoredJob,
   type ComputeCluster,
   type ComputeJob,
+  type ComputeJobStatus,
   type ValidComputeCluster,
   type ValidComputeJob,
 } from '../../api/v1alpha1/index.ts';
@@ -42,9 +43,9 @@ import { whyDriverNotAdoptable } from './claim.ts';
 import { decideJob } from './decide.ts';
 import { DepartedDrivers } from './departed.ts';
 import { jobKeyOf } from './watches.ts';
-import { JobWorkloads, type KueueCaches } from './workload.ts';
-import type { Queue } from './queue.ts';
-import { queueOf } from '../../builders/workload.ts';
+import { KueueWorkloads, type KueueCaches, type WorkloadOwner } from '../common/workloads.ts';
+import type { Queue } from '../common/queue.ts';
+import { jobPodSets, queueOf } from '../../builders/workload.ts';
 import { hasExited } from '../../kube/meta.ts';
 
 export const JOB_REF = { group: GROUP, version: VERSION, plural: KINDS.ComputeJob.plural };
@@ -95,11 +96,11 @@ export class ComputeJobReconciler implements Reconciler {
   /** A driver's node absent from the cache is confirmed gone live before the driver is judged lost. */
   private readonly nodeCheck: LiveNodeCheck;
   /** The Kueue Workloads of queued jobs, when the integration is on. */
-  private readonly workloads?: JobWorkloads;
+  private readonly workloads?: KueueWorkloads;
 
   constructor(private readonly d: JobDeps) {
     this.nodeCheck = new LiveNodeCheck(d.nodes);
-    if (d.kueue) this.workloads = new JobWorkloads(d.client, d.kueue, d.events);
+    if (d.kueue) this.workloads = new KueueWorkloads(d.client, d.kueue, d.events);
     d.pods.on((e) => {
       if (e.type !== 'delete') return;
       for (const key of jobKeyOf(e.obj)) this.departed.record(key, e.obj, Date.now());
@@ -125,8 +126,10 @@ export class ComputeJobReconciler implements Reconciler {
       log.debug('waiting for the cache to show driver writes', { creates: waiting.creates, deletes: waiting.deletes });
       return { requeueAfterMs: Math.max(0, waiting.expiresAt - Date.now()) + 50 };
     }
-    const workload = this.workloads?.of(key, job);
-    const queue = this.workloads && queueOf(job) ? this.workloads.standing(job, workload) : undefined;
+    const workload = this.workloads?.of({ kind: 'ComputeJob', obj: job, key });
+    // A suspended job is not queued: it asks for no quota (its Workload is removed).
+    const queue =
+      this.workloads && queueOf(job) && !job.spec.suspend ? this.workloads.standing(job, workload) : undefined;
     const { status, actions, wakeAt } = await this.decide(key, mem, job, log, queue);
     // A conflict lasts while the job still wants that driver: each create tries the name again.
     if (!actions.some((a) => a.kind === 'createDriver')) mem.clearConflict();
@@ -135,14 +138,7 @@ export class ComputeJobReconciler implements Reconciler {
       const done = await this.run(key, mem, obj, job, a, log);
       if (done && a.kind === 'deleteJob') return; // the job is gone: nothing left to requeue
     }
-    const workloadWake = await this.workloads?.sync(
-      job,
-      status,
-      workload,
-      this.clusterOf(job),
-      this.running(key, job),
-      log,
-    );
+    const workloadWake = await this.workloads?.sync(this.asOwner(key, job, status), workload, log);
     // A create refused (or its name taken) just now is said on the job's conditions by the next reconcile, at once.
     if (mem.reportNow) {
       mem.reportNow = false;
@@ -152,6 +148,20 @@ export class ComputeJobReconciler implements Reconciler {
       .filter((t): t is number => t !== undefined)
       .map((t) => Math.max(0, t - Date.now()) + 50);
     return { requeueAfterMs: Math.min(this.d.resyncMs, ...due) };
+  }
+
+  /** The job as its Kueue Workload sees it (common/workloads.ts): its pod sets, whether it is done or still runs. */
+  private asOwner(key: string, job: ValidComputeJob, status: ComputeJobStatus): WorkloadOwner {
+    const done = status.phase === 'Succeeded' || status.phase === 'Failed';
+    return {
+      kind: 'ComputeJob',
+      obj: job,
+      key,
+      podSets: () => jobPodSets(job, this.clusterOf(job)),
+      suspended: job.spec.suspend,
+      ...(done ? { done: { succeeded: status.phase === 'Succeeded', message: status.message ?? status.phase! } } : {}),
+      active: this.running(key, job),
+    };
   }
 
   /** The job's cluster from the cache: its clusterRef, or its ephemeral cluster of the job's name. */
@@ -168,7 +178,10 @@ export class ComputeJobReconciler implements Reconciler {
     if (drivers.length || !job.spec.clusterTemplate) return drivers.length > 0;
     const cluster = this.clusterOf(job);
     const ownCluster = !!cluster && isControlledBy(cluster, uidOf(job));
-    return ownCluster || this.d.pods.byIndex('cluster', namespacedKey(namespaceOf(job), nameOf(job))).length > 0;
+    const clusterPods = this.d.pods
+      .byIndex('cluster', namespacedKey(namespaceOf(job), nameOf(job)))
+      .filter((p) => labelOf(p, LABELS.role) !== 'driver' && !hasExited(p));
+    return ownCluster || clusterPods.length > 0;
   }
 
   /** The job is gone: what was kept for it goes too. */

@@ -19,6 +19,7 @@ import {
   nodeReadyChanged,
 } from '../../runtime/predicates.ts';
 import type { JobDeps } from './reconciler.ts';
+import { watchKueue } from '../computecluster/watches.ts';
 
 /** The job a driver pod runs for, by its job label (other pods: none). */
 export const jobKeyOf = (p: KObject): string[] => {
@@ -49,18 +50,6 @@ const workloadJobKey = (w: KObject): string[] => {
   return j ? [namespacedKey(namespaceOf(w), j)] : [];
 };
 
-/** Kueue's side of queued jobs: their Workloads (admission, eviction), and the flavors that place their pods. */
-function watchKueue(ctl: Controller, d: Pick<JobDeps, 'jobs' | 'kueue'>): void {
-  if (!d.kueue) return;
-  d.kueue.workloads.on((e) => {
-    for (const k of workloadJobKey(e.obj)) ctl.enqueue(k);
-  });
-  // A flavor a job's admission names may arrive after the admission: the queued jobs look again.
-  d.kueue.flavors.on(() => {
-    for (const j of d.jobs.list()) if (j.metadata.labels?.[KUEUE.queueLabel]) ctl.enqueue(objectKey(j));
-  });
-}
-
 /** A job's queue: adding, changing or removing kueue.x-k8s.io/queue-name changes what the job waits for. */
 const queueChanged = changedBy((j: ComputeJob) => [j.metadata?.labels?.[KUEUE.queueLabel]]);
 
@@ -72,7 +61,7 @@ export function watchJobs(
   d: Pick<JobDeps, 'jobs' | 'pods' | 'clusters' | 'nodes' | 'kueue'>,
   expectations: Expectations,
 ): void {
-  watchKueue(ctl, d);
+  watchKueue(ctl, d.kueue, workloadJobKey, () => d.jobs.list());
   const enqueueJobOf = (p: KObject) => {
     for (const k of jobKeyOf(p)) ctl.enqueue(k);
   };

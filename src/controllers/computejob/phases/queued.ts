@@ -3,9 +3,13 @@
 // preempted it, else Requeued), its driver stops and the ephemeral cluster goes, as on suspend;
 // the deadlines restart at the next admission, as Kueue's own integrations restart a Job's.
 import { CONDITIONS, JOB_REASONS } from '../../../api/v1alpha1/reasons.ts';
-import { deleteOwnedCluster, stopDrivers } from '../cleanup.ts';
+import { deleteOwnedCluster } from '../cleanup.ts';
+import { stopStrayDrivers } from '../strays.ts';
 import type { JobContext, Outcome } from '../context.ts';
-import { WL, type Queue } from '../queue.ts';
+import { WL, type Queue } from '../../common/queue.ts';
+
+/** How soon an evicted job whose pods are stopping looks again, to release its quota. */
+const RELEASE_RECHECK_MS = 2_000;
 
 export function queued(ctx: JobContext, out: Outcome, q: Extract<Queue, { admitted: false }>): void {
   const st = out.status;
@@ -16,8 +20,11 @@ export function queued(ctx: JobContext, out: Outcome, q: Extract<Queue, { admitt
     out.endAttempt(active, { reason, message, counted: false });
     out.event('Normal', reason, `attempt ${active.index} stopped, not counted: ${message}`);
   }
-  stopDrivers(ctx, out);
+  // As strays: one on a lost node is forced out, else the quota it holds would wait for the node.
+  stopStrayDrivers(ctx, out);
   deleteOwnedCluster(ctx, out);
+  // Its quota is released once nothing of it runs: the last pod's going may wake nothing (a worker's).
+  if (q.releasing) out.wake(out.now + RELEASE_RECHECK_MS);
   st.phase = 'Queued';
   out.progress = { reason: JOB_REASONS.Queued, message: q.message };
   delete st.startTime;

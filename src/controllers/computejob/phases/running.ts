@@ -4,10 +4,8 @@
 // attempts still alive are deleted (strays.ts).
 import type { Attempt } from '../../../api/v1alpha1/index.ts';
 import { JOB_REASONS } from '../../../api/v1alpha1/reasons.ts';
-import { buildDriverPod } from '../../../builders/pods.ts';
 import { isTerminating, nameOf, uidOf } from '../../../kube/meta.ts';
 import type { V1Pod } from '../../../kube/types.ts';
-import { desiredWorkerCount } from '../../computecluster/workers.ts';
 import { nodeLoss } from '../../common/podhealth.ts';
 import { conflictMessage } from '../../common/claim.ts';
 import { disruptionOf, exitOf } from '../attempts.ts';
@@ -17,7 +15,7 @@ import { attemptFailed } from '../failure-policy.ts';
 import { masterLoss } from '../master.ts';
 import { finish } from '../status.ts';
 import { nodeLossSecondsOf, stopStrayDrivers } from '../strays.ts';
-import { clusterForAttempt } from './waiting.ts';
+import { clusterForAttempt, driverPodFor } from './waiting.ts';
 
 /**
  * The uid of the attempt's driver, once known: recorded when the cache showed it, else the one
@@ -77,8 +75,7 @@ function driverMissing(ctx: JobContext, out: Outcome, a: Attempt, pod: V1Pod | u
     const retryAt = conflict?.retryAt;
     const waitOut = retryAt !== undefined && retryAt > out.now;
     if (!waitOut) {
-      const driver = buildDriverPod(ctx.job, ctx.cluster, a.index, desiredWorkerCount(ctx.cluster));
-      createUnlessRefused(ctx, out, { kind: 'createDriver', pod: driver });
+      createUnlessRefused(ctx, out, { kind: 'createDriver', pod: driverPodFor(ctx, ctx.cluster, a.index) });
     }
     // After the create: the conflict is what the job says, not a refusal of a create it retries.
     if (conflict)

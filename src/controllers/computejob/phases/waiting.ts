@@ -6,6 +6,7 @@ import { names } from '../../../builders/labels.ts';
 import { buildDriverPod } from '../../../builders/pods.ts';
 import { placeSpec, POD_SETS } from '../../../builders/workload.ts';
 import { nameOf } from '../../../kube/meta.ts';
+import type { V1Pod } from '../../../kube/types.ts';
 import { desiredWorkerCount } from '../../computecluster/workers.ts';
 import { iso, ms } from '../../common/time.ts';
 import type { JobContext, Outcome } from '../context.ts';
@@ -33,6 +34,13 @@ export function clusterForAttempt(ctx: JobContext): ValidComputeCluster | undefi
 /** How soon a job waiting for an earlier driver to stop looks again (its pod events wake it sooner). */
 const STRAY_RECHECK_MS = 5_000;
 
+/** The driver pod of an attempt; admitted by Kueue, it goes where the flavor of its pod set says. */
+export function driverPodFor(ctx: JobContext, cluster: ValidComputeCluster, index: number): V1Pod {
+  const pod = buildDriverPod(ctx.job, cluster, index, desiredWorkerCount(cluster));
+  if (ctx.queue?.admitted) pod.spec = placeSpec(pod.spec!, ctx.queue.placements.get(POD_SETS.driver));
+  return pod;
+}
+
 function startAttempt(ctx: JobContext, out: Outcome, cluster: ValidComputeCluster): void {
   const st = out.status;
   const index = st.attemptCount;
@@ -42,10 +50,7 @@ function startAttempt(ctx: JobContext, out: Outcome, cluster: ValidComputeCluste
   st.phase = 'Running';
   delete st.nextAttemptTime;
   delete st.clusterWaitStartTime;
-  const pod = buildDriverPod(ctx.job, cluster, index, desiredWorkerCount(cluster));
-  // Admitted by Kueue: the driver goes where the flavor Kueue assigned its pod set says.
-  if (ctx.queue?.admitted) pod.spec = placeSpec(pod.spec!, ctx.queue.placements.get(POD_SETS.driver));
-  out.act({ kind: 'createDriver', pod });
+  out.act({ kind: 'createDriver', pod: driverPodFor(ctx, cluster, index) });
   out.event('Normal', JOB_REASONS.AttemptStarted, `attempt ${index} started on ${ctx.clusterName} (driver ${podName})`);
 }
 

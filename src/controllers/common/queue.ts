@@ -1,7 +1,7 @@
 // A queued job's standing with Kueue, read from its Workload (pure), and the Workload status
 // writes Kueue's protocol leaves to the job's controller: releasing the quota of an evicted
 // workload once the job has stopped, and marking it finished (as Kueue's jobframework does).
-import { iso } from '../common/time.ts';
+import { iso } from './time.ts';
 import {
   placements,
   type Placement,
@@ -27,7 +27,14 @@ export const WL = {
  */
 export type Queue =
   | { admitted: true; placements: Map<string, Placement> }
-  | { admitted: false; reason: string; message: string; evicted?: { reason: string; message: string } };
+  | {
+      admitted: false;
+      reason: string;
+      message: string;
+      evicted?: { reason: string; message: string };
+      /** Evicted and still holding its quota: released once nothing of the owner runs. */
+      releasing?: boolean;
+    };
 
 const condition = (w: Workload, type: string): WorkloadCondition | undefined =>
   w.status?.conditions?.find((c) => c.type === type);
@@ -35,6 +42,7 @@ const isTrue = (w: Workload, type: string) => condition(w, type)?.status === 'Tr
 
 export const hasQuota = (w: Workload): boolean => isTrue(w, WL.QuotaReserved) && !!w.status?.admission;
 export const isFinished = (w: Workload): boolean => isTrue(w, WL.Finished);
+export const isEvicted = (w: Workload): boolean => isTrue(w, WL.Evicted);
 
 /** Why a job with this Workload waits: Kueue's own words where it gave some. */
 function waitingFor(w: Workload, queueName: string): { reason: string; message: string } {
@@ -76,8 +84,9 @@ export function queueOfWorkload(
       message: `ResourceFlavor ${names.filter((n) => !flavor(n)).join(', ')} not found`,
     };
   }
-  const why = ev && hasQuota(w) ? { reason: ev.reason, message: ev.message } : waitingFor(w, queueName);
-  return { admitted: false, ...why, ...(ev ? { evicted: ev } : {}) };
+  const releasing = !!ev && hasQuota(w);
+  const why = releasing ? { reason: ev.reason, message: ev.message } : waitingFor(w, queueName);
+  return { admitted: false, ...why, ...(ev ? { evicted: ev } : {}), ...(releasing ? { releasing } : {}) };
 }
 
 function setCondition(
