@@ -209,6 +209,18 @@ export function podSetsMatch(w: Workload, want: PodSet[]): boolean {
   );
 }
 
+/**
+ * Whether a pod set in both asks for other pods than were admitted (requests, node selection):
+ * counts aside, and sets added or emptied aside (those are scales, held at the admitted count).
+ */
+export function templatesChanged(w: Workload, want: PodSet[]): boolean {
+  const have = new Map(w.spec.podSets.map((p) => [p.name, p]));
+  return want.some((p) => {
+    const admitted = have.get(p.name);
+    return !!admitted && !sameTemplate(admitted.template, p.template);
+  });
+}
+
 /** Templates compared by what Kueue reads (the server adds nothing to them but may drop empty fields). */
 const sameTemplate = (a: V1PodTemplateSpec, b: V1PodTemplateSpec): boolean =>
   stableStringify(normalize(a.spec)) === stableStringify(normalize(b.spec));

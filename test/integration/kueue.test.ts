@@ -391,4 +391,96 @@ describe('Kueue integration (a real Kueue)', function () {
     expect(cond(after, 'Admitted')?.status).to.equal('True');
     await s.ns.delete('computejob', 'pause');
   });
+
+  /** A cluster in queue `small` (a 1-CPU master and `workers` 1-CPU workers), with a priority class. */
+  const smallCluster = (name: string, workers: number, labels: Record<string, string> = {}) => ({
+    apiVersion: 'compute.gaffer.dev/v1alpha1',
+    kind: 'ComputeCluster',
+    metadata: { name, labels },
+    spec: {
+      master: { template: { spec: { containers: [container('master', '1', [{ containerPort: 7077 }])] } } },
+      workers: { replicas: workers, template: { spec: { containers: [container('worker', '1')] } } },
+    },
+  });
+  const uidsOf = async (name: string) =>
+    (await s.ns.list('pods', `compute.gaffer.dev/cluster=${name},compute.gaffer.dev/role!=driver`))
+      .filter((p: any) => !p.metadata.deletionTimestamp)
+      .map((p: any) => p.metadata.uid)
+      .sort();
+  const clusterReady = (name: string, timeout = 90_000) =>
+    waitFor(
+      `${name} Ready`,
+      async () => cond(await s.ns.get('computecluster', name), 'Ready')?.status === 'True',
+      timeout,
+    );
+
+  it("releases a preempted cluster's quota though a job's finished driver on it is kept; an edited flavor moves no running pod", async () => {
+    const queued = { 'kueue.x-k8s.io/queue-name': 'small', 'kueue.x-k8s.io/priority-class': WPC.low };
+    await s.ns.apply(smallCluster('qc', 2, queued));
+    await clusterReady('qc');
+    // A job (not queued) on it finishes: its driver, kept for its logs, carries the cluster's label.
+    const onQc = queuedJob('on-qc', { queue: 'small', cpu: '100m', after: '1s' });
+    delete (onQc.metadata.labels as any)['kueue.x-k8s.io/queue-name'];
+    onQc.spec.clusterRef.name = 'qc';
+    await s.ns.apply(onQc);
+    await phase('on-qc', 'Succeeded');
+    // An edited flavor changes where new pods go, not the running ones.
+    const before = await uidsOf('qc');
+    await s.ns.k([
+      'patch',
+      'resourceflavor',
+      RF.general,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { tolerations: [{ key: 'edited', operator: 'Exists' }] } }),
+    ]);
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(await uidsOf('qc')).to.deep.equal(before);
+    // Preempted by a higher priority: its pods go, its quota is released, the preemptor runs.
+    await s.ns.apply(queuedJob('over-qc', { queue: 'small', cpu: '3', after: '2s', priority: WPC.high }));
+    await phase('over-qc', 'Succeeded', 60_000);
+    // Then it is admitted again and runs, its new pods placed with the flavor as it is now.
+    await clusterReady('qc');
+    const pods = (await s.ns.list('pods', 'compute.gaffer.dev/cluster=qc,compute.gaffer.dev/role!=driver')).filter(
+      (p: any) => !p.metadata.deletionTimestamp,
+    );
+    expect(pods.every((p: any) => (p.spec.tolerations ?? []).some((t: any) => t.key === 'edited'))).to.equal(true);
+    await s.ns.k([
+      'patch',
+      'resourceflavor',
+      RF.general,
+      '--type=json',
+      '-p',
+      '[{"op":"remove","path":"/spec/tolerations"}]',
+    ]);
+    await s.ns.delete('computecluster', 'qc');
+  });
+
+  it('leaves a running cluster labelled with a queue running (RunningUnqueued) until it is suspended and resumed', async () => {
+    await s.ns.apply(smallCluster('plain', 1));
+    await clusterReady('plain');
+    const before = await uidsOf('plain');
+    await s.ns.k(['label', 'computecluster', 'plain', 'kueue.x-k8s.io/queue-name=small']);
+    const unqueued = await s.ns.until(
+      'computecluster',
+      'plain',
+      'RunningUnqueued',
+      (c) => cond(c, 'Queued')?.reason === 'RunningUnqueued',
+    );
+    expect(cond(unqueued, 'Queued').status).to.equal('False');
+    expect(cond(unqueued, 'Ready').status).to.equal('True');
+    expect(await uidsOf('plain')).to.deep.equal(before);
+    expect(await workloadOf('plain', 'cluster')).to.equal(undefined);
+    // Suspended and resumed: queued now, admitted, running on its flavor.
+    await s.ns.patch('computecluster', 'plain', { spec: { suspend: true } });
+    await waitFor('plain suspended, no pods', async () => (await uidsOf('plain')).length === 0);
+    await s.ns.patch('computecluster', 'plain', { spec: { suspend: false } });
+    await clusterReady('plain');
+    expect(cond(await s.ns.get('computecluster', 'plain'), 'Queued')).to.include({
+      status: 'False',
+      reason: 'Admitted',
+    });
+    expect(cond(await workloadOf('plain', 'cluster'), 'Admitted')?.status).to.equal('True');
+    await s.ns.delete('computecluster', 'plain');
+  });
 });

@@ -5,7 +5,9 @@ import { expect } from 'chai';
 import { validateCluster, validateJob, type ValidComputeJob } from '../../src/api/v1alpha1/index.ts';
 import {
   buildWorkload,
+  clusterPodSets,
   jobPodSets,
+  templatesChanged,
   placeCluster,
   placements,
   placeSpec,
@@ -17,7 +19,14 @@ import {
 } from '../../src/builders/workload.ts';
 import { buildEphemeralCluster } from '../../src/builders/cluster.ts';
 import { decideJob } from '../../src/controllers/computejob/decide.ts';
-import { finishedStatus, queueOfWorkload, releasedStatus, type Queue } from '../../src/controllers/common/queue.ts';
+import {
+  finishedStatus,
+  heldToQueue,
+  queueOfWorkload,
+  releasedStatus,
+  type Queue,
+} from '../../src/controllers/common/queue.ts';
+import { placePod, queuedView } from '../../src/controllers/computecluster/queue.ts';
 import { NOW, driverPod, node, nodes } from '../fixtures/pods.ts';
 import { minimalJob, readyCluster as readyClusterObject } from '../fixtures/specs.ts';
 
@@ -247,10 +256,24 @@ describe("a queued job's standing (computejob/queue.ts)", () => {
       expect(q).to.deep.include(want);
     });
 
-  it('waits, naming the flavor, when an admission names a ResourceFlavor not seen yet', () => {
+  it('stays admitted with no placement (creates held, nothing deleted) while a flavor of the admission is not seen yet', () => {
     const q = queueOfWorkload(admitted(), 'team', (n) => (n === 'gpu' ? undefined : flavors[n]));
-    expect(q).to.deep.include({ admitted: false, reason: 'FlavorNotFound', message: 'ResourceFlavor gpu not found' });
+    expect(q).to.deep.include({ admitted: true, placements: undefined });
+    expect(q.admitted && q.note).to.deep.equal({
+      reason: 'FlavorNotFound',
+      message: 'ResourceFlavor gpu not found: new pods wait for it',
+    });
   });
+
+  const held: [string, { type: string; reason: string }[] | undefined, boolean, boolean][] = [
+    ['a new object, nothing running', undefined, false, true],
+    ['labelled while it runs', undefined, true, false],
+    ['queued before, running', [{ type: 'Queued', reason: 'Admitted' }], true, true],
+    ['running unqueued, still running', [{ type: 'Queued', reason: 'RunningUnqueued' }], true, false],
+    ['running unqueued, now stopped', [{ type: 'Queued', reason: 'RunningUnqueued' }], false, true],
+  ];
+  for (const [name, conds, active, want] of held)
+    it(`holds to the queue: ${name} -> ${want}`, () => expect(heldToQueue(conds, active)).to.equal(want));
 
   it('releases the quota of an evicted Workload: no admission, QuotaReserved and Admitted False, Requeued as Kueue does', () => {
     for (const [reason, requeued] of [
@@ -359,5 +382,88 @@ describe('decideJob: queued with Kueue (phases/queued.ts)', () => {
   it('wakes soon while an evicted job still holds its quota (the last pod going may wake nothing)', () => {
     const releasing: Queue = { ...waiting, releasing: true, evicted: { reason: 'Preempted', message: 'm' } };
     expect(decideJob(job(), cluster(), [], ready, NOW, { queue: releasing }).wakeAt).to.equal(NOW + 2000);
+  });
+
+  it('creates nothing while a flavor of its admission is not known: the attempt is recorded, its driver waits', () => {
+    const q: Queue = { admitted: true, placements: undefined, note: { reason: 'FlavorNotFound', message: 'no gpu' } };
+    const d = decideJob(job(), cluster(), [], ready, NOW, { queue: q });
+    expect(d.actions.filter((a) => a.kind === 'createDriver')).to.deep.equal([]);
+    expect(d.status.attemptCount).to.equal(1);
+    expect(d.status.conditions!.find((c) => c.type === 'Ready')).to.include({
+      reason: 'FlavorNotFound',
+      message: 'no gpu',
+    });
+    expect(d.wakeAt).to.equal(NOW + 5000);
+  });
+});
+
+describe('a queued ComputeCluster as planned (computecluster/queue.ts)', () => {
+  const base = () => {
+    const c = readyClusterObject();
+    c.metadata.labels = { [QUEUE]: 'team' };
+    c.spec.workers.replicas = 3;
+    return validateCluster(c).value;
+  };
+  const wl = (workers: number): Workload => ({
+    ...buildWorkload('ComputeCluster', base(), [], { value: 0 }),
+    spec: {
+      queueName: 'team',
+      podSets: [
+        { name: 'master', count: 1, template: {} },
+        { name: 'worker', count: workers, template: {} },
+      ],
+    },
+  });
+  const ps = placements(
+    {
+      ...wl(3),
+      status: { admission: { clusterQueue: 'cq', podSetAssignments: [{ name: 'worker', flavors: { cpu: 'gpu' } }] } },
+    },
+    flavor,
+  )!;
+
+  it('runs nothing before admission: planned suspended, Queued with the reason', () => {
+    const v = queuedView(base(), { admitted: false, reason: 'Pending', message: 'no quota' }, undefined);
+    expect(v.view.spec.suspend).to.equal(true);
+    expect(v.status).to.deep.equal({ waiting: { reason: 'Pending', message: 'no quota' } });
+  });
+
+  it('holds a scale past the admitted count at it, on a copy, and says so', () => {
+    const c = base();
+    const v = queuedView(c, { admitted: true, placements: ps }, wl(2));
+    expect(v.view.spec.workers.replicas).to.equal(2);
+    expect(c.spec.workers.replicas, 'not mutated').to.equal(3);
+    expect(v.status.held![0]).to.match(/^scaled past what Kueue admitted \(worker 3 > 2\)/);
+    expect(v.holdCreates).to.equal(false);
+    expect(queuedView(c, { admitted: true, placements: ps }, wl(3)).view).to.equal(c);
+  });
+
+  it('holds creates while a flavor is unknown, deleting nothing', () => {
+    const v = queuedView(
+      base(),
+      { admitted: true, placements: undefined, note: { reason: 'FlavorNotFound', message: 'm' } },
+      wl(3),
+    );
+    expect(v.view.spec.suspend).to.equal(false);
+    expect(v.holdCreates).to.equal(true);
+  });
+
+  it("places a new pod on its pod set's flavor: a worker on the worker set's, the master on none here", () => {
+    const worker = { metadata: { labels: { 'compute.gaffer.dev/role': 'worker' } }, spec: { containers: [] } };
+    const master = { metadata: { labels: { 'compute.gaffer.dev/role': 'master' } }, spec: { containers: [] } };
+    expect(placePod(worker, ps).spec!.nodeSelector).to.deep.equal({ pool: 'gpu', zone: 'a' });
+    expect(placePod(master, ps).spec!.nodeSelector).to.equal(undefined);
+  });
+
+  it('queues a cluster again when an admitted pod set asks for other pods, not for a scale', () => {
+    const c = base();
+    const admittedWl = buildWorkload('ComputeCluster', c, clusterPodSets(c), { value: 0 });
+    expect(templatesChanged(admittedWl, clusterPodSets(c))).to.equal(false);
+    const scaled = structuredClone(c);
+    scaled.spec.workers.replicas = 5;
+    expect(templatesChanged(admittedWl, clusterPodSets(scaled))).to.equal(false);
+    const bigger = structuredClone(c);
+    bigger.spec.workers.template.spec!.containers[0]!.resources = { requests: { cpu: '8' } };
+    expect(templatesChanged(admittedWl, clusterPodSets(bigger))).to.equal(true);
   });
 });

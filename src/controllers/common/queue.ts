@@ -26,7 +26,17 @@ export const WL = {
  * reason and message (why it waits, or why it was evicted).
  */
 export type Queue =
-  | { admitted: true; placements: Map<string, Placement> }
+  | {
+      admitted: true;
+      /**
+       * Each pod set's placement, for the pods created from now on (running pods keep theirs, as
+       * Kueue places a job once, when it starts it); undefined while a flavor the admission names
+       * is not known: creates are held, nothing is deleted.
+       */
+      placements: Map<string, Placement> | undefined;
+      /** Why creates are held (a flavor not found), or that it runs unqueued (labelled while it ran). */
+      note?: { reason: string; message: string };
+    }
   | {
       admitted: false;
       reason: string;
@@ -78,11 +88,8 @@ export function queueOfWorkload(
     const ps = placements(w, flavor);
     if (ps) return { admitted: true, placements: ps };
     const names = [...new Set(w.status!.admission!.podSetAssignments.flatMap((a) => Object.values(a.flavors ?? {})))];
-    return {
-      admitted: false,
-      reason: 'FlavorNotFound',
-      message: `ResourceFlavor ${names.filter((n) => !flavor(n)).join(', ')} not found`,
-    };
+    const message = `ResourceFlavor ${names.filter((n) => !flavor(n)).join(', ')} not found: new pods wait for it`;
+    return { admitted: true, placements: undefined, note: { reason: 'FlavorNotFound', message } };
   }
   const releasing = !!ev && hasQuota(w);
   const why = releasing ? { reason: ev.reason, message: ev.message } : waitingFor(w, queueName);
@@ -143,3 +150,27 @@ export function finishedStatus(w: Workload, succeeded: boolean, message: string,
   };
   return { ...(w.status ?? {}), conditions: setCondition(w.status?.conditions ?? [], c, now, w.metadata.generation) };
 }
+
+/** The reason of a Queued condition that says the object runs unqueued (labelled while it ran). */
+export const RUNNING_UNQUEUED = 'RunningUnqueued';
+
+/**
+ * Whether a labelled object is held to Kueue's admission: once it has been queued (its status has
+ * a Queued condition), or while nothing of it runs. Kueue's webhooks forbid setting a queue on a
+ * running job; Gaffer cannot refuse the label, so an object labelled while it runs (or running
+ * when the integration is turned on) is not stopped: it runs on unqueued until it stops.
+ */
+export function heldToQueue(conditions: { type: string; reason: string }[] | undefined, active: boolean): boolean {
+  const queued = conditions?.find((c) => c.type === 'Queued');
+  return (!!queued && queued.reason !== RUNNING_UNQUEUED) || !active;
+}
+
+/** An object labelled while it ran: admitted as it is, placed nowhere, said so on its Queued condition. */
+export const runningUnqueued: Queue = {
+  admitted: true,
+  placements: new Map(),
+  note: {
+    reason: RUNNING_UNQUEUED,
+    message: 'labelled kueue.x-k8s.io/queue-name while it ran: it runs on unqueued; suspend and resume it to queue it',
+  },
+};

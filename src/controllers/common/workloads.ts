@@ -10,6 +10,7 @@ import {
   podSetsMatch,
   priorityClassOf,
   queueOf,
+  templatesChanged,
   workloadName,
   type OwnerKind,
   type PodSet,
@@ -117,12 +118,18 @@ export class KueueWorkloads {
     if (!queue) return w && this.remove(w, 'it is no longer queued', log);
     // Finished once nothing of it runs (a kept ephemeral cluster holds its quota until it goes).
     if (o.done) return w && !isFinished(w) ? this.finishWhenStopped(w, o, log) : undefined;
-    if (o.suspended) return w && this.remove(w, 'it is suspended', log);
+    // Suspended: its quota is given back once its pods are gone (not while they still terminate).
+    if (o.suspended) return w && (o.active ? Date.now() + STOPPING_RECHECK_MS : this.remove(w, 'it is suspended', log));
     // A new Workload only once the pods of the last one are gone: Kueue counts only what it admits.
     if (!w) return o.active ? Date.now() + STOPPING_RECHECK_MS : this.create(o, log);
     if (!hasQuota(w) && (w.spec.queueName !== queue || !podSetsMatch(w, o.podSets())))
       return this.remove(w, 'its pod sets or queue changed while it held no quota', log);
     if (hasQuota(w) && isEvicted(w) && !o.active) return this.release(w, log);
+    // A cluster's templates changed while admitted (requests, node selection): Kueue's quota no
+    // longer says what its pods take, so it is queued again, as Kueue stops a job that no longer
+    // matches its Workload (a count change is held at the admitted count instead: queue.ts).
+    if (o.kind === 'ComputeCluster' && hasQuota(w) && templatesChanged(w, o.podSets()))
+      return this.remove(w, 'its pod templates changed while admitted: queued again', log);
     return undefined;
   }
 

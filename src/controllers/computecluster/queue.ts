@@ -1,63 +1,79 @@
 // A ComputeCluster queued with Kueue (labelled kueue.x-k8s.io/queue-name), as its planner sees it
-// (pure): before admission, or once evicted, it runs no pod, as if suspended; once admitted, its
-// pods go where the flavors Kueue assigned each pod set say, at most as many as were admitted.
+// (pure): before admission, or once evicted, it runs no pod, as if suspended; once admitted, at
+// most as many workers as were admitted, and new pods go where the flavors Kueue assigned each
+// pod set say (running pods keep where they are: Kueue places a job once, when it starts it, and
+// an edited flavor must not roll every cluster on it).
 import type { ValidComputeCluster } from '../../api/v1alpha1/index.ts';
 import { desiredCount, workerGroups } from '../../builders/groups.ts';
-import { DEFAULT_GROUP } from '../../builders/labels.ts';
-import { placeCluster, POD_SETS, type Workload } from '../../builders/workload.ts';
-import type { Queue } from '../common/queue.ts';
+import { DEFAULT_GROUP, LABELS } from '../../builders/labels.ts';
+import { placeSpec, POD_SETS, type Placement, type Workload } from '../../builders/workload.ts';
+import { labelOf } from '../../kube/meta.ts';
+import type { V1Pod } from '../../kube/types.ts';
+import { RUNNING_UNQUEUED, type Queue } from '../common/queue.ts';
 
-/** What the cluster's status says of its queue: why it waits, or that it runs admitted (and what was held back). */
+/** What the cluster's status says of its queue: why it waits, or that it runs admitted (and what is held back). */
 export interface QueueStatus {
   waiting?: { reason: string; message: string };
-  /** Admitted: worker groups scaled past their admitted count, held at it. */
-  held?: string;
+  /** Admitted, but something held: groups scaled past their admitted count, creates waiting for a flavor. */
+  held?: string[];
+  /** Runs unqueued (labelled while it ran). */
+  unqueued?: string;
 }
 
 export interface QueuedView {
-  /** The cluster to plan: suspended while not admitted, placed and capped once admitted. */
+  /** The cluster to plan: suspended while not admitted, capped at the admitted counts once admitted. */
   view: ValidComputeCluster;
   status: QueueStatus;
+  /** The placement of each pod set, for the pods created now (undefined: creates are held). */
+  placements?: Map<string, Placement>;
+  holdCreates: boolean;
 }
 
 const podSetOf = (group: string) => (group === DEFAULT_GROUP ? POD_SETS.workers : group);
 
 /**
- * Each group capped at its admitted count: Kueue admitted the Workload as it was, and a workload
- * is not resized once admitted (elastic workloads are not supported): more workers wait for the
- * next admission (suspend and resume the cluster to be queued again at the new size).
+ * Each group capped at its admitted count, on a copy: Kueue admitted the Workload as it was, and a
+ * workload is not resized once admitted (elastic workloads are not supported): more workers wait
+ * for the next admission (suspend and resume the cluster to be queued again at the new size).
  */
-function capAtAdmitted(c: ValidComputeCluster, w: Workload): string | undefined {
+function capAtAdmitted(c: ValidComputeCluster, w: Workload): { view: ValidComputeCluster; held?: string } {
   const admitted = new Map(w.spec.podSets.map((p) => [p.name, p.count]));
+  const spec = structuredClone(c.spec);
+  const pools = new Map([[DEFAULT_GROUP, spec.workers], ...(spec.workerGroups ?? []).map((g) => [g.name, g] as const)]);
   const held: string[] = [];
-  const pools = [
-    { name: DEFAULT_GROUP, pool: c.spec.workers },
-    ...(c.spec.workerGroups ?? []).map((g) => ({ name: g.name, pool: g })),
-  ];
   for (const g of workerGroups(c)) {
     const want = desiredCount(c, g);
     const have = admitted.get(podSetOf(g.name)) ?? 0;
     if (want <= have) continue;
-    // On the spec (a copy): every object the planner and status make of the view keeps the cap.
-    const pool = pools.find((p) => p.name === g.name)!.pool;
+    const pool = pools.get(g.name)!;
     Object.assign(pool, { replicas: have, minReplicas: Math.min(pool.minReplicas, have) });
     held.push(`${g.name} ${want} > ${have}`);
   }
-  return held.length
-    ? `scaled past what Kueue admitted (${held.join(', ')}): held at the admitted count until the cluster is queued again (suspend and resume it)`
-    : undefined;
+  if (!held.length) return { view: c };
+  const message = `scaled past what Kueue admitted (${held.join(', ')}): held at the admitted count until the cluster is queued again (suspend and resume it)`;
+  return { view: { ...c, spec }, held: message };
 }
 
 export function queuedView(c: ValidComputeCluster, q: Queue, w: Workload | undefined): QueuedView {
-  if (!q.admitted || !w) {
+  if (!q.admitted || (!w && q.note?.reason !== RUNNING_UNQUEUED)) {
     const waiting = q.admitted ? { reason: 'Pending', message: 'waiting for its Workload' } : q;
     return {
       view: { ...c, spec: { ...c.spec, suspend: true } },
       status: { waiting: { reason: waiting.reason, message: waiting.message } },
+      holdCreates: false,
     };
   }
-  const view = placeCluster(c, q.placements) as ValidComputeCluster;
-  const held = capAtAdmitted(view, w);
-  // A fresh object: the groups memoized for the placed copy before the cap are not reused.
-  return { view: { ...view }, status: held ? { held } : {} };
+  if (!w) return { view: c, status: { unqueued: q.note!.message }, placements: new Map(), holdCreates: false };
+  const { view, held } = capAtAdmitted(c, w);
+  const notes = [held, q.placements ? undefined : q.note?.message].filter((m): m is string => !!m);
+  return { view, status: notes.length ? { held: notes } : {}, placements: q.placements, holdCreates: !q.placements };
+}
+
+/** A pod about to be created, placed on its pod set's flavors (master, worker, or its group's). */
+export function placePod(pod: V1Pod, ps: Map<string, Placement>): V1Pod {
+  const set =
+    labelOf(pod, LABELS.role) === 'master'
+      ? POD_SETS.master
+      : podSetOf(labelOf(pod, LABELS.workerGroup) ?? DEFAULT_GROUP);
+  return { ...pod, spec: placeSpec(pod.spec!, ps.get(set)) };
 }

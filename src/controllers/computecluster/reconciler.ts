@@ -21,7 +21,7 @@ import { buildMasterService, buildWorkersService } from '../../builders/services
 import type { KubeClient } from '../../kube/client.ts';
 import { errorMessage, isAlreadyExists, isConflict, isNotFound, isRefused } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
-import { labelOf, nameOf, namespaceOf, uidOf } from '../../kube/meta.ts';
+import { hasExited, labelOf, nameOf, namespaceOf, uidOf } from '../../kube/meta.ts';
 import type { V1Node, V1Pod, V1PodDisruptionBudget, V1Service } from '../../kube/types.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../../runtime/controller.ts';
 import type { Cache } from '../../runtime/informer.ts';
@@ -48,7 +48,8 @@ import { GangPodGroups } from './podgroup.ts';
 import { Refusals } from './refusals.ts';
 import { serviceMatches } from './services.ts';
 import { computeClusterStatus } from './status.ts';
-import { queuedView } from './queue.ts';
+import { placePod, queuedView } from './queue.ts';
+import { heldToQueue, runningUnqueued } from '../common/queue.ts';
 import { KueueWorkloads, type KueueCaches, type WorkloadOwner } from '../common/workloads.ts';
 import { clusterPodSets, queueOf } from '../../builders/workload.ts';
 
@@ -202,7 +203,10 @@ export class ComputeClusterReconciler implements Reconciler {
       logCounted(c, plan, log);
     }
     await this.act(key, obj, plan, log);
-    const outcome = await this.createPods(key, obj, c, createsOf(plan.actions), now, log, plan.held);
+    // Admitted by Kueue: new pods go where their pod set's flavors say; held while a flavor is unknown.
+    const ps = queued?.placements;
+    const creates = createsOf(plan.actions).map((a) => (ps ? { pod: placePod(a.pod, ps) } : a));
+    const outcome = await this.createPods(key, obj, c, creates, now, log, plan.held || !!queued?.holdCreates);
     // Conflicts are found by creating: while no create is tried, the last ones stand.
     const conflict = outcome.tried
       ? this.reportConflicts(key, obj, c, outcome.conflicts, now)
@@ -232,11 +236,10 @@ export class ComputeClusterReconciler implements Reconciler {
   private queued(key: string, spec: ValidComputeCluster) {
     const owner = this.workloadOwner(key, spec);
     const workload = owner && this.workloads!.of(owner);
-    const queued =
-      owner && queueOf(spec) && !spec.spec.suspend
-        ? queuedView(spec, this.workloads!.standing(spec, workload), workload)
-        : undefined;
-    return { owner, workload, queued };
+    if (!owner || !queueOf(spec) || spec.spec.suspend) return { owner, workload };
+    const held = heldToQueue(spec.status?.conditions, owner.active);
+    const standing = held ? this.workloads!.standing(spec, workload) : runningUnqueued;
+    return { owner, workload, queued: queuedView(spec, standing, held ? workload : undefined) };
   }
 
   /**
@@ -253,8 +256,16 @@ export class ComputeClusterReconciler implements Reconciler {
       ...base,
       podSets: () => clusterPodSets(c),
       suspended: c.spec.suspend,
-      active: this.d.pods.byIndex('cluster', key).length > 0,
+      active: this.running(key, c),
     };
+  }
+
+  /**
+   * Whether pods of the cluster may still run: its own (not drivers, not exited), or creates sent
+   * that the cache does not show yet. Kueue's quota is released only once none does.
+   */
+  private running(key: string, c: ValidComputeCluster): boolean {
+    return !!this.expectations.waitingFor(key)?.creates || this.podsOf(key, c).some((p) => !hasExited(p));
   }
 
   /** The plan for the status written after acting: pods just deleted, still cached, count as gone (a Ready master). */

@@ -13,6 +13,7 @@ import { isReady } from '../common/podhealth.ts';
 import { gangScheduled } from './gang.ts';
 import type { ClusterPlan } from './plan.ts';
 import type { QueueStatus } from './queue.ts';
+import { RUNNING_UNQUEUED } from '../common/queue.ts';
 
 export interface StatusInputs {
   plan: ClusterPlan;
@@ -216,12 +217,9 @@ function queuedCondition(q: QueueStatus | undefined): ConditionInput | undefined
   const type = CONDITIONS.Queued;
   if (!q) return undefined;
   if (q.waiting) return { type, status: 'True', reason: external(q.waiting.reason), message: q.waiting.message };
-  return {
-    type,
-    status: 'False',
-    reason: R.Admitted,
-    message: q.held ? `admitted by Kueue; ${q.held}` : 'admitted by Kueue',
-  };
+  if (q.unqueued) return { type, status: 'False', reason: external(RUNNING_UNQUEUED), message: q.unqueued };
+  const message = ['admitted by Kueue', ...(q.held ?? [])].join('; ');
+  return { type, status: 'False', reason: R.Admitted, message };
 }
 
 /**

@@ -7,7 +7,7 @@ import {
   type ValidComputeCluster,
   type ValidComputeJob,
 } from '../../api/v1alpha1/index.ts';
-import { JOB_REASONS } from '../../api/v1alpha1/reasons.ts';
+import { external, JOB_REASONS } from '../../api/v1alpha1/reasons.ts';
 import { buildEphemeralCluster } from '../../builders/cluster.ts';
 import { placeCluster } from '../../builders/workload.ts';
 import { hasExited, isTerminating, nameOf, uidOf } from '../../kube/meta.ts';
@@ -64,7 +64,8 @@ function ensureCluster(ctx: JobContext, out: Outcome): void {
   if (!ctx.cluster) {
     const built = buildEphemeralCluster(ctx.job);
     // Admitted by Kueue: its pods go where the flavors Kueue assigned them say.
-    const cluster = built && ctx.queue?.admitted ? placeCluster(built, ctx.queue.placements) : built;
+    const ps = ctx.queue?.admitted ? ctx.queue.placements : undefined;
+    const cluster = built && ps ? placeCluster(built, ps) : built;
     if (cluster) createUnlessRefused(ctx, out, { kind: 'createCluster', cluster });
     return;
   }
@@ -98,6 +99,21 @@ function evicted(ctx: JobContext, out: Outcome, q: Extract<Queue, { admitted: fa
   if (!out.finished) queued(ctx, out, q);
 }
 
+/** How soon a job whose creates wait for a ResourceFlavor looks again (flavor events also wake it). */
+const FLAVOR_RECHECK_MS = 5_000;
+
+/**
+ * Admitted, but a flavor the admission names is not known yet: what runs goes on, nothing new is
+ * created (the attempt is recorded; its driver is made once the flavor is seen, placed on it).
+ */
+function holdCreates(out: Outcome, why: { reason: string; message: string } | undefined): void {
+  const kept = out.actions.filter((a) => a.kind !== 'createDriver' && a.kind !== 'createCluster');
+  if (kept.length === out.actions.length) return;
+  out.actions.splice(0, out.actions.length, ...kept);
+  out.progress = { reason: external(why?.reason ?? 'FlavorNotFound'), message: why?.message ?? '' };
+  out.wake(out.now + FLAVOR_RECHECK_MS);
+}
+
 export function decideJob(
   job: ValidComputeJob,
   cluster: ValidComputeCluster | undefined,
@@ -114,6 +130,7 @@ export function decideJob(
     if (job.spec.suspend) suspended(ctx, out);
     else if (ctx.queue && !ctx.queue.admitted) evicted(ctx, out, ctx.queue);
     else unfinished(ctx, out);
+    if (ctx.queue?.admitted && !ctx.queue.placements) holdCreates(out, ctx.queue.note);
     queueEvents(ctx, out);
   }
   if (out.finished) finished(ctx, out);

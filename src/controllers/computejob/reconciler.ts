@@ -44,8 +44,8 @@ import { decideJob } from './decide.ts';
 import { DepartedDrivers } from './departed.ts';
 import { jobKeyOf } from './watches.ts';
 import { KueueWorkloads, type KueueCaches, type WorkloadOwner } from '../common/workloads.ts';
-import type { Queue } from '../common/queue.ts';
-import { jobPodSets, queueOf } from '../../builders/workload.ts';
+import { heldToQueue, runningUnqueued, type Queue } from '../common/queue.ts';
+import { jobPodSets, queueOf, type Workload } from '../../builders/workload.ts';
 import { hasExited } from '../../kube/meta.ts';
 
 export const JOB_REF = { group: GROUP, version: VERSION, plural: KINDS.ComputeJob.plural };
@@ -127,9 +127,7 @@ export class ComputeJobReconciler implements Reconciler {
       return { requeueAfterMs: Math.max(0, waiting.expiresAt - Date.now()) + 50 };
     }
     const workload = this.workloads?.of({ kind: 'ComputeJob', obj: job, key });
-    // A suspended job is not queued: it asks for no quota (its Workload is removed).
-    const queue =
-      this.workloads && queueOf(job) && !job.spec.suspend ? this.workloads.standing(job, workload) : undefined;
+    const queue = this.queueOf(key, job, workload);
     const { status, actions, wakeAt } = await this.decide(key, mem, job, log, queue);
     // A conflict lasts while the job still wants that driver: each create tries the name again.
     if (!actions.some((a) => a.kind === 'createDriver')) mem.clearConflict();
@@ -148,6 +146,17 @@ export class ComputeJobReconciler implements Reconciler {
       .filter((t): t is number => t !== undefined)
       .map((t) => Math.max(0, t - Date.now()) + 50);
     return { requeueAfterMs: Math.min(this.d.resyncMs, ...due) };
+  }
+
+  /**
+   * Where a labelled job stands with Kueue (none when the integration is off or it is not queued).
+   * A suspended job is not queued: it asks for no quota (its Workload is removed). One labelled
+   * while it ran runs on unqueued (common/queue.ts heldToQueue).
+   */
+  private queueOf(key: string, job: ValidComputeJob, workload: Workload | undefined): Queue | undefined {
+    if (!this.workloads || !queueOf(job) || job.spec.suspend) return undefined;
+    if (!heldToQueue(job.status?.conditions, this.running(key, job))) return runningUnqueued;
+    return this.workloads.standing(job, workload);
   }
 
   /** The job as its Kueue Workload sees it (common/workloads.ts): its pod sets, whether it is done or still runs. */
@@ -178,9 +187,11 @@ export class ComputeJobReconciler implements Reconciler {
     if (drivers.length || !job.spec.clusterTemplate) return drivers.length > 0;
     const cluster = this.clusterOf(job);
     const ownCluster = !!cluster && isControlledBy(cluster, uidOf(job));
+    // A same-named cluster that is not the job's (ClusterConflict): its pods are not the job's.
+    const foreign = cluster && !ownCluster ? uidOf(cluster) : undefined;
     const clusterPods = this.d.pods
       .byIndex('cluster', namespacedKey(namespaceOf(job), nameOf(job)))
-      .filter((p) => labelOf(p, LABELS.role) !== 'driver' && !hasExited(p));
+      .filter((p) => labelOf(p, LABELS.role) !== 'driver' && !hasExited(p) && !(foreign && isControlledBy(p, foreign)));
     return ownCluster || clusterPods.length > 0;
   }
 

@@ -81,8 +81,12 @@ function queuedCondition(ctx: JobContext, st: ComputeJobStatus): ConditionInput 
   if (!q) return undefined;
   if (st.phase === 'Queued' && !q.admitted)
     return { type: CONDITIONS.Queued, status: 'True', reason: external(q.reason), message: q.message };
-  return { type: CONDITIONS.Queued, status: 'False', reason: JOB_REASONS.Admitted, message: 'admitted by Kueue' };
+  if (q.admitted && q.note)
+    return { type: CONDITIONS.Queued, status: 'False', reason: external(q.note.reason), message: q.note.message };
+  return { type: CONDITIONS.Queued, status: 'False', reason: JOB_REASONS.Admitted, message: ADMITTED };
 }
+
+export const ADMITTED = 'admitted by Kueue';
 
 /** The status to write: bounded attempt history, phase, conditions. */
 export function finalStatus(ctx: JobContext, out: Outcome): ComputeJobStatus {

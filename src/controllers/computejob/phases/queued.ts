@@ -2,7 +2,8 @@
 // or has evicted): nothing of the job runs. A running attempt ends uncounted (Preempted when Kueue
 // preempted it, else Requeued), its driver stops and the ephemeral cluster goes, as on suspend;
 // the deadlines restart at the next admission, as Kueue's own integrations restart a Job's.
-import { CONDITIONS, JOB_REASONS } from '../../../api/v1alpha1/reasons.ts';
+import { CONDITIONS, external, JOB_REASONS } from '../../../api/v1alpha1/reasons.ts';
+import { ADMITTED } from '../status.ts';
 import { deleteOwnedCluster } from '../cleanup.ts';
 import { stopStrayDrivers } from '../strays.ts';
 import type { JobContext, Outcome } from '../context.ts';
@@ -42,5 +43,7 @@ export function queueEvents(ctx: JobContext, out: Outcome): void {
   const prev = ctx.job.status?.conditions?.find((c) => c.type === CONDITIONS.Queued);
   if (!q.admitted && (prev?.status !== 'True' || prev.message !== q.message))
     out.event('Normal', JOB_REASONS.Queued, q.message);
-  if (q.admitted && prev?.status !== 'False') out.event('Normal', JOB_REASONS.Admitted, 'admitted by Kueue');
+  if (!q.admitted) return;
+  const [reason, message] = q.note ? [external(q.note.reason), q.note.message] : [JOB_REASONS.Admitted, ADMITTED];
+  if (prev?.status !== 'False' || prev.reason !== reason) out.event('Normal', reason, message);
 }

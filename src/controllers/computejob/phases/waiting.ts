@@ -37,7 +37,7 @@ const STRAY_RECHECK_MS = 5_000;
 /** The driver pod of an attempt; admitted by Kueue, it goes where the flavor of its pod set says. */
 export function driverPodFor(ctx: JobContext, cluster: ValidComputeCluster, index: number): V1Pod {
   const pod = buildDriverPod(ctx.job, cluster, index, desiredWorkerCount(cluster));
-  if (ctx.queue?.admitted) pod.spec = placeSpec(pod.spec!, ctx.queue.placements.get(POD_SETS.driver));
+  if (ctx.queue?.admitted) pod.spec = placeSpec(pod.spec!, ctx.queue.placements?.get(POD_SETS.driver));
   return pod;
 }
 
