@@ -8,6 +8,7 @@ import { nameOf, namespaceOf, uidOf } from '../kube/meta.ts';
 import type { V1ObjectMeta, V1PodSpec, V1PodTemplateSpec } from '../kube/types.ts';
 import { revisionHash, stableStringify } from './hash.ts';
 import { desiredCount, workerGroups } from './groups.ts';
+import { parseQuantity } from './quantity.ts';
 import { DEFAULT_GROUP, LABELS } from './labels.ts';
 import { controllerRef } from './owner.ts';
 
@@ -232,16 +233,26 @@ const isEmpty = (x: unknown): boolean =>
   (Array.isArray(x) && x.length === 0) ||
   (typeof x === 'object' && !Array.isArray(x) && Object.values(x as object).every(isEmpty));
 
-function normalize(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(normalize);
+/** Resource lists, whose quantities a Go client rewrites in canonical form (`cpu: 2` as "2", 1024Mi as 1Gi). */
+const QUANTITY_LISTS = new Set(['requests', 'limits', 'overhead']);
+
+function normalize(v: unknown, key = ''): unknown {
+  if (Array.isArray(v)) return v.map((x) => normalize(x));
   if (v && typeof v === 'object') {
     const entries = Object.entries(v as Record<string, unknown>)
       .filter(([, x]) => !isEmpty(x))
       .sort(([a], [b]) => (a < b ? -1 : 1));
-    return Object.fromEntries(entries.map(([k, x]) => [k, normalize(x)]));
+    if (QUANTITY_LISTS.has(key)) return Object.fromEntries(entries.map(([k, x]) => [k, byValue(x)]));
+    return Object.fromEntries(entries.map(([k, x]) => [k, normalize(x, k)]));
   }
   return v;
 }
+
+/** A quantity by its value (milli-units), so that equal amounts written alike compare equal. */
+const byValue = (q: unknown): unknown => {
+  const n = typeof q === 'string' || typeof q === 'number' ? parseQuantity(q) : undefined;
+  return n === undefined ? q : n.toString();
+};
 
 /** What an admission puts on one pod set's pods: its flavors' node labels and tolerations. */
 export interface Placement {

@@ -33,6 +33,17 @@ export class TerminalError extends Error {
   }
 }
 
+/**
+ * The reconciled object itself was deleted while it was reconciled (a write to it answered 404):
+ * there is nothing left to do, and no error to report. Its delete event forgets it.
+ */
+export class ObjectGone extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ObjectGone';
+  }
+}
+
 export class Controller {
   readonly queue: WorkQueue;
   private workers: Promise<void>[] = [];
@@ -109,6 +120,10 @@ export class Controller {
           rlog.debug('conflict, requeueing', { error: apiErrorFields(e) });
           m.reconcileTotal.inc({ controller: this.name, result: 'conflict' });
           this.queue.addRateLimited(key);
+        } else if (e instanceof ObjectGone) {
+          rlog.debug('the object is gone; nothing left to reconcile', { why: e.message });
+          m.reconcileTotal.inc({ controller: this.name, result: 'gone' });
+          this.queue.forget(key);
         } else if (e instanceof TerminalError) {
           rlog.error('reconcile failed; not retrying until the object changes', {
             error: apiErrorFields(e),

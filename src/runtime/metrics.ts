@@ -5,7 +5,7 @@ export class Metrics {
   readonly registry = new Registry();
   readonly reconcileTotal = new Counter({
     name: 'controller_runtime_reconcile_total',
-    help: 'Reconciles by controller and result (success, requeue_after, conflict, error, terminal_error).',
+    help: 'Reconciles by controller and result (success, requeue_after, conflict, error, terminal_error, gone).',
     labelNames: ['controller', 'result'],
     registers: [this.registry],
   });

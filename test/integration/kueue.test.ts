@@ -379,7 +379,7 @@ describe('Kueue integration (a real Kueue)', function () {
     const before = await workloadOf('pause');
     await s.ns.patch('computejob', 'pause', { spec: { suspend: true } });
     const suspended = await phase('pause', 'Suspended');
-    expect(cond(suspended, 'Queued')).to.equal(undefined);
+    expect(cond(suspended, 'Queued')).to.include({ status: 'False', reason: 'Suspended' });
     await waitFor('Workload deleted', async () => (await workloadOf('pause'))?.metadata.uid !== before.metadata.uid);
     // The quota it held is free: another job runs meanwhile.
     await s.ns.apply(queuedJob('meanwhile', { queue: 'small', cpu: '3', after: '1s' }));
@@ -482,5 +482,29 @@ describe('Kueue integration (a real Kueue)', function () {
     });
     expect(cond(await workloadOf('plain', 'cluster'), 'Admitted')?.status).to.equal('True');
     await s.ns.delete('computecluster', 'plain');
+  });
+
+  it('holds a job resumed while its old driver still terminates to its queue: no driver runs unqueued', async () => {
+    await s.ns.apply(queuedJob('quick', { queue: 'small', cpu: '1', after: '300s' }));
+    await phase('quick', 'Running');
+    await waitFor('quick driver running', async () => (await drivers('quick'))[0]?.status?.phase === 'Running');
+    const wl = await workloadOf('quick');
+    // A finalizer keeps the old driver terminating, as a long grace period would.
+    await s.ns.patch('pod', 'quick-driver-0', { metadata: { finalizers: ['gaffer.dev/test-hold'] } });
+    try {
+      await s.ns.patch('computejob', 'quick', { spec: { suspend: true } });
+      const suspended = await phase('quick', 'Suspended');
+      expect(cond(suspended, 'Queued')).to.include({ status: 'False', reason: 'Suspended' });
+      await s.ns.patch('computejob', 'quick', { spec: { suspend: false } });
+      await phase('quick', 'Running');
+      await new Promise((r) => setTimeout(r, 2000));
+      const resumed = await job('quick');
+      // Still held to its queue: running on the Workload admitted before (its pods not gone, it was kept).
+      expect(cond(resumed, 'Queued')).to.include({ status: 'False', reason: 'Admitted' });
+      expect((await workloadOf('quick')).metadata.uid).to.equal(wl.metadata.uid);
+    } finally {
+      await s.ns.patch('pod', 'quick-driver-0', { metadata: { finalizers: null } });
+    }
+    await s.ns.delete('computejob', 'quick');
   });
 });

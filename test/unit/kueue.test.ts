@@ -132,6 +132,11 @@ describe('Workload of a queued job (builders/workload.ts)', () => {
       (w) => (w.spec.podSets[1]!.template.spec!.containers[0]!.resources = {}),
       true,
     ],
+    [
+      'quantities a Go client canonicalized ("2" for 2000m)',
+      (w) => (w.spec.podSets[2]!.template.spec!.containers[0]!.resources = { requests: { cpu: '2000m' } }),
+      true,
+    ],
     ['another count', (w) => (w.spec.podSets[1]!.count = 3), false],
     [
       'other requests',
@@ -384,11 +389,12 @@ describe('decideJob: queued with Kueue (phases/queued.ts)', () => {
     expect(decideJob(job(), cluster(), [], ready, NOW, { queue: releasing }).wakeAt).to.equal(NOW + 2000);
   });
 
-  it('creates nothing while a flavor of its admission is not known: the attempt is recorded, its driver waits', () => {
+  it('starts nothing while a flavor of its admission is not known: no attempt, no deadline, phase Queued', () => {
     const q: Queue = { admitted: true, placements: undefined, note: { reason: 'FlavorNotFound', message: 'no gpu' } };
     const d = decideJob(job(), cluster(), [], ready, NOW, { queue: q });
     expect(d.actions.filter((a) => a.kind === 'createDriver')).to.deep.equal([]);
-    expect(d.status.attemptCount).to.equal(1);
+    expect(d.status.attemptCount).to.equal(0);
+    expect(d.status.phase).to.equal('Queued');
     expect(d.status.conditions!.find((c) => c.type === 'Ready')).to.include({
       reason: 'FlavorNotFound',
       message: 'no gpu',
@@ -465,5 +471,16 @@ describe('a queued ComputeCluster as planned (computecluster/queue.ts)', () => {
     const bigger = structuredClone(c);
     bigger.spec.workers.template.spec!.containers[0]!.resources = { requests: { cpu: '8' } };
     expect(templatesChanged(admittedWl, clusterPodSets(bigger))).to.equal(true);
+  });
+
+  it('keeps a Queued condition while suspended, so that a resume is held to the queue', () => {
+    const j = job((x) => (x.spec.suspend = true));
+    const q: Queue = { admitted: false, reason: 'Suspended', message: 'suspended' };
+    const d = decideJob(j, validateCluster(readyClusterObject('m1')).value, [], nodes(node('n1')), NOW, { queue: q });
+    expect(d.status.phase).to.equal('Suspended');
+    const queued = d.status.conditions!.find((c) => c.type === 'Queued')!;
+    expect(queued).to.include({ status: 'False', reason: 'Suspended' });
+    expect(heldToQueue(d.status.conditions, true)).to.equal(true);
+    expect(d.actions).to.deep.equal([]);
   });
 });

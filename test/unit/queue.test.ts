@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import FakeTimers from '@sinonjs/fake-timers';
 import { WorkQueue } from '../../src/runtime/queue.ts';
 import { ItemExponentialLimiter, TokenBucket, defaultControllerRateLimiter } from '../../src/runtime/ratelimit.ts';
-import { Controller, TerminalError } from '../../src/runtime/controller.ts';
+import { Controller, ObjectGone, TerminalError } from '../../src/runtime/controller.ts';
 import { Metrics } from '../../src/runtime/metrics.ts';
 import { silentLogger } from '../../src/runtime/logger.ts';
 
@@ -268,6 +268,29 @@ describe('Controller workers', () => {
     const total = await metrics.reconcileTotal.get();
     const by = Object.fromEntries(total.values.map((v) => [v.labels.result, v.value]));
     expect(by).to.deep.equal({ conflict: 1, success: 1 });
+    expect((await metrics.reconcileErrors.get()).values).to.deep.equal([]);
+    await c.stop(1000);
+  });
+
+  it('an object deleted while reconciled (ObjectGone) is neither retried nor counted as an error', async () => {
+    let n = 0;
+    const metrics = new Metrics();
+    const c = new Controller(
+      'gone',
+      {
+        reconcile: async () => {
+          n++;
+          throw new ObjectGone('computeclusters x was deleted');
+        },
+      },
+      { workers: 1, limiter: new ItemExponentialLimiter(5, 1_000_000), log: silentLogger(), metrics },
+    );
+    c.start();
+    c.enqueue('x');
+    await clock.tickAsync(1000);
+    expect(n).to.equal(1);
+    const total = await metrics.reconcileTotal.get();
+    expect(Object.fromEntries(total.values.map((v) => [v.labels.result, v.value]))).to.deep.equal({ gone: 1 });
     expect((await metrics.reconcileErrors.get()).values).to.deep.equal([]);
     await c.stop(1000);
   });

@@ -165,6 +165,17 @@ export function heldToQueue(conditions: { type: string; reason: string }[] | und
   return (!!queued && queued.reason !== RUNNING_UNQUEUED) || !active;
 }
 
+/** An admitted cluster whose pod templates changed: stopped, to be queued again at what it asks now. */
+export const TEMPLATES_CHANGED: Queue = {
+  admitted: false,
+  reason: 'TemplatesChanged',
+  message: 'its pod templates changed while admitted: its pods stop, then it is queued again for what it asks now',
+};
+
+/** What a suspended labelled object's Queued condition says (it keeps one, so that a resume is held to the queue). */
+export const SUSPENDED_MESSAGE =
+  'suspended: it asks Kueue for no quota (its Workload is removed once its pods are gone)';
+
 /** An object labelled while it ran: admitted as it is, placed nowhere, said so on its Queued condition. */
 export const runningUnqueued: Queue = {
   admitted: true,

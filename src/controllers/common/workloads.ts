@@ -65,6 +65,8 @@ export interface WorkloadOwner {
   done?: { succeeded: boolean; message: string };
   /** Pods of it may still run: an evicted Workload's quota is released only once none does. */
   active: boolean;
+  /** It runs unqueued (labelled while it ran): no Workload until it stops, and no polling meanwhile. */
+  unqueued?: boolean;
 }
 
 /** A Workload create the API server refused (or its priority class missing): said on the owner, retried. */
@@ -121,7 +123,8 @@ export class KueueWorkloads {
     // Suspended: its quota is given back once its pods are gone (not while they still terminate).
     if (o.suspended) return w && (o.active ? Date.now() + STOPPING_RECHECK_MS : this.remove(w, 'it is suspended', log));
     // A new Workload only once the pods of the last one are gone: Kueue counts only what it admits.
-    if (!w) return o.active ? Date.now() + STOPPING_RECHECK_MS : this.create(o, log);
+    if (!w && o.active) return o.unqueued ? undefined : Date.now() + STOPPING_RECHECK_MS;
+    if (!w) return this.create(o, log);
     if (!hasQuota(w) && (w.spec.queueName !== queue || !podSetsMatch(w, o.podSets())))
       return this.remove(w, 'its pod sets or queue changed while it held no quota', log);
     if (hasQuota(w) && isEvicted(w) && !o.active) return this.release(w, log);
@@ -129,7 +132,9 @@ export class KueueWorkloads {
     // longer says what its pods take, so it is queued again, as Kueue stops a job that no longer
     // matches its Workload (a count change is held at the admitted count instead: queue.ts).
     if (o.kind === 'ComputeCluster' && hasQuota(w) && templatesChanged(w, o.podSets()))
-      return this.remove(w, 'its pod templates changed while admitted: queued again', log);
+      return o.active
+        ? Date.now() + STOPPING_RECHECK_MS
+        : this.remove(w, 'its pod templates changed while admitted: queued again', log);
     return undefined;
   }
 

@@ -8,6 +8,7 @@ import { isControlledBy } from '../../builders/owner.ts';
 import { errorMessage, isConflict, isNotFound } from '../../kube/errors.ts';
 import { nameOf, uidOf } from '../../kube/meta.ts';
 import type { V1ObjectMeta, V1OwnerReference, V1Pod } from '../../kube/types.ts';
+import { ObjectGone } from '../../runtime/controller.ts';
 import type { Cache } from '../../runtime/informer.ts';
 import { namespacedKey } from '../../runtime/keys.ts';
 import type { Logger } from '../../runtime/logger.ts';
@@ -41,7 +42,14 @@ export async function writeStatus<T extends StatusObject<unknown>>(
   obj: T,
   status: T['status'],
 ): Promise<T> {
-  return client.replaceStatus(ref, { ...obj, status });
+  try {
+    return await client.replaceStatus(ref, { ...obj, status });
+  } catch (e) {
+    // Its own /status is not found: the object was deleted meanwhile (an ephemeral cluster its
+    // job deleted). Nothing to retry: the reconcile ends, and the delete event forgets it.
+    if (isNotFound(e)) throw new ObjectGone(`${ref.plural} ${nameOf(obj)} was deleted`);
+    throw e;
+  }
 }
 
 /**

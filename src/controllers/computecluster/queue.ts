@@ -9,7 +9,7 @@ import { DEFAULT_GROUP, LABELS } from '../../builders/labels.ts';
 import { placeSpec, POD_SETS, type Placement, type Workload } from '../../builders/workload.ts';
 import { labelOf } from '../../kube/meta.ts';
 import type { V1Pod } from '../../kube/types.ts';
-import { RUNNING_UNQUEUED, type Queue } from '../common/queue.ts';
+import { RUNNING_UNQUEUED, SUSPENDED_MESSAGE, type Queue } from '../common/queue.ts';
 
 /** What the cluster's status says of its queue: why it waits, or that it runs admitted (and what is held back). */
 export interface QueueStatus {
@@ -18,6 +18,8 @@ export interface QueueStatus {
   held?: string[];
   /** Runs unqueued (labelled while it ran). */
   unqueued?: string;
+  /** Suspended: it asks for no quota. */
+  suspended?: string;
 }
 
 export interface QueuedView {
@@ -68,6 +70,13 @@ export function queuedView(c: ValidComputeCluster, q: Queue, w: Workload | undef
   const notes = [held, q.placements ? undefined : q.note?.message].filter((m): m is string => !!m);
   return { view, status: notes.length ? { held: notes } : {}, placements: q.placements, holdCreates: !q.placements };
 }
+
+/** A suspended labelled cluster: planned as it is (spec.suspend), its Queued condition kept. */
+export const suspendedView = (c: ValidComputeCluster): QueuedView => ({
+  view: c,
+  status: { suspended: SUSPENDED_MESSAGE },
+  holdCreates: false,
+});
 
 /** A pod about to be created, placed on its pod set's flavors (master, worker, or its group's). */
 export function placePod(pod: V1Pod, ps: Map<string, Placement>): V1Pod {

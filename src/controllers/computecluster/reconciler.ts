@@ -48,10 +48,10 @@ import { GangPodGroups } from './podgroup.ts';
 import { Refusals } from './refusals.ts';
 import { serviceMatches } from './services.ts';
 import { computeClusterStatus } from './status.ts';
-import { placePod, queuedView } from './queue.ts';
-import { heldToQueue, runningUnqueued } from '../common/queue.ts';
+import { placePod, queuedView, suspendedView } from './queue.ts';
+import { hasQuota, heldToQueue, runningUnqueued, TEMPLATES_CHANGED } from '../common/queue.ts';
 import { KueueWorkloads, type KueueCaches, type WorkloadOwner } from '../common/workloads.ts';
-import { clusterPodSets, queueOf } from '../../builders/workload.ts';
+import { clusterPodSets, queueOf, templatesChanged } from '../../builders/workload.ts';
 
 export { serviceMatches }; // tests import it from here
 
@@ -236,8 +236,14 @@ export class ComputeClusterReconciler implements Reconciler {
   private queued(key: string, spec: ValidComputeCluster) {
     const owner = this.workloadOwner(key, spec);
     const workload = owner && this.workloads!.of(owner);
-    if (!owner || !queueOf(spec) || spec.spec.suspend) return { owner, workload };
-    const held = heldToQueue(spec.status?.conditions, owner.active);
+    if (!owner || !queueOf(spec)) return { owner, workload };
+    // Suspended: planned as it is; it keeps a Queued condition, so that a resume is held to the queue.
+    if (spec.spec.suspend) return { owner, workload, queued: suspendedView(spec) };
+    // Its templates changed while admitted: its pods stop first, then it is queued again (workloads.ts).
+    if (workload && hasQuota(workload) && templatesChanged(workload, clusterPodSets(spec)))
+      return { owner, workload, queued: queuedView(spec, TEMPLATES_CHANGED, undefined) };
+    const held = !!workload || heldToQueue(spec.status?.conditions, owner.active);
+    owner.unqueued = !held;
     const standing = held ? this.workloads!.standing(spec, workload) : runningUnqueued;
     return { owner, workload, queued: queuedView(spec, standing, held ? workload : undefined) };
   }

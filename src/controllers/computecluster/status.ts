@@ -217,6 +217,7 @@ function queuedCondition(q: QueueStatus | undefined): ConditionInput | undefined
   const type = CONDITIONS.Queued;
   if (!q) return undefined;
   if (q.waiting) return { type, status: 'True', reason: external(q.waiting.reason), message: q.waiting.message };
+  if (q.suspended) return { type, status: 'False', reason: R.Suspended, message: q.suspended };
   if (q.unqueued) return { type, status: 'False', reason: external(RUNNING_UNQUEUED), message: q.unqueued };
   const message = ['admitted by Kueue', ...(q.held ?? [])].join('; ');
   return { type, status: 'False', reason: R.Admitted, message };

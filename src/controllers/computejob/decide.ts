@@ -103,13 +103,19 @@ function evicted(ctx: JobContext, out: Outcome, q: Extract<Queue, { admitted: fa
 const FLAVOR_RECHECK_MS = 5_000;
 
 /**
- * Admitted, but a flavor the admission names is not known yet: what runs goes on, nothing new is
- * created (the attempt is recorded; its driver is made once the flavor is seen, placed on it).
+ * Admitted, but a flavor the admission names is not known yet. A running attempt goes on (a
+ * driver it would create again waits); no attempt starts and no cluster is made, and no deadline
+ * runs meanwhile: the job waits in phase Queued, saying which flavor, until the flavor is seen.
  */
-function holdCreates(out: Outcome, why: { reason: string; message: string } | undefined): void {
-  const kept = out.actions.filter((a) => a.kind !== 'createDriver' && a.kind !== 'createCluster');
-  if (kept.length === out.actions.length) return;
-  out.actions.splice(0, out.actions.length, ...kept);
+function waitForFlavor(ctx: JobContext, out: Outcome, why: { reason: string; message: string } | undefined): void {
+  const active = out.active;
+  if (active) {
+    running(ctx, out, active);
+    const kept = out.actions.filter((a) => a.kind !== 'createDriver' && a.kind !== 'createCluster');
+    out.actions.splice(0, out.actions.length, ...kept);
+  }
+  if (out.finished) return;
+  if (!out.active) out.status.phase = 'Queued';
   out.progress = { reason: external(why?.reason ?? 'FlavorNotFound'), message: why?.message ?? '' };
   out.wake(out.now + FLAVOR_RECHECK_MS);
 }
@@ -129,8 +135,8 @@ export function decideJob(
   if (!out.finished) {
     if (job.spec.suspend) suspended(ctx, out);
     else if (ctx.queue && !ctx.queue.admitted) evicted(ctx, out, ctx.queue);
+    else if (ctx.queue?.admitted && !ctx.queue.placements) waitForFlavor(ctx, out, ctx.queue.note);
     else unfinished(ctx, out);
-    if (ctx.queue?.admitted && !ctx.queue.placements) holdCreates(out, ctx.queue.note);
     queueEvents(ctx, out);
   }
   if (out.finished) finished(ctx, out);

@@ -44,7 +44,7 @@ import { decideJob } from './decide.ts';
 import { DepartedDrivers } from './departed.ts';
 import { jobKeyOf } from './watches.ts';
 import { KueueWorkloads, type KueueCaches, type WorkloadOwner } from '../common/workloads.ts';
-import { heldToQueue, runningUnqueued, type Queue } from '../common/queue.ts';
+import { heldToQueue, runningUnqueued, SUSPENDED_MESSAGE, type Queue } from '../common/queue.ts';
 import { jobPodSets, queueOf, type Workload } from '../../builders/workload.ts';
 import { hasExited } from '../../kube/meta.ts';
 
@@ -136,7 +136,8 @@ export class ComputeJobReconciler implements Reconciler {
       const done = await this.run(key, mem, obj, job, a, log);
       if (done && a.kind === 'deleteJob') return; // the job is gone: nothing left to requeue
     }
-    const workloadWake = await this.workloads?.sync(this.asOwner(key, job, status), workload, log);
+    const owner = { ...this.asOwner(key, job, status), unqueued: queue === runningUnqueued };
+    const workloadWake = await this.workloads?.sync(owner, workload, log);
     // A create refused (or its name taken) just now is said on the job's conditions by the next reconcile, at once.
     if (mem.reportNow) {
       mem.reportNow = false;
@@ -154,8 +155,10 @@ export class ComputeJobReconciler implements Reconciler {
    * while it ran runs on unqueued (common/queue.ts heldToQueue).
    */
   private queueOf(key: string, job: ValidComputeJob, workload: Workload | undefined): Queue | undefined {
-    if (!this.workloads || !queueOf(job) || job.spec.suspend) return undefined;
-    if (!heldToQueue(job.status?.conditions, this.running(key, job))) return runningUnqueued;
+    if (!this.workloads || !queueOf(job)) return undefined;
+    // Suspended: decided as suspended; the standing only keeps its Queued condition (status.ts).
+    if (job.spec.suspend) return { admitted: false, reason: JOB_REASONS.Suspended, message: SUSPENDED_MESSAGE };
+    if (!workload && !heldToQueue(job.status?.conditions, this.running(key, job))) return runningUnqueued;
     return this.workloads.standing(job, workload);
   }
 

@@ -5,6 +5,7 @@ import { CONDITIONS, external, JOB_REASONS, type JobReason, type Reason } from '
 import { setConditions, type ConditionInput } from '../common/conditions.ts';
 import { formatDuration, iso, ms } from '../common/time.ts';
 import type { JobContext, Outcome } from './context.ts';
+import { SUSPENDED_MESSAGE } from '../common/queue.ts';
 
 /** Ends the job: the running attempt (if any) ends uncounted with the job's reason. */
 export function finish(out: Outcome, phase: 'Succeeded' | 'Failed', reason: JobReason | Reason, message: string): void {
@@ -79,6 +80,8 @@ export function jobConditions(st: ComputeJobStatus, progress?: { reason: Reason;
 function queuedCondition(ctx: JobContext, st: ComputeJobStatus): ConditionInput | undefined {
   const q = ctx.queue;
   if (!q) return undefined;
+  if (st.phase === 'Suspended')
+    return { type: CONDITIONS.Queued, status: 'False', reason: JOB_REASONS.Suspended, message: SUSPENDED_MESSAGE };
   if (st.phase === 'Queued' && !q.admitted)
     return { type: CONDITIONS.Queued, status: 'True', reason: external(q.reason), message: q.message };
   if (q.admitted && q.note)

@@ -39,7 +39,7 @@ export function queued(ctx: JobContext, out: Outcome, q: Extract<Queue, { admitt
  */
 export function queueEvents(ctx: JobContext, out: Outcome): void {
   const q = ctx.queue;
-  if (!q || out.finished) return;
+  if (!q || out.finished || ctx.job.spec.suspend) return;
   const prev = ctx.job.status?.conditions?.find((c) => c.type === CONDITIONS.Queued);
   if (!q.admitted && (prev?.status !== 'True' || prev.message !== q.message))
     out.event('Normal', JOB_REASONS.Queued, q.message);
