@@ -140,8 +140,7 @@ export function clusterPodSets(c: ValidComputeCluster): PodSet[] {
   for (const g of workerGroups(c)) {
     const count = desiredCount(c, g);
     if (count === 0) continue; // an empty group needs no quota
-    const name = g.name === DEFAULT_GROUP ? POD_SETS.workers : g.name;
-    sets.push({ name, count, template: quotaTemplate(g.pool.template.spec, priority) });
+    sets.push({ name: g.name, count, template: quotaTemplate(g.pool.template.spec, priority) });
   }
   return sets;
 }

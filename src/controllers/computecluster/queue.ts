@@ -31,8 +31,6 @@ export interface QueuedView {
   holdCreates: boolean;
 }
 
-const podSetOf = (group: string) => (group === DEFAULT_GROUP ? POD_SETS.workers : group);
-
 /**
  * Each group capped at its admitted count, on a copy: Kueue admitted the Workload as it was, and a
  * workload is not resized once admitted (elastic workloads are not supported): more workers wait
@@ -45,7 +43,7 @@ function capAtAdmitted(c: ValidComputeCluster, w: Workload): { view: ValidComput
   const held: string[] = [];
   for (const g of workerGroups(c)) {
     const want = desiredCount(c, g);
-    const have = admitted.get(podSetOf(g.name)) ?? 0;
+    const have = admitted.get(g.name) ?? 0;
     if (want <= have) continue;
     const pool = pools.get(g.name)!;
     Object.assign(pool, { replicas: have, minReplicas: Math.min(pool.minReplicas, have) });
@@ -81,8 +79,6 @@ export const suspendedView = (c: ValidComputeCluster): QueuedView => ({
 /** A pod about to be created, placed on its pod set's flavors (master, worker, or its group's). */
 export function placePod(pod: V1Pod, ps: Map<string, Placement>): V1Pod {
   const set =
-    labelOf(pod, LABELS.role) === 'master'
-      ? POD_SETS.master
-      : podSetOf(labelOf(pod, LABELS.workerGroup) ?? DEFAULT_GROUP);
+    labelOf(pod, LABELS.role) === 'master' ? POD_SETS.master : (labelOf(pod, LABELS.workerGroup) ?? DEFAULT_GROUP);
   return { ...pod, spec: placeSpec(pod.spec!, ps.get(set)) };
 }

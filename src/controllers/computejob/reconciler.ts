@@ -127,7 +127,7 @@ export class ComputeJobReconciler implements Reconciler {
       return { requeueAfterMs: Math.max(0, waiting.expiresAt - Date.now()) + 50 };
     }
     const workload = this.workloads?.of({ kind: 'ComputeJob', obj: job, key });
-    const queue = this.queueOf(key, job, workload);
+    const queue = this.standingOf(key, job, workload);
     const { status, actions, wakeAt } = await this.decide(key, mem, job, log, queue);
     // A conflict lasts while the job still wants that driver: each create tries the name again.
     if (!actions.some((a) => a.kind === 'createDriver')) mem.clearConflict();
@@ -154,7 +154,7 @@ export class ComputeJobReconciler implements Reconciler {
    * A suspended job is not queued: it asks for no quota (its Workload is removed). One labelled
    * while it ran runs on unqueued (common/queue.ts heldToQueue).
    */
-  private queueOf(key: string, job: ValidComputeJob, workload: Workload | undefined): Queue | undefined {
+  private standingOf(key: string, job: ValidComputeJob, workload: Workload | undefined): Queue | undefined {
     if (!this.workloads || !queueOf(job)) return undefined;
     // Suspended: decided as suspended; the standing only keeps its Queued condition (status.ts).
     if (job.spec.suspend) return { admitted: false, reason: JOB_REASONS.Suspended, message: SUSPENDED_MESSAGE };
