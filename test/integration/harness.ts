@@ -3,6 +3,7 @@
 // waiting, KWOK's NotReady nodes, and the operator (src/main.ts) as a child process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { get as httpsGet } from 'node:https';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -233,36 +234,66 @@ export async function whileNodeNotReady<T>(node: string, fn: () => Promise<T>): 
 const NODE_HEALTH_TAINTS = ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'];
 
 /**
- * Until the node is Ready again, as kube-controller-manager sees it too (its not-ready and
- * unreachable taints gone); then the pods on it that its node lifecycle controller marked not
- * Ready are Ready again, as a kubelet's status sync would make them.
- *
- * Why both: until that controller's next pass (every 5 s, later under load) it still holds the
- * node not Ready and marks every pod bound to it `Ready=False` (MarkPodsNotReady), also a pod
- * placed there after the node recovered (the scheduler allows it: only the NoExecute taint is
- * left, which pods tolerate for 300 s). A kubelet would set Ready back at its next sync; KWOK
- * never does, so such a pod stayed Running and not Ready for good, and the next test's cluster
- * never became Ready (seen in CI under load).
+ * How many node-health passes kube-controller-manager's node lifecycle controller has finished
+ * (its metrics; hack/cluster-up.sh lets anyone read /metrics).
  */
-export async function untilNodeReady(node: string, timeoutMs?: number): Promise<void> {
+async function nodeMonitorPasses(): Promise<number> {
+  const port = 10257 + Number(process.env.GAFFER_PORT_OFFSET ?? 0);
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = httpsGet(`https://127.0.0.1:${port}/metrics`, { rejectUnauthorized: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`/metrics: ${res.statusCode}`))));
+    });
+    req.setTimeout(10_000, () => req.destroy(new Error('/metrics: no answer in 10 s')));
+    req.on('error', reject);
+  });
+  const line = body
+    .split('\n')
+    .find((l) => l.startsWith('node_collector_update_all_nodes_health_duration_seconds_count'));
+  if (!line) throw new Error('kube-controller-manager has no node_collector_update_all_nodes_health_duration_seconds');
+  return Number(line.split(' ').pop());
+}
+
+/**
+ * Until the node is Ready again, as kube-controller-manager sees it too; then the pods on it that
+ * its node lifecycle controller marked not Ready are Ready again, as a kubelet's status sync would
+ * make them.
+ *
+ * Why: until that controller's next pass (every 5 s, later under load) it still holds the node not
+ * Ready and marks every pod bound to it `Ready=False` (MarkPodsNotReady), also a pod placed there
+ * after the node recovered (the scheduler allows it: only the NoExecute taint is left, which pods
+ * tolerate for 300 s). A kubelet would set Ready back at its next sync; KWOK never does, so such a
+ * pod stayed Running and not Ready for good, and the next test's cluster never became Ready (seen
+ * in CI under load). Seen by that controller means: its taints are gone and two of its passes
+ * ended after the node was Ready (the second began after it; a taint may never have been added,
+ * its adds are rate-limited).
+ */
+export async function untilNodeReady(node: string, timeoutMs = 60_000): Promise<void> {
+  await waitFor(`node ${node} Ready`, async () => (await nodeReady(node)).status === 'True', timeoutMs);
+  const { passes } = await waitFor('kube-controller-manager metrics', async () => ({
+    passes: await nodeMonitorPasses(),
+  }));
   await waitFor(
-    `node ${node} Ready and without the node controller's taints`,
+    `kube-controller-manager to see node ${node} Ready (two node-health passes, its taints gone)`,
     async () => {
       const n = await kjson(['get', 'node', node]);
       const tainted = (n.spec?.taints ?? []).some((t: any) => NODE_HEALTH_TAINTS.includes(t.key));
-      return cond(n, 'Ready')?.status === 'True' && !tainted;
+      return !tainted && (await nodeMonitorPasses()) >= passes + 2;
     },
     timeoutMs,
   );
-  await resyncPodReadiness(node);
+  await waitFor(`the pods on node ${node} marked not Ready set Ready again`, () => resyncPodReadiness(node), 30_000);
 }
 
 /**
  * What a kubelet's status sync does for the pods on a Ready node: a running pod whose containers
  * are ready but that is marked not Ready (the node lifecycle controller's mark) is Ready again.
- * The patch carries the pod's resourceVersion: a pod KWOK changed meanwhile is left to KWOK.
+ * The patch carries the pod's resourceVersion: a pod changed meanwhile (by KWOK) is read again.
+ * True when no such pod is left.
  */
-async function resyncPodReadiness(node: string): Promise<void> {
+async function resyncPodReadiness(node: string): Promise<boolean> {
   const pods = (await kjson(['get', 'pods', '-A', '--field-selector', `spec.nodeName=${node}`])).items;
   const marked = pods.filter(
     (p: any) =>
@@ -271,18 +302,16 @@ async function resyncPodReadiness(node: string): Promise<void> {
       cond(p, 'ContainersReady')?.status === 'True' &&
       cond(p, 'Ready')?.status === 'False',
   );
+  const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   for (const p of marked) {
     const patch = {
       metadata: { resourceVersion: p.metadata.resourceVersion },
-      status: {
-        conditions: [
-          { type: 'Ready', status: 'True', lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') },
-        ],
-      },
+      status: { conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: now }] },
     };
     const args = ['patch', 'pod', p.metadata.name, '-n', p.metadata.namespace, '--subresource=status'];
     await kubectl([...args, '--type=strategic', '-p', JSON.stringify(patch)]);
   }
+  return marked.length === 0;
 }
 
 let nextPort = 19000 + Math.floor(Math.random() * 500) * 4;

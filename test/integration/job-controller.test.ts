@@ -8,7 +8,6 @@ import {
   k,
   setup,
   sleep,
-  untilNodeReady,
   waitFor,
   withOperatorThroughFaultProxy,
   whileNodeNotReady,
@@ -330,7 +329,6 @@ describe('ComputeJob controller', function () {
     await whileNodeNotReady(old.spec.nodeName, () =>
       waitFor('the old driver forced out once its node is lost', async () => !(await stillThere()), 60_000),
     );
-    await untilNodeReady(old.spec.nodeName);
     await s.ns.delete('computejob', 'strayj');
   });
 

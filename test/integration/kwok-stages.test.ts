@@ -148,15 +148,22 @@ describe('KWOK stages (simulated kubelet)', function () {
   });
   // The race behind a CI failure: a pod placed on a node that just recovered, before
   // kube-controller-manager's next pass, is marked not Ready by its node lifecycle controller
-  // (MarkPodsNotReady); KWOK, unlike a kubelet, never sets it Ready again. kube-controller-manager
-  // is paused by its pid (SIGSTOP) to make it lag as it did under load; the mark is written here
-  // as that controller writes it, because which of its goroutines runs first on resume is not
-  // fixed (the pod may or may not be marked by it).
+  // (MarkPodsNotReady); KWOK, unlike a kubelet, never sets it Ready again. Here
+  // kube-controller-manager is paused by its pid (SIGSTOP) while it holds the node tainted, so it
+  // lags for as long as the test needs; the mark is written as that controller writes it, since
+  // which of its goroutines runs first on resume is not fixed.
+  let pausedKcm: number | undefined;
+  afterEach(() => {
+    // A test that timed out must not leave kube-controller-manager stopped.
+    if (pausedKcm) process.kill(pausedKcm, 'SIGCONT');
+    pausedKcm = undefined;
+  });
   it("untilNodeReady: waits until kube-controller-manager sees the node Ready, then a pod marked not Ready is Ready again, as a kubelet's sync makes it", async () => {
     const node = 'kwok-node-1';
     const pidLine = readFileSync(`${CLUSTER_DIR}/run/pids`, 'utf8')
       .split('\n')
-      .find((l) => l.startsWith('kube-controller-manager '));
+      .filter((l) => l.startsWith('kube-controller-manager '))
+      .pop();
     const kcm = Number(pidLine?.split(' ')[1]);
     expect(kcm, 'kube-controller-manager pid').to.be.greaterThan(0);
     const noExecute = async () =>
@@ -164,33 +171,38 @@ describe('KWOK stages (simulated kubelet)', function () {
         (t: any) => t.key === 'node.kubernetes.io/not-ready' && t.effect === 'NoExecute',
       );
     let recovered: Promise<void> | undefined;
+    let done = false;
     await k(['label', 'node', node, 'sim.gaffer.dev/not-ready=true']);
     try {
       await waitFor('the not-ready NoExecute taint', noExecute, 30_000);
-      await k(['label', 'node', node, 'sim.gaffer.dev/not-ready-']);
-      await waitFor('node Ready', async () => (await nodeReady(node)).status === 'True', 30_000);
       process.kill(kcm, 'SIGSTOP');
+      pausedKcm = kcm;
       try {
-        expect(await noExecute(), 'the controller has not seen the node Ready yet').to.equal(true);
-        let done = false;
+        await k(['label', 'node', node, 'sim.gaffer.dev/not-ready-']);
+        await waitFor('node Ready', async () => (await nodeReady(node)).status === 'True', 30_000);
         recovered = untilNodeReady(node, 60_000).then(() => void (done = true));
+        // The not-ready taints stay while the controller is stopped: the pod tolerates them.
         const pod = podManifest('late-comer');
-        await s.ns.apply({ ...pod, spec: { ...pod.spec, nodeSelector: { 'kubernetes.io/hostname': node } } });
+        const tolerations = [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists' }];
+        const spec = { ...pod.spec, nodeSelector: { 'kubernetes.io/hostname': node }, tolerations };
+        await s.ns.apply({ ...pod, spec });
         const p = await untilReady('late-comer');
         // MarkPodsNotReady: the pod's Ready condition set False, nothing else, by a status update.
-        const readyCond = p.status.conditions.find((c: any) => c.type === 'Ready');
-        readyCond.status = 'False';
+        p.status.conditions.find((c: any) => c.type === 'Ready').status = 'False';
         await s.ns.k(['replace', '--subresource=status', '-f', '-'], JSON.stringify(p));
         await sleep(3000);
+        expect(await noExecute(), 'the controller has not seen the node Ready').to.equal(true);
         expect(done, 'untilNodeReady returned while the controller still held the node not Ready').to.equal(false);
         expect(ready(await get('late-comer')), 'KWOK left it not Ready').to.equal('False');
       } finally {
         process.kill(kcm, 'SIGCONT');
+        pausedKcm = undefined;
       }
     } finally {
       await k(['label', 'node', node, 'sim.gaffer.dev/not-ready-']);
+      await recovered?.catch(() => undefined);
     }
-    await recovered;
+    expect(done, 'untilNodeReady returned').to.equal(true);
     expect(await noExecute()).to.equal(false);
     const p = await get('late-comer');
     expect(ready(p)).to.equal('True');

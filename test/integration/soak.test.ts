@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { CLUSTER_DIR, ROOT, ensureCluster, k, kjson, waitFor } from './harness.ts';
+import { CLUSTER_DIR, ROOT, ensureCluster, k, kjson, untilNodeReady, waitFor } from './harness.ts';
 
 /** The newest modification time under a directory (ms). */
 function newest(dir: string): number {
@@ -40,6 +40,9 @@ describe('soak: 2 minutes of random faults (hack/soak.ts)', function () {
     );
     const nodes = await kjson(['get', 'nodes']);
     expect(nodes.items.filter((n: any) => n.metadata.labels?.['sim.gaffer.dev/not-ready'])).to.deep.equal([]);
+    // The next file finds the nodes as it would after any other test that made one NotReady.
+    const fake = nodes.items.filter((n: any) => n.metadata.annotations?.['kwok.x-k8s.io/node'] === 'fake');
+    await Promise.all(fake.map((n: any) => untilNodeReady(n.metadata.name)));
   });
 
   it('no invariant violation; every cluster Ready and every job finished within 100 s of the last fault', async () => {
