@@ -530,8 +530,14 @@ describe('ComputeCluster controller', function () {
      */
     const removeCluster = async (cluster: string) => {
       await s.ns.delete('computecluster', cluster, '--wait=true');
-      await s.ns.k(['delete', 'pod', '-l', `compute.gaffer.dev/cluster=${cluster}`, '--grace-period=0', '--force']);
-      await waitFor(`${cluster}'s pods gone`, async () => (await pods(cluster)).length === 0, 30_000);
+      // Forced on every poll: a pod the operator created from a cache that still had the cluster
+      // is deleted gracefully by the garbage collector, and would stay Terminating on a missing node.
+      const force = ['delete', 'pod', '-l', `compute.gaffer.dev/cluster=${cluster}`, '--grace-period=0', '--force'];
+      await waitFor(
+        `${cluster}'s pods gone`,
+        async () => (await s.ns.k(force)) !== undefined && (await pods(cluster)).length === 0,
+        30_000,
+      );
     };
 
     it('waits out the quarantine before replacing a worker bound to a node that never existed', async () => {

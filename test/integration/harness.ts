@@ -245,6 +245,9 @@ async function nodeMonitorPasses(): Promise<number> {
       res.setEncoding('utf8');
       res.on('data', (d) => (text += d));
       res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`/metrics: ${res.statusCode}`))));
+      // A connection closed mid-body emits no 'end': settle anyway (a no-op after resolve).
+      res.on('error', reject);
+      res.on('close', () => reject(new Error('/metrics: connection closed before the end')));
     });
     req.setTimeout(10_000, () => req.destroy(new Error('/metrics: no answer in 10 s')));
     req.on('error', reject);
@@ -254,6 +257,13 @@ async function nodeMonitorPasses(): Promise<number> {
     .find((l) => l.startsWith('node_collector_update_all_nodes_health_duration_seconds_count'));
   if (!line) throw new Error('kube-controller-manager has no node_collector_update_all_nodes_health_duration_seconds');
   return Number(line.split(' ').pop());
+}
+
+/** The node is Ready and carries none of the node lifecycle controller's taints. */
+async function readyUntainted(node: string): Promise<boolean> {
+  const n = await kjson(['get', 'node', node]);
+  const tainted = (n.spec?.taints ?? []).some((t: any) => NODE_HEALTH_TAINTS.includes(t.key));
+  return cond(n, 'Ready')?.status === 'True' && !tainted;
 }
 
 /**
@@ -266,22 +276,18 @@ async function nodeMonitorPasses(): Promise<number> {
  * after the node recovered (the scheduler allows it: only the NoExecute taint is left, which pods
  * tolerate for 300 s). A kubelet would set Ready back at its next sync; KWOK never does, so such a
  * pod stayed Running and not Ready for good, and the next test's cluster never became Ready (seen
- * in CI under load). Seen by that controller means: its taints are gone and two of its passes
- * ended after the node was Ready (the second began after it; a taint may never have been added,
- * its adds are rate-limited).
+ * in CI under load). Seen by that controller means: its taints are gone and then two of its passes
+ * ended (the second began after; the taints alone prove nothing when none was ever added, its
+ * adds are rate-limited).
  */
 export async function untilNodeReady(node: string, timeoutMs = 60_000): Promise<void> {
-  await waitFor(`node ${node} Ready`, async () => (await nodeReady(node)).status === 'True', timeoutMs);
+  await waitFor(`node ${node} Ready, without the node controller's taints`, () => readyUntainted(node), timeoutMs);
   const { passes } = await waitFor('kube-controller-manager metrics', async () => ({
     passes: await nodeMonitorPasses(),
   }));
   await waitFor(
-    `kube-controller-manager to see node ${node} Ready (two node-health passes, its taints gone)`,
-    async () => {
-      const n = await kjson(['get', 'node', node]);
-      const tainted = (n.spec?.taints ?? []).some((t: any) => NODE_HEALTH_TAINTS.includes(t.key));
-      return !tainted && (await nodeMonitorPasses()) >= passes + 2;
-    },
+    `two node-health passes of kube-controller-manager after node ${node} was Ready`,
+    async () => (await nodeMonitorPasses()) >= passes + 2 && readyUntainted(node),
     timeoutMs,
   );
   await waitFor(`the pods on node ${node} marked not Ready set Ready again`, () => resyncPodReadiness(node), 30_000);

@@ -153,11 +153,12 @@ describe('KWOK stages (simulated kubelet)', function () {
   // lags for as long as the test needs; the mark is written as that controller writes it, since
   // which of its goroutines runs first on resume is not fixed.
   let pausedKcm: number | undefined;
-  afterEach(() => {
-    // A test that timed out must not leave kube-controller-manager stopped.
+  const resumeKcm = () => {
     if (pausedKcm) process.kill(pausedKcm, 'SIGCONT');
     pausedKcm = undefined;
-  });
+  };
+  // A test that timed out must not leave kube-controller-manager stopped.
+  afterEach(resumeKcm);
   it("untilNodeReady: waits until kube-controller-manager sees the node Ready, then a pod marked not Ready is Ready again, as a kubelet's sync makes it", async () => {
     const node = 'kwok-node-1';
     const pidLine = readFileSync(`${CLUSTER_DIR}/run/pids`, 'utf8')
@@ -177,6 +178,7 @@ describe('KWOK stages (simulated kubelet)', function () {
       await waitFor('the not-ready NoExecute taint', noExecute, 30_000);
       process.kill(kcm, 'SIGSTOP');
       pausedKcm = kcm;
+      process.once('exit', resumeKcm); // even if the run is cut short
       try {
         await k(['label', 'node', node, 'sim.gaffer.dev/not-ready-']);
         await waitFor('node Ready', async () => (await nodeReady(node)).status === 'True', 30_000);
@@ -195,12 +197,13 @@ describe('KWOK stages (simulated kubelet)', function () {
         expect(done, 'untilNodeReady returned while the controller still held the node not Ready').to.equal(false);
         expect(ready(await get('late-comer')), 'KWOK left it not Ready').to.equal('False');
       } finally {
-        process.kill(kcm, 'SIGCONT');
-        pausedKcm = undefined;
+        resumeKcm();
+        process.off('exit', resumeKcm);
       }
     } finally {
       await k(['label', 'node', node, 'sim.gaffer.dev/not-ready-']);
-      await recovered?.catch(() => undefined);
+      // Recovered either way, for the next test.
+      await (recovered ?? untilNodeReady(node)).catch(() => undefined);
     }
     expect(done, 'untilNodeReady returned').to.equal(true);
     expect(await noExecute()).to.equal(false);
