@@ -105,9 +105,21 @@ if [ "$REAL_NODE" = 1 ]; then
   REAL_APISERVER_FLAGS="--service-cluster-ip-range=$SERVICE_CIDR --kubelet-client-certificate=$PKI/admin.crt \
     --kubelet-client-key=$PKI/admin.key --kubelet-preferred-address-types=InternalIP"
 fi
+# kwok's own client certificate: a user of its own (gaffer-kwok), so that the API server can hold
+# it to what a kubelet may do (hack/kwok/kubelet-guard.yaml). Made apart from the rest, so that a
+# cluster directory made before it gets one too.
+gen_kwok_cert() {
+  cd "$PKI"
+  openssl req -newkey rsa:2048 -nodes -keyout kwok.key -out kwok.csr -subj "/O=system:masters/CN=gaffer-kwok" 2>/dev/null
+  openssl x509 -req -sha256 -days 3650 -in kwok.csr -CA ca.crt -CAkey ca.key -CAcreateserial -extfile client.ext -out kwok.crt 2>/dev/null
+  cd - >/dev/null
+}
 command -v openssl >/dev/null || die "openssl is needed to make the cluster's certificates (apt-get install openssl)"
 [ -f "$PKI/admin.crt" ] || gen_pki
-cat > "$KUBECONFIG_FILE" <<KCFG
+[ -f "$PKI/kwok.crt" ] || gen_kwok_cert
+# A kubeconfig for the local API server as user $1 (its certificate and key in $PKI).
+kubeconfig_as() {
+  cat <<KCFG
 apiVersion: v1
 kind: Config
 clusters:
@@ -116,15 +128,18 @@ clusters:
     server: $APISERVER
     certificate-authority: $PKI/ca.crt
 users:
-- name: admin
+- name: $1
   user:
-    client-certificate: $PKI/admin.crt
-    client-key: $PKI/admin.key
+    client-certificate: $PKI/$1.crt
+    client-key: $PKI/$1.key
 contexts:
 - name: gaffer-local
-  context: {cluster: gaffer-local, user: admin}
+  context: {cluster: gaffer-local, user: $1}
 current-context: gaffer-local
 KCFG
+}
+kubeconfig_as admin > "$KUBECONFIG_FILE"
+kubeconfig_as kwok > "$RUN/kwok.kubeconfig"
 
 source "$HACK_DIR/cluster-lib.sh"
 
@@ -203,9 +218,13 @@ start kube-scheduler "$BIN/kube-scheduler" --config="$RUN/scheduler.yaml" \
   --bind-address=127.0.0.1 --secure-port=$SCHED_PORT --profiling=false --feature-gates="$FEATURE_GATES"
 wait_for kube-scheduler 60 curl -fsSk https://127.0.0.1:$SCHED_PORT/healthz
 
+# kwok deletes by name, from what may be a stale copy of the pod; the guard refuses such a delete
+# of a pod that is not being deleted (a new pod of the same name), as a kubelet's UID precondition
+# would. Loaded before kwok starts.
+kubectl apply -f "$HACK_DIR/kwok/kubelet-guard.yaml" >/dev/null
 # kwok manages only the fake nodes (annotated below), never a real node's.
 log "starting kwok (stages: hack/kwok/stages.yaml)"
-start kwok "$BIN/kwok" --kubeconfig="$KUBECONFIG_FILE" --config="$HACK_DIR/kwok/stages.yaml" \
+start kwok "$BIN/kwok" --kubeconfig="$RUN/kwok.kubeconfig" --config="$HACK_DIR/kwok/stages.yaml" \
   --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake --node-ip=127.0.0.1 --node-name=localhost --cidr=10.244.0.0/16 \
   --node-lease-duration-seconds=40 --server-address=127.0.0.1:$KWOK_PORT \
   --tls-cert-file="$PKI/admin.crt" --tls-private-key-file="$PKI/admin.key"

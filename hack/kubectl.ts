@@ -1,5 +1,5 @@
 // Where hack/ scripts and integration tests find kubectl and the local cluster's kubeconfig.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -13,3 +13,19 @@ export function kubectlPath(): string {
 }
 
 export const kubectlArgs = (): string[] => ['--kubeconfig', KUBECONFIG];
+
+/**
+ * The pid (and start time) that cluster-up.sh or cluster-restart.sh recorded last for a
+ * control-plane component (run/pids), to pause, stop or restart it by pid, never by name.
+ */
+export function componentProcess(name: string): { pid: number; start?: string } | undefined {
+  const pids = `${CLUSTER_DIR}/run/pids`;
+  if (!existsSync(pids)) return undefined;
+  const last = readFileSync(pids, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith(`${name} `))
+    .pop();
+  if (!last) return undefined;
+  const [, pid, start] = last.split(' ');
+  return { pid: Number(pid), start: start || undefined };
+}

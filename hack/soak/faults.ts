@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Api } from '../bench/api.ts';
-import { CLUSTER_DIR, ROOT } from '../kubectl.ts';
+import { CLUSTER_DIR, ROOT, componentProcess } from '../kubectl.ts';
 import type { FaultProxy } from '../fault-proxy.ts';
 import { hitByNode, type CounterCheck, type OrphanCheck, type PodView, type Snapshot } from './invariants.ts';
 import type { Replica } from './operators.ts';
@@ -55,14 +55,6 @@ async function retry<T>(fn: () => Promise<T>, tries = 30): Promise<T> {
   }
 }
 
-/** The pid (and start time) cluster-up.sh or cluster-restart.sh recorded last for a control-plane component. */
-function componentProcess(name: string): { pid: number; start?: string } | undefined {
-  const lines = readFileSync(join(CLUSTER_DIR, 'run', 'pids'), 'utf8').split('\n');
-  const last = lines.filter((l) => l.startsWith(`${name} `)).pop();
-  if (!last) return undefined;
-  const [, pid, start] = last.split(' ');
-  return { pid: Number(pid), start: start || undefined };
-}
 const componentPid = (name: string) => componentProcess(name)?.pid;
 
 /** A process's start time (/proc/<pid>/stat field 22), as hack/lib.sh records it; undefined when it is gone. */

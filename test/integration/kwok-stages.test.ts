@@ -3,7 +3,8 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { podManifest } from '../fixtures/pods.ts';
 import {
-  CLUSTER_DIR,
+  AUDIT_LOG,
+  componentProcess,
   cond,
   k,
   kjson,
@@ -152,20 +153,25 @@ describe('KWOK stages (simulated kubelet)', function () {
   // kube-controller-manager is paused by its pid (SIGSTOP) while it holds the node tainted, so it
   // lags for as long as the test needs; the mark is written as that controller writes it, since
   // which of its goroutines runs first on resume is not fixed.
-  let pausedKcm: number | undefined;
-  const resumeKcm = () => {
-    if (pausedKcm) process.kill(pausedKcm, 'SIGCONT');
-    pausedKcm = undefined;
+  let paused: number | undefined;
+  const resume = () => {
+    if (paused) process.kill(paused, 'SIGCONT');
+    paused = undefined;
   };
-  // A test that timed out must not leave kube-controller-manager stopped.
-  afterEach(resumeKcm);
+  /** Stops a control-plane component by its pid until resume(), even if the run is cut short. */
+  const pause = (pid: number) => {
+    process.kill(pid, 'SIGSTOP');
+    paused = pid;
+    process.once('exit', resume);
+  };
+  // A test that timed out must not leave a component stopped.
+  afterEach(() => {
+    resume();
+    process.off('exit', resume);
+  });
   it("untilNodeReady: waits until kube-controller-manager sees the node Ready, then a pod marked not Ready is Ready again, as a kubelet's sync makes it", async () => {
     const node = 'kwok-node-1';
-    const pidLine = readFileSync(`${CLUSTER_DIR}/run/pids`, 'utf8')
-      .split('\n')
-      .filter((l) => l.startsWith('kube-controller-manager '))
-      .pop();
-    const kcm = Number(pidLine?.split(' ')[1]);
+    const kcm = componentProcess('kube-controller-manager')?.pid ?? 0;
     expect(kcm, 'kube-controller-manager pid').to.be.greaterThan(0);
     const noExecute = async () =>
       ((await kjson(['get', 'node', node])).spec.taints ?? []).some(
@@ -176,9 +182,7 @@ describe('KWOK stages (simulated kubelet)', function () {
     await k(['label', 'node', node, 'sim.gaffer.dev/not-ready=true']);
     try {
       await waitFor('the not-ready NoExecute taint', noExecute, 30_000);
-      process.kill(kcm, 'SIGSTOP');
-      pausedKcm = kcm;
-      process.once('exit', resumeKcm); // even if the run is cut short
+      pause(kcm);
       try {
         await k(['label', 'node', node, 'sim.gaffer.dev/not-ready-']);
         await waitFor('node Ready', async () => (await nodeReady(node)).status === 'True', 30_000);
@@ -197,8 +201,7 @@ describe('KWOK stages (simulated kubelet)', function () {
         expect(done, 'untilNodeReady returned while the controller still held the node not Ready').to.equal(false);
         expect(ready(await get('late-comer')), 'KWOK left it not Ready').to.equal('False');
       } finally {
-        resumeKcm();
-        process.off('exit', resumeKcm);
+        resume();
       }
     } finally {
       await k(['label', 'node', node, 'sim.gaffer.dev/not-ready-']);
@@ -210,5 +213,80 @@ describe('KWOK stages (simulated kubelet)', function () {
     const p = await get('late-comer');
     expect(ready(p)).to.equal('True');
     expect(p.status.phase).to.equal('Running');
+  });
+
+  // kwok deletes by name, from its queued copy of a pod (hack/kwok/kubelet-guard.yaml). A master
+  // or a worker index is recreated under the same name as soon as the old pod is gone: a stale
+  // delete of the old one then removed the new one, and a test saw its controller count a second
+  // loss (a master restarted twice for one failure, in CI).
+  describe("kwok's deletes are held to a kubelet's (the same-name race)", () => {
+    const asKwok = ['--as=gaffer-kwok', '--as-group=system:masters'];
+    /** Deletes of `pod` by kwok that the API server refused, after `since` (audit log). */
+    const refusedKwokDeletes = (pod: string, since: number) =>
+      readFileSync(AUDIT_LOG, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"gaffer-kwok"') && l.endsWith('}'))
+        .map((l) => JSON.parse(l))
+        .filter(
+          (e) =>
+            e.verb === 'delete' &&
+            e.objectRef?.namespace === s.ns.name &&
+            e.objectRef?.name === pod &&
+            e.responseStatus?.code === 403 &&
+            Date.parse(e.requestReceivedTimestamp) >= since,
+        );
+
+    it('refuses a delete by kwok of a pod that is not being deleted, or whose kubelet is gone', async () => {
+      await run('guarded');
+      await untilReady('guarded');
+      const r = await s.ns.run(['delete', 'pod', 'guarded', '--wait=false', ...asKwok]);
+      expect(r.code).to.not.equal(0);
+      expect(r.stderr)
+        .to.include('gaffer-kwok-kubelet-guard')
+        .and.include('kwok may delete only a pod that is being deleted');
+      expect((await get('guarded')).metadata.deletionTimestamp, 'not deleted').to.equal(undefined);
+
+      await run('stranded', { 'sim.gaffer.dev/kubelet-gone': 'true' });
+      await untilReady('stranded');
+      await s.ns.delete('pod', 'stranded', '--wait=false');
+      const stranded = await s.ns.run(['delete', 'pod', 'stranded', '--grace-period=0', '--wait=false', ...asKwok]);
+      expect(stranded.code, 'a pod whose kubelet is gone stays Terminating').to.not.equal(0);
+      expect((await get('stranded')).metadata.deletionTimestamp).to.be.a('string');
+      await s.ns.delete('pod', 'stranded', '--grace-period=0', '--force', '--timeout=20s');
+
+      // What the pod-delete stage does is allowed: deleted, the pod goes at once (kwok's own delete).
+      await s.ns.delete('pod', 'guarded', '--timeout=20s');
+    });
+
+    it('keeps a new pod made under the name of one kwok had not finished deleting', async () => {
+      const kwok = componentProcess('kwok')?.pid ?? 0;
+      expect(kwok, 'kwok pid').to.be.greaterThan(0);
+      await run('reborn');
+      const old = await untilReady('reborn');
+      // kwok sees nothing while paused; on resume it plays the old pod's deletion after the new
+      // pod exists, from its copy of the old one.
+      pause(kwok);
+      let uid: string;
+      let since: number;
+      try {
+        await s.ns.delete('pod', 'reborn', '--wait=false');
+        await s.ns.delete('pod', 'reborn', '--grace-period=0', '--force', '--timeout=20s');
+        await run('reborn');
+        const born = await get('reborn');
+        uid = born.metadata.uid;
+        since = Date.parse(born.metadata.creationTimestamp);
+        expect(uid).to.not.equal(old.metadata.uid);
+      } finally {
+        resume();
+      }
+      const p = await untilReady('reborn');
+      expect(p.metadata.uid, 'the new pod is the one running').to.equal(uid);
+      await waitFor('kwok tried the stale delete', async () => refusedKwokDeletes('reborn', since).length > 0, 20_000);
+      await sleep(2000);
+      const after = await get('reborn');
+      expect(after.metadata.uid, 'the new pod was not deleted').to.equal(uid);
+      expect(after.metadata.deletionTimestamp).to.equal(undefined);
+      expect(after.status.phase).to.equal('Running');
+    });
   });
 });

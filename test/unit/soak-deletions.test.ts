@@ -43,7 +43,8 @@ describe('soak: pod deletions from the audit log', () => {
     { name: 'an eviction', d: { who: 'kubernetes-admin', verb: 'evict', code: 201 }, want: true },
     { name: 'a refused eviction (429)', d: { who: 'kubernetes-admin', verb: 'evict', code: 429 }, want: false },
     { name: "the operator's delete", d: { who: 'gaffer-system:gaffer', verb: 'delete', code: 200 }, want: false },
-    { name: "kwok's final delete", d: { who: 'kubernetes-admin', verb: 'delete', code: 200 }, want: false },
+    { name: "kwok's final delete", d: { who: 'gaffer-kwok', verb: 'delete', code: 200 }, want: false },
+    { name: "kwok's stale delete, refused", d: { who: 'gaffer-kwok', verb: 'delete', code: 403 }, want: false },
   ];
   for (const t of cases)
     it(`is a disruption Kubernetes made: ${t.name} → ${t.want}`, () =>
