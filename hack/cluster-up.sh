@@ -44,6 +44,9 @@ healthy() { curl -fsS --max-time 2 --cacert "$PKI/ca.crt" "$APISERVER/readyz" >/
 
 if [ -f "$RUN/pids" ] && healthy; then
   log "a cluster is already up; reusing it ($KUBECONFIG_FILE)"
+  grep -q kwok.kubeconfig "$RUN/kwok.cmd" 2>/dev/null ||
+    die "this cluster was started before kwok ran as its own user under hack/kwok/kubelet-guard.yaml; npm run cluster:down first"
+  kubectl apply -f "$HACK_DIR/kwok/kubelet-guard.yaml" >/dev/null # in force, even if a test removed it
   if [ "$REAL_NODE" = 1 ]; then
     [ -f "$RUN/real-node-ready" ] || die "this cluster was started without --real-node (its API server lacks the real node's flags); npm run cluster:down first"
     bash "$HACK_DIR/real-node-up.sh"

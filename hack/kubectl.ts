@@ -29,3 +29,21 @@ export function componentProcess(name: string): { pid: number; start?: string } 
   const [, pid, start] = last.split(' ');
   return { pid: Number(pid), start: start || undefined };
 }
+
+/** A process's start time (/proc/<pid>/stat field 22), as hack/lib.sh records it; undefined when it is gone. */
+export function procStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The recorded pid of a component if that process still runs (same start time: pids are reused). */
+export function runningComponentPid(name: string): number | undefined {
+  const p = componentProcess(name);
+  if (!p) return undefined;
+  const start = procStart(p.pid);
+  return start !== undefined && (p.start === undefined || start === p.start) ? p.pid : undefined;
+}

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Api } from '../bench/api.ts';
-import { CLUSTER_DIR, ROOT, componentProcess } from '../kubectl.ts';
+import { CLUSTER_DIR, ROOT, componentProcess, procStart } from '../kubectl.ts';
 import type { FaultProxy } from '../fault-proxy.ts';
 import { hitByNode, type CounterCheck, type OrphanCheck, type PodView, type Snapshot } from './invariants.ts';
 import type { Replica } from './operators.ts';
@@ -56,16 +56,6 @@ async function retry<T>(fn: () => Promise<T>, tries = 30): Promise<T> {
 }
 
 const componentPid = (name: string) => componentProcess(name)?.pid;
-
-/** A process's start time (/proc/<pid>/stat field 22), as hack/lib.sh records it; undefined when it is gone. */
-function procStart(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
 
 /** Whether the recorded process still runs: its pid alive with the recorded start time (pids are reused). */
 function running(p: { pid: number; start?: string }): boolean {

@@ -6,6 +6,7 @@ import { revisionHash } from '../../src/builders/hash.ts';
 import { buildWorkerPod } from '../../src/builders/pods.ts';
 import {
   apply,
+  AUDIT_LOG,
   cond,
   envOf,
   k,
@@ -24,6 +25,7 @@ import {
   whileRefused,
 } from './harness.ts';
 import type { FaultProxy, SeenRequest } from '../../hack/fault-proxy.ts';
+import { deletionsBefore, readDeletions } from '../../hack/soak/deletions.ts';
 
 const image = 'registry.invalid/compute:1';
 
@@ -159,6 +161,17 @@ describe('ComputeCluster controller', function () {
       (c) => c.status.master.uid && c.status.master.uid !== oldUid && c.status.master.ready,
       timeout,
     );
+
+  /**
+   * Why a cluster's master restarts are what they are, for an assertion's message: the operator's
+   * MasterLost events and who deleted the cluster's pods (the audit log), so that a failure in CI
+   * is explained by CI's output alone.
+   */
+  const masterLossStory = async (name: string) => {
+    const losses = (await s.ns.events('MasterLost', name)).map((e) => e.note);
+    const deletions = deletionsBefore(readDeletions(AUDIT_LOG, [s.ns.name]), s.ns.name, name, Date.now(), 600_000);
+    return `MasterLost events: ${JSON.stringify(losses)}; deletions of its pods: ${deletions.join('; ')}`;
+  };
 
   describe('creates the master, its Service, indexed workers and the headless Service, wired as docs/api.md says', () => {
     let c: any;
@@ -463,7 +476,7 @@ describe('ComputeCluster controller', function () {
       const workerUids = podUids(await pods('keeper', 'worker'));
       await failPod('keeper-master');
       const c1 = await masterChanged('keeper', c0.status.master.uid);
-      expect(c1.status.master.restarts).to.equal(1);
+      expect(c1.status.master.restarts, await masterLossStory('keeper')).to.equal(1);
       expect(podUids(await pods('keeper', 'worker'))).to.deep.equal(workerUids);
       expect(await eventCount('MasterLost', 'keeper')).to.be.greaterThan(0);
     });

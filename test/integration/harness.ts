@@ -20,7 +20,7 @@ import {
 } from '../../hack/local-cluster.ts';
 
 export * from '../../hack/local-cluster.ts';
-export { CLUSTER_DIR, KUBECONFIG, ROOT, componentProcess } from '../../hack/kubectl.ts';
+export { CLUSTER_DIR, KUBECONFIG, ROOT, runningComponentPid } from '../../hack/kubectl.ts';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

@@ -1,14 +1,14 @@
 // The KWOK simulation vocabulary (hack/README.md) that the controllers' tests rely on.
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { readDeletions } from '../../hack/soak/deletions.ts';
 import { podManifest } from '../fixtures/pods.ts';
 import {
   AUDIT_LOG,
-  componentProcess,
   cond,
   k,
   kjson,
   nodeReady,
+  runningComponentPid,
   setup,
   sleep,
   untilNodeReady,
@@ -157,21 +157,29 @@ describe('KWOK stages (simulated kubelet)', function () {
   const resume = () => {
     if (paused) process.kill(paused, 'SIGCONT');
     paused = undefined;
+    process.off('exit', resume);
+    process.off('SIGTERM', resumeAndDie);
+    process.off('SIGINT', resumeAndDie);
+  };
+  /** A run cut short (test.sh's timeout sends SIGTERM, where 'exit' does not fire) resumes it first. */
+  const resumeAndDie = (signal: NodeJS.Signals) => {
+    resume();
+    process.kill(process.pid, signal); // no listener left: the default action, termination
   };
   /** Stops a control-plane component by its pid until resume(), even if the run is cut short. */
   const pause = (pid: number) => {
     process.kill(pid, 'SIGSTOP');
     paused = pid;
     process.once('exit', resume);
+    process.once('SIGTERM', resumeAndDie);
+    process.once('SIGINT', resumeAndDie);
   };
   // A test that timed out must not leave a component stopped.
-  afterEach(() => {
-    resume();
-    process.off('exit', resume);
-  });
+  afterEach(resume);
+
   it("untilNodeReady: waits until kube-controller-manager sees the node Ready, then a pod marked not Ready is Ready again, as a kubelet's sync makes it", async () => {
     const node = 'kwok-node-1';
-    const kcm = componentProcess('kube-controller-manager')?.pid ?? 0;
+    const kcm = runningComponentPid('kube-controller-manager') ?? 0;
     expect(kcm, 'kube-controller-manager pid').to.be.greaterThan(0);
     const noExecute = async () =>
       ((await kjson(['get', 'node', node])).spec.taints ?? []).some(
@@ -215,26 +223,17 @@ describe('KWOK stages (simulated kubelet)', function () {
     expect(p.status.phase).to.equal('Running');
   });
 
-  // kwok deletes by name, from its queued copy of a pod (hack/kwok/kubelet-guard.yaml). A master
+  // kwok deletes and patches a pod by name, from its queued copy of it (hack/README.md). A master
   // or a worker index is recreated under the same name as soon as the old pod is gone: a stale
   // delete of the old one then removed the new one, and a test saw its controller count a second
-  // loss (a master restarted twice for one failure, in CI).
-  describe("kwok's deletes are held to a kubelet's (the same-name race)", () => {
+  // loss (a master restarted twice for one failure, in CI). A kubelet sends the pod's uid with both.
+  describe("kwok's deletes and status patches are held to a kubelet's (the same-name race)", () => {
     const asKwok = ['--as=gaffer-kwok', '--as-group=system:masters'];
     /** Deletes of `pod` by kwok that the API server refused, after `since` (audit log). */
     const refusedKwokDeletes = (pod: string, since: number) =>
-      readFileSync(AUDIT_LOG, 'utf8')
-        .split('\n')
-        .filter((l) => l.includes('"gaffer-kwok"') && l.endsWith('}'))
-        .map((l) => JSON.parse(l))
-        .filter(
-          (e) =>
-            e.verb === 'delete' &&
-            e.objectRef?.namespace === s.ns.name &&
-            e.objectRef?.name === pod &&
-            e.responseStatus?.code === 403 &&
-            Date.parse(e.requestReceivedTimestamp) >= since,
-        );
+      readDeletions(AUDIT_LOG, [s.ns.name]).filter(
+        (d) => d.who === 'gaffer-kwok' && d.pod === pod && d.code === 403 && d.at >= since,
+      );
 
     it('refuses a delete by kwok of a pod that is not being deleted, or whose kubelet is gone', async () => {
       await run('guarded');
@@ -247,19 +246,23 @@ describe('KWOK stages (simulated kubelet)', function () {
       expect((await get('guarded')).metadata.deletionTimestamp, 'not deleted').to.equal(undefined);
 
       await run('stranded', { 'sim.gaffer.dev/kubelet-gone': 'true' });
-      await untilReady('stranded');
-      await s.ns.delete('pod', 'stranded', '--wait=false');
-      const stranded = await s.ns.run(['delete', 'pod', 'stranded', '--grace-period=0', '--wait=false', ...asKwok]);
-      expect(stranded.code, 'a pod whose kubelet is gone stays Terminating').to.not.equal(0);
-      expect((await get('stranded')).metadata.deletionTimestamp).to.be.a('string');
-      await s.ns.delete('pod', 'stranded', '--grace-period=0', '--force', '--timeout=20s');
+      try {
+        await untilReady('stranded');
+        await s.ns.delete('pod', 'stranded', '--wait=false');
+        const stranded = await s.ns.run(['delete', 'pod', 'stranded', '--grace-period=0', '--wait=false', ...asKwok]);
+        expect(stranded.code, 'a pod whose kubelet is gone stays Terminating').to.not.equal(0);
+        expect((await get('stranded')).metadata.deletionTimestamp).to.be.a('string');
+      } finally {
+        // Nothing else would remove it: the namespace's deletion would wait on it.
+        await s.ns.delete('pod', 'stranded', '--grace-period=0', '--force', '--timeout=20s');
+      }
 
       // What the pod-delete stage does is allowed: deleted, the pod goes at once (kwok's own delete).
       await s.ns.delete('pod', 'guarded', '--timeout=20s');
     });
 
     it('keeps a new pod made under the name of one kwok had not finished deleting', async () => {
-      const kwok = componentProcess('kwok')?.pid ?? 0;
+      const kwok = runningComponentPid('kwok') ?? 0;
       expect(kwok, 'kwok pid').to.be.greaterThan(0);
       await run('reborn');
       const old = await untilReady('reborn');
@@ -287,6 +290,31 @@ describe('KWOK stages (simulated kubelet)', function () {
       expect(after.metadata.uid, 'the new pod was not deleted').to.equal(uid);
       expect(after.metadata.deletionTimestamp).to.equal(undefined);
       expect(after.status.phase).to.equal('Running');
+    });
+
+    it("refuses a status patch kwok made from an older pod's copy (the pod's uid in every stage's patch)", async () => {
+      const kwok = runningComponentPid('kwok') ?? 0;
+      expect(kwok, 'kwok pid').to.be.greaterThan(0);
+      // kwok queues the failure for 3 s after the pod runs; paused, it cannot play it in time.
+      await run('twin', { 'sim.gaffer.dev/fail-after': '3s' });
+      const old = await untilReady('twin');
+      pause(kwok);
+      let uid: string;
+      try {
+        await sleep(4000); // the failure is due now, in kwok's queue
+        await s.ns.delete('pod', 'twin', '--grace-period=0', '--force', '--timeout=20s');
+        await run('twin'); // no annotation: nothing should fail it
+        uid = (await get('twin')).metadata.uid;
+        expect(uid).to.not.equal(old.metadata.uid);
+      } finally {
+        resume();
+      }
+      const p = await untilReady('twin');
+      expect(p.metadata.uid).to.equal(uid);
+      await sleep(3000);
+      const after = await get('twin');
+      expect(after.metadata.uid).to.equal(uid);
+      expect(after.status.phase, "the new pod got the old one's failure").to.equal('Running');
     });
   });
 });
