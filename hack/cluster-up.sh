@@ -44,8 +44,12 @@ healthy() { curl -fsS --max-time 2 --cacert "$PKI/ca.crt" "$APISERVER/readyz" >/
 
 if [ -f "$RUN/pids" ] && healthy; then
   log "a cluster is already up; reusing it ($KUBECONFIG_FILE)"
-  grep -q kwok.kubeconfig "$RUN/kwok.cmd" 2>/dev/null ||
-    die "this cluster was started before kwok ran as its own user under hack/kwok/kubelet-guard.yaml; npm run cluster:down first"
+  # kwok reads its stages once, at start: a cluster started from other stages (or before kwok
+  # had its own user and guard) would simulate something else than this checkout says.
+  for f in stages.yaml kubelet-guard.yaml; do
+    cmp -s "$HACK_DIR/kwok/$f" "$RUN/kwok-$f" ||
+      die "this cluster's kwok was started with another hack/kwok/$f than this checkout's; npm run cluster:down first"
+  done
   kubectl apply -f "$HACK_DIR/kwok/kubelet-guard.yaml" >/dev/null # in force, even if a test removed it
   if [ "$REAL_NODE" = 1 ]; then
     [ -f "$RUN/real-node-ready" ] || die "this cluster was started without --real-node (its API server lacks the real node's flags); npm run cluster:down first"
@@ -225,9 +229,11 @@ wait_for kube-scheduler 60 curl -fsSk https://127.0.0.1:$SCHED_PORT/healthz
 # of a pod that is not being deleted (a new pod of the same name), as a kubelet's UID precondition
 # would. Loaded before kwok starts.
 kubectl apply -f "$HACK_DIR/kwok/kubelet-guard.yaml" >/dev/null
+cp "$HACK_DIR/kwok/stages.yaml" "$RUN/kwok-stages.yaml" # what this kwok runs (the reuse check above)
+cp "$HACK_DIR/kwok/kubelet-guard.yaml" "$RUN/kwok-kubelet-guard.yaml"
 # kwok manages only the fake nodes (annotated below), never a real node's.
 log "starting kwok (stages: hack/kwok/stages.yaml)"
-start kwok "$BIN/kwok" --kubeconfig="$RUN/kwok.kubeconfig" --config="$HACK_DIR/kwok/stages.yaml" \
+start kwok "$BIN/kwok" --kubeconfig="$RUN/kwok.kubeconfig" --config="$RUN/kwok-stages.yaml" \
   --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake --node-ip=127.0.0.1 --node-name=localhost --cidr=10.244.0.0/16 \
   --node-lease-duration-seconds=40 --server-address=127.0.0.1:$KWOK_PORT \
   --tls-cert-file="$PKI/admin.crt" --tls-private-key-file="$PKI/admin.key"
