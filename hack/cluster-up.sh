@@ -98,6 +98,10 @@ gen_pki() {
   openssl req -newkey rsa:2048 -nodes -keyout admin.key -out admin.csr -subj "/O=system:masters/CN=kubernetes-admin" 2>/dev/null
   printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' > client.ext
   openssl x509 -req -sha256 -days 3650 -in admin.csr -CA ca.crt -CAkey ca.key -CAcreateserial -extfile client.ext -out admin.crt 2>/dev/null
+  # kwok's own client certificate: a user of its own (gaffer-kwok), so that the API server can hold
+  # it to what a kubelet may do (hack/kwok/kubelet-guard.yaml).
+  openssl req -newkey rsa:2048 -nodes -keyout kwok.key -out kwok.csr -subj "/O=system:masters/CN=gaffer-kwok" 2>/dev/null
+  openssl x509 -req -sha256 -days 3650 -in kwok.csr -CA ca.crt -CAkey ca.key -CAcreateserial -extfile client.ext -out kwok.crt 2>/dev/null
   openssl genrsa -out sa.key 2048 2>/dev/null && openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
   cd - >/dev/null
 }
@@ -112,18 +116,8 @@ if [ "$REAL_NODE" = 1 ]; then
   REAL_APISERVER_FLAGS="--service-cluster-ip-range=$SERVICE_CIDR --kubelet-client-certificate=$PKI/admin.crt \
     --kubelet-client-key=$PKI/admin.key --kubelet-preferred-address-types=InternalIP"
 fi
-# kwok's own client certificate: a user of its own (gaffer-kwok), so that the API server can hold
-# it to what a kubelet may do (hack/kwok/kubelet-guard.yaml). Made apart from the rest, so that a
-# cluster directory made before it gets one too.
-gen_kwok_cert() {
-  cd "$PKI"
-  openssl req -newkey rsa:2048 -nodes -keyout kwok.key -out kwok.csr -subj "/O=system:masters/CN=gaffer-kwok" 2>/dev/null
-  openssl x509 -req -sha256 -days 3650 -in kwok.csr -CA ca.crt -CAkey ca.key -CAcreateserial -extfile client.ext -out kwok.crt 2>/dev/null
-  cd - >/dev/null
-}
 command -v openssl >/dev/null || die "openssl is needed to make the cluster's certificates (apt-get install openssl)"
 [ -f "$PKI/admin.crt" ] || gen_pki
-[ -f "$PKI/kwok.crt" ] || gen_kwok_cert
 # A kubeconfig for the local API server as user $1 (its certificate and key in $PKI).
 kubeconfig_as() {
   cat <<KCFG
