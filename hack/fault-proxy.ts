@@ -108,6 +108,8 @@ export interface SeenRequest {
   at: number;
   /** The client closed it before it was answered (it gave up on a held request). */
   abandoned: boolean;
+  /** A POST's object name (its JSON body's metadata.name), once the body has arrived: which pod a create made. */
+  name?: string;
 }
 
 /** What the fault proxy does with one request, instead of forwarding it as it is. */
@@ -184,6 +186,7 @@ export class FaultProxy {
       abandoned: false,
     };
     this.seen.push(seen);
+    if (seen.method === 'POST') FaultProxy.readName(req, seen);
     this.responses.set(res, seen);
     res.on('close', () => {
       this.responses.delete(res);
@@ -240,6 +243,19 @@ export class FaultProxy {
     res.on('close', () => up.destroy());
     if (cutAfterMs !== undefined) setTimeout(() => res.destroy(), cutAfterMs);
     req.pipe(up);
+  }
+
+  /** Sets `seen.name` from the request's JSON body, read alongside whatever else consumes it. */
+  private static readName(req: IncomingMessage, seen: SeenRequest): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (d: Buffer) => chunks.push(d));
+    req.on('end', () => {
+      try {
+        seen.name = JSON.parse(Buffer.concat(chunks).toString('utf8'))?.metadata?.name;
+      } catch {
+        // Not JSON (or not an object): no name.
+      }
+    });
   }
 
   /** Passes a watch's events on, line by line, and ends it after the one `f.until` chooses. */

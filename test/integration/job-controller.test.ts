@@ -488,9 +488,10 @@ describe('ComputeJob controller', function () {
 
   it('reports a driver create the API server refuses as FailedCreate with its message, retries with backoff (no loop, nothing counted), and runs once allowed', async () => {
     await sharedCluster();
+    // 422: a ValidatingAdmissionPolicy's refusal (not a 409 of some other object's pod).
     const refusedCreates = async () =>
       (await s.op.metrics())
-        .filter((l) => l.startsWith('rest_client_requests_total{') && /verb="create",resource="pods",code="4/.test(l))
+        .filter((l) => l.startsWith('rest_client_requests_total{') && /verb="create",resource="pods",code="422"/.test(l))
         .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
     const allow = await refuseDriversOf('refused');
     try {
@@ -528,7 +529,8 @@ describe('ComputeJob controller', function () {
           jobManifest('lagging', {
             cluster: 'lagc',
             sim: { 'sim.gaffer.dev/image-pull-error': 'true' },
-            extra: { backoffLimit: 5, startupDeadlineSeconds: 3, backoff: { initialSeconds: 1, maxSeconds: 1 } },
+            // Long enough for the cache to be frozen before it passes, even on a loaded machine.
+            extra: { backoffLimit: 5, startupDeadlineSeconds: 8, backoff: { initialSeconds: 1, maxSeconds: 1 } },
           }),
         );
         // The operator's cache has the driver (its uid is recorded) before the cache is frozen.
@@ -537,6 +539,7 @@ describe('ComputeJob controller', function () {
         proxy.cutWhere(podsWatch);
         // The startup deadline ends attempt 0 and deletes its driver; the cache does not show the delete.
         const deleted = () => proxy.count((r) => r.method === 'DELETE' && r.path.endsWith('/pods/lagging-driver-0'));
+        expect(deleted(), 'driver 0 deleted before the cache was frozen: the test proves nothing').to.equal(0);
         await waitFor('driver 0 deleted', async () => deleted() > 0, 30_000, 100);
         await s.ns.until('computejob', 'lagging', 'attempt 0 ended', (j) => !!j.status.attempts[0].finishTime);
         // Well past the 1 s backoff: a job planning from this cache would create driver 1 now.
@@ -758,9 +761,14 @@ describe('ComputeJob controller', function () {
     it('creates a driver deleted before its job recorded it only once: the attempt ends PodDeleted (review #3)', async () => {
       await viaProxy(async (proxy) => {
         await sharedCluster('twc');
-        const since = Date.now();
+        // Creates of this job's drivers (by name: the operator also tends earlier tests' objects here).
         const creates = () =>
-          proxy.count((r) => r.method === 'POST' && r.path === `/api/v1/namespaces/${s.ns.name}/pods`, since);
+          proxy.count(
+            (r) =>
+              r.method === 'POST' &&
+              r.path === `/api/v1/namespaces/${s.ns.name}/pods` &&
+              !!r.name?.startsWith('twice-driver-'),
+          );
         const statusWrite = (r: SeenRequest) => r.method === 'PUT' && r.path.endsWith('/computejobs/twice/status');
         // The operator's pod cache is frozen: it will not see driver 0 before it is gone.
         proxy.fault = (r) => (podsWatch(r) ? { kind: 'hold' } : undefined);
