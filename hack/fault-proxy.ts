@@ -110,6 +110,8 @@ export interface SeenRequest {
   abandoned: boolean;
   /** A POST's object name (its JSON body's metadata.name), once the body has arrived: which pod a create made. */
   name?: string;
+  /** The fault chosen for it; undefined: forwarded as it was. */
+  fault?: Fault['kind'];
 }
 
 /** What the fault proxy does with one request, instead of forwarding it as it is. */
@@ -193,6 +195,7 @@ export class FaultProxy {
       if (!res.writableFinished) seen.abandoned = true;
     });
     const fault = this.fault(seen);
+    seen.fault = fault?.kind;
     if (!fault || fault.kind === 'cutAfter') return this.forward(req, res, fault?.ms);
     if (fault.kind === 'endAfterEvent') return this.forward(req, res, undefined, fault);
     if (fault.kind === 'hold') return;
@@ -284,6 +287,11 @@ export class FaultProxy {
   /** The requests in flight now (not yet answered in full: an open watch, a held request). */
   inFlight(): SeenRequest[] {
     return [...this.responses.values()];
+  }
+
+  /** The held requests that match and that their client still waits for, now (not those forwarded and unanswered). */
+  heldNow(pred: (r: SeenRequest) => boolean = () => true): SeenRequest[] {
+    return this.inFlight().filter((r) => r.fault === 'hold' && pred(r));
   }
 
   /** Ends every request in flight (an open watch, a held request), as a network failure would. */

@@ -491,7 +491,9 @@ describe('ComputeJob controller', function () {
     // 422: a ValidatingAdmissionPolicy's refusal (not a 409 of some other object's pod).
     const refusedCreates = async () =>
       (await s.op.metrics())
-        .filter((l) => l.startsWith('rest_client_requests_total{') && /verb="create",resource="pods",code="422"/.test(l))
+        .filter(
+          (l) => l.startsWith('rest_client_requests_total{') && /verb="create",resource="pods",code="422"/.test(l),
+        )
         .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
     const allow = await refuseDriversOf('refused');
     try {

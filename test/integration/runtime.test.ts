@@ -594,8 +594,9 @@ describe('controller runtime on the real control plane', function () {
         // Held now, not just seen: on leading, a creates the pods that earlier tests' clusters in
         // this namespace still lack, before the fault is set, so a count of creates seen was already
         // above 0 here and SIGTERM could come before a's reconcile of `drained` reached its create
-        // (nothing in flight: a drained and released the Lease, rightly; CI saw it once).
-        const held = () => proxy.inFlight().filter(isCreate).length;
+        // (nothing in flight: a drained and released the Lease, rightly; CI saw it once). Nor just
+        // in flight: one of those creates, forwarded, may still await its answer.
+        const held = () => proxy.heldNow(isCreate).length;
         await waitFor('a create is held', async () => held() > 0, 30_000, 100);
 
         const heldAtTerm = held();
