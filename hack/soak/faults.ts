@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Api } from '../bench/api.ts';
-import { CLUSTER_DIR, ROOT, componentProcess, procStart } from '../kubectl.ts';
+import { CLUSTER_DIR, ROOT, componentProcess, runningComponentPid } from '../kubectl.ts';
 import type { FaultProxy } from '../fault-proxy.ts';
 import { hitByNode, type CounterCheck, type OrphanCheck, type PodView, type Snapshot } from './invariants.ts';
 import type { Replica } from './operators.ts';
@@ -57,12 +57,6 @@ async function retry<T>(fn: () => Promise<T>, tries = 30): Promise<T> {
 
 const componentPid = (name: string) => componentProcess(name)?.pid;
 
-/** Whether the recorded process still runs: its pid alive with the recorded start time (pids are reused). */
-function running(p: { pid: number; start?: string }): boolean {
-  if (!alive(p.pid)) return false;
-  return p.start === undefined || procStart(p.pid) === p.start;
-}
-
 /** After a restart that failed, the component is left alone this long (no restart loop every second). */
 const FAILED_RESTART_PAUSE_MS = 10_000;
 
@@ -72,15 +66,6 @@ const FAILED_RESTART_PAUSE_MS = 10_000;
  * plane without it converges nothing. etcd and kube-apiserver are the faults' own business.
  */
 const SUPERVISED = ['kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export interface FaultRecord {
   /** Seconds since the fault phase started. */
@@ -219,7 +204,8 @@ export class Injector {
       this.w.proxy.cutAll();
       const o = await this.runRestart(ev);
       const pid = componentPid('kube-apiserver');
-      if (!pid || !alive(pid)) throw new Error(`kube-apiserver (pid ${pid}) is not running after its restart`);
+      if (runningComponentPid('kube-apiserver') === undefined)
+        throw new Error(`kube-apiserver (pid ${pid}) is not running after its restart`);
       return o;
     } finally {
       this.restarting = false;
@@ -242,12 +228,13 @@ export class Injector {
   supervise(): void {
     if (this.restarting || this.supervisionOff) return;
     const now = Date.now();
-    const dead = SUPERVISED.filter((name) => {
-      const p = componentProcess(name);
-      return (
-        p !== undefined && !running(p) && (this.failedRestartAt.get(name) ?? -Infinity) + FAILED_RESTART_PAUSE_MS < now
-      );
-    });
+    // Recorded (started once) but no longer running under that pid and start time.
+    const dead = SUPERVISED.filter(
+      (name) =>
+        componentProcess(name) !== undefined &&
+        runningComponentPid(name) === undefined &&
+        (this.failedRestartAt.get(name) ?? -Infinity) + FAILED_RESTART_PAUSE_MS < now,
+    );
     if (!dead.length) return;
     this.restarting = true;
     // Tracked: undoAll() (and so cleanup) waits for a restart under way.
